@@ -1,0 +1,4 @@
+//! The `ktix` command-line tool.
+fn main() {
+    println!("ktix {}", env!("CARGO_PKG_VERSION"));
+}

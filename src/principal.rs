@@ -1,0 +1,242 @@
+//! Principal names: `component/component@REALM`, with RFC 1964 / MIT escaping.
+
+use std::fmt;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Name types (RFC 4120 §6.2).
+pub mod name_type {
+    /// Name type not known.
+    pub const UNKNOWN: i32 = 0;
+    /// Just the name of the principal, as in DCE, or for users.
+    pub const PRINCIPAL: i32 = 1;
+    /// Service and other unique instance (krbtgt).
+    pub const SRV_INST: i32 = 2;
+    /// Service with host name as instance (telnet, rcommands).
+    pub const SRV_HST: i32 = 3;
+    /// Service with host as remaining components.
+    pub const SRV_XHST: i32 = 4;
+    /// Unique ID.
+    pub const UID: i32 = 5;
+    /// Enterprise name (RFC 6806).
+    pub const ENTERPRISE: i32 = 10;
+}
+
+/// A Kerberos principal: name type, name components and realm.
+///
+/// Equality ignores the name type, as RFC 4120 §6.2 says names must be compared.
+#[derive(Clone, Eq)]
+pub struct Principal {
+    name_type: i32,
+    components: Vec<String>,
+    realm: String,
+}
+
+impl PartialEq for Principal {
+    fn eq(&self, other: &Principal) -> bool {
+        self.components == other.components && self.realm == other.realm
+    }
+}
+
+impl std::hash::Hash for Principal {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.components.hash(state);
+        self.realm.hash(state);
+    }
+}
+
+impl Principal {
+    /// A principal from its parts. At least one component; no empty realm.
+    pub fn new(name_type: i32, components: Vec<String>, realm: impl Into<String>) -> Result<Principal> {
+        let realm = realm.into();
+        if components.is_empty() {
+            return Err(Error::invalid("a principal name needs at least one component"));
+        }
+        if realm.is_empty() {
+            return Err(Error::invalid("a principal needs a realm"));
+        }
+        Ok(Principal { name_type, components, realm })
+    }
+
+    /// Parses `a/b@REALM` (backslash escapes `\/ \@ \\ \n \t \b \0`). Without `@REALM`, the
+    /// `default_realm` is used; with neither, an error. A name with two or more components and no
+    /// explicit type is `NT-SRV-INST` when its first component is `krbtgt`, `NT-SRV-HST`
+    /// otherwise; a single component is `NT-PRINCIPAL`, as MIT's parser does.
+    pub fn parse(text: &str, default_realm: Option<&str>) -> Result<Principal> {
+        let mut components = vec![String::new()];
+        let mut realm: Option<String> = None;
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            let in_realm = realm.is_some();
+            let ch = match c {
+                '\\' => match chars.next().ok_or_else(|| bad_name(text, "ends in a backslash"))? {
+                    'n' => '\n',
+                    't' => '\t',
+                    'b' => '\u{8}',
+                    '0' => '\0',
+                    other => other,
+                },
+                '/' if !in_realm => {
+                    components.push(String::new());
+                    continue;
+                }
+                '@' if !in_realm => {
+                    realm = Some(String::new());
+                    continue;
+                }
+                '@' => return Err(bad_name(text, "has two '@'")),
+                other => other,
+            };
+            match realm.as_mut() {
+                Some(r) => r.push(ch),
+                None => components.last_mut().expect("never empty").push(ch),
+            }
+        }
+        if components.iter().any(|c| c.is_empty()) {
+            return Err(bad_name(text, "has an empty component"));
+        }
+        let realm = match realm {
+            Some(r) if r.is_empty() => return Err(bad_name(text, "has an empty realm")),
+            Some(r) => r,
+            None => default_realm
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| bad_name(text, "has no realm and no default realm is set"))?
+                .to_string(),
+        };
+        let name_type = match components.len() {
+            1 => name_type::PRINCIPAL,
+            _ if components[0] == "krbtgt" => name_type::SRV_INST,
+            _ => name_type::SRV_HST,
+        };
+        Ok(Principal { name_type, components, realm })
+    }
+
+    /// The ticket-granting service of `realm`: `krbtgt/REALM@REALM`.
+    pub fn krbtgt(realm: &str) -> Principal {
+        Principal {
+            name_type: name_type::SRV_INST,
+            components: vec!["krbtgt".into(), realm.into()],
+            realm: realm.into(),
+        }
+    }
+
+    /// The name type.
+    pub fn name_type(&self) -> i32 {
+        self.name_type
+    }
+
+    /// The name components.
+    pub fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    /// The realm.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// True for `krbtgt/…` names.
+    pub fn is_krbtgt(&self) -> bool {
+        self.components.len() == 2 && self.components[0] == "krbtgt"
+    }
+
+    /// The same name with another name type.
+    pub fn with_name_type(mut self, name_type: i32) -> Principal {
+        self.name_type = name_type;
+        self
+    }
+
+    /// The default salt (RFC 4120 §4): realm followed by every component, no separators.
+    pub fn default_salt(&self) -> Vec<u8> {
+        let mut s = self.realm.clone().into_bytes();
+        for c in &self.components {
+            s.extend_from_slice(c.as_bytes());
+        }
+        s
+    }
+
+    /// The name without the realm, escaped (`host/server.ktix.test`).
+    pub fn name_without_realm(&self) -> String {
+        let mut out = String::new();
+        for (i, c) in self.components.iter().enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            escape_into(&mut out, c);
+        }
+        out
+    }
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '/' | '@' | '\\' => {
+                out.push('\\');
+                out.push(c)
+            }
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\0' => out.push_str("\\0"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn bad_name(text: &str, why: &str) -> Error {
+    Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("principal name {text:?} {why}"))
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = self.name_without_realm();
+        out.push('@');
+        escape_into(&mut out, &self.realm);
+        f.write_str(&out)
+    }
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Principal({self})")
+    }
+}
+
+impl std::str::FromStr for Principal {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Principal> {
+        Principal::parse(s, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_display() {
+        let p = Principal::parse("host/server.ktix.test", Some("KTIX.TEST")).unwrap();
+        assert_eq!(p.components(), ["host", "server.ktix.test"]);
+        assert_eq!(p.name_type(), name_type::SRV_HST);
+        assert_eq!(p.to_string(), "host/server.ktix.test@KTIX.TEST");
+        assert_eq!(p.default_salt(), b"KTIX.TESThostserver.ktix.test");
+        let a = Principal::parse("alice@KTIX.TEST", None).unwrap();
+        assert_eq!(a.default_salt(), b"KTIX.TESTalice");
+        assert_eq!(a.name_type(), name_type::PRINCIPAL);
+        let t = Principal::parse("krbtgt/KTIX.TEST@KTIX.TEST", None).unwrap();
+        assert_eq!(t, Principal::krbtgt("KTIX.TEST"));
+        assert_eq!(t.name_type(), name_type::SRV_INST);
+        let e = Principal::parse("we\\/ird\\@x@R", None).unwrap();
+        assert_eq!(e.components(), ["we/ird@x"]);
+        assert_eq!(e.to_string(), "we\\/ird\\@x@R");
+    }
+
+    #[test]
+    fn parse_errors() {
+        for bad in ["", "a//b@R", "a@", "a@R@S", "a\\"] {
+            assert!(Principal::parse(bad, Some("R")).is_err(), "{bad:?}");
+        }
+        assert!(Principal::parse("alice", None).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! RFC 4120 messages (placeholder until the wire module lands).
