@@ -169,6 +169,7 @@ impl Enctype {
     }
 
     /// The iteration count carried in s2kparams (4 bytes, big-endian), or the default when absent.
+    /// Counts below the default or of 2^24 and more are refused, as MIT refuses them.
     pub fn iterations_from_params(self, s2kparams: Option<&[u8]>) -> Result<u32> {
         match s2kparams {
             None => Ok(self.default_iterations()),
@@ -176,8 +177,13 @@ impl Enctype {
                 let b: [u8; 4] =
                     p.try_into().map_err(|_| Error::invalid(format!("s2kparams of {} bytes (want 4)", p.len())))?;
                 let n = u32::from_be_bytes(b);
-                if n == 0 || n > MAX_ITERATIONS {
-                    return Err(Error::invalid(format!("string-to-key iteration count {n} is out of range")));
+                // As MIT does: a peer may not lower the count below the default (a downgrade), nor
+                // ask for 2^24 or more.
+                if n < self.default_iterations() || n >= MAX_ITERATIONS {
+                    return Err(Error::invalid(format!(
+                        "string-to-key iteration count {n} is outside {}..{MAX_ITERATIONS}",
+                        self.default_iterations()
+                    )));
                 }
                 Ok(n)
             }
@@ -194,7 +200,7 @@ impl Enctype {
     }
 }
 
-/// The highest iteration count accepted in s2kparams (MIT refuses more than 2^24 too).
+/// s2kparams iteration counts must stay below this (MIT refuses 2^24 and more too).
 pub const MAX_ITERATIONS: u32 = 1 << 24;
 
 impl fmt::Display for Enctype {
@@ -357,9 +363,10 @@ impl Key {
         Key::from_password_iterations(enctype, password, salt, iterations)
     }
 
-    /// string-to-key with an explicit iteration count.
+    /// string-to-key with an explicit iteration count (any count from 1, for known-answer tests and
+    /// stored keys; counts received from a peer go through [`Key::from_password`]).
     pub fn from_password_iterations(enctype: Enctype, password: &[u8], salt: &[u8], iterations: u32) -> Result<Key> {
-        if iterations == 0 || iterations > MAX_ITERATIONS {
+        if iterations == 0 || iterations >= MAX_ITERATIONS {
             return Err(Error::invalid(format!("string-to-key iteration count {iterations} is out of range")));
         }
         let len = enctype.key_len();
