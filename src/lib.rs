@@ -6,13 +6,25 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acceptor;
+pub mod ccache;
+pub mod client;
 pub mod crypto;
 pub mod error;
+pub mod fsutil;
+pub mod kdc;
+pub mod keytab;
 pub mod principal;
+pub mod proto;
 pub mod time;
 pub mod wire;
 
+pub use acceptor::{Accepted, Acceptor, AcceptorConfig};
+pub use ccache::{CCache, Credential};
+pub use client::{ApContext, Client, ClientConfig, InProcess, Transport};
 pub use crypto::{Enctype, Key};
 pub use error::{Error, ErrorCode, Result};
+pub use kdc::{Kdc, RealmPolicy};
+pub use keytab::{Keytab, KeytabEntry};
 pub use principal::Principal;
 pub use time::{Clock, FixedClock, SystemClock, Time};

@@ -8,6 +8,7 @@ mod der;
 mod flags;
 
 use chrono::{DateTime, FixedOffset, Utc};
+pub use rasn::types::OctetString;
 use rasn::types::{GeneralString, Integer};
 
 pub use der::{message_tag, req_body_bytes};
@@ -103,9 +104,8 @@ pub fn decode<T: rasn::Decode>(bytes: &[u8]) -> Result<T> {
 
 /// Encodes a value in DER.
 pub fn encode<T: rasn::Encode>(value: &T) -> Result<Vec<u8>> {
-    rasn::der::encode(value).map_err(|e| {
-        Error::new(ErrorCode::KRB_ERR_GENERIC, format!("cannot encode {}: {e}", short_type_name::<T>()))
-    })
+    rasn::der::encode(value)
+        .map_err(|e| Error::new(ErrorCode::KRB_ERR_GENERIC, format!("cannot encode {}: {e}", short_type_name::<T>())))
 }
 
 fn short_type_name<T>() -> &'static str {
@@ -197,8 +197,8 @@ pub fn principal_from(name: &PrincipalName, realm: &Realm) -> Result<Principal> 
 }
 
 /// An OCTET STRING value.
-pub fn octets(b: impl Into<Vec<u8>>) -> bytes::Bytes {
-    bytes::Bytes::from(b.into())
+pub fn octets(b: impl Into<Vec<u8>>) -> OctetString {
+    OctetString::from(b.into())
 }
 
 /// Finds the first PA-DATA of `pa_type` in a list.

@@ -1,0 +1,251 @@
+//! The acceptor (service side of the AP exchange): verifies AP-REQs with the service's keytab
+//! and answers AP-REPs for mutual authentication. It keeps no session keys: they are handed to
+//! the caller inside [`Accepted`].
+
+mod replay;
+
+use std::sync::Arc;
+
+pub use replay::ReplayCache;
+
+use crate::crypto::{checksum_type, usage, Enctype, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::keytab::Keytab;
+use crate::principal::Principal;
+use crate::proto;
+use crate::time::{Clock, SystemClock, Time};
+use crate::wire::{
+    self, ad_type, ap_options, msg_type, ticket_flags as tf, ApRep, ApReq, Authenticator, AuthorizationData,
+    EncApRepPart, Flags,
+};
+
+/// Acceptor settings.
+#[derive(Clone, Debug)]
+pub struct AcceptorConfig {
+    /// Accepted clock skew, seconds (default 300).
+    pub clock_skew: i64,
+    /// Most authenticators remembered for replay detection (default 100,000).
+    pub replay_capacity: usize,
+    /// When set, only tickets for this service are accepted (`KRB_AP_ERR_NOT_US` otherwise);
+    /// when `None`, any principal in the keytab.
+    pub service: Option<Principal>,
+}
+
+impl Default for AcceptorConfig {
+    fn default() -> AcceptorConfig {
+        AcceptorConfig { clock_skew: 300, replay_capacity: 100_000, service: None }
+    }
+}
+
+/// An accepted AP-REQ: who the client is, what its ticket says, the keys, and the AP-REP.
+#[derive(Clone, Debug)]
+pub struct Accepted {
+    /// The authenticated client.
+    pub client: Principal,
+    /// The service the ticket was for.
+    pub server: Principal,
+    /// When the client authenticated to the KDC.
+    pub auth_time: Time,
+    /// Ticket start time.
+    pub start_time: Time,
+    /// Ticket end time.
+    pub end_time: Time,
+    /// Renewable until.
+    pub renew_till: Option<Time>,
+    /// Ticket flags.
+    pub flags: Flags,
+    /// Authorization data from the ticket and the authenticator, AD-IF-RELEVANT containers
+    /// opened: (ad-type, bytes).
+    pub authorization_data: Vec<(i32, Vec<u8>)>,
+    /// The ticket's session key.
+    pub session_key: Key,
+    /// The client's subkey, when it sent one.
+    pub subkey: Option<Key>,
+    /// The client's initial sequence number, when it sent one.
+    pub seq_number: Option<u32>,
+    /// The authenticator checksum (type, bytes), e.g. the GSS-API 0x8003 structure.
+    pub checksum: Option<(i32, Vec<u8>)>,
+    /// The AP-REP to send back when the client asked for mutual authentication.
+    pub ap_rep: Option<Vec<u8>>,
+    /// The version of the service key that opened the ticket.
+    pub kvno: u32,
+    /// The enctype of the service key that opened the ticket.
+    pub ticket_enctype: Enctype,
+}
+
+/// A service's side. `Send + Sync`: one acceptor serves many threads.
+pub struct Acceptor {
+    keytab: Keytab,
+    config: AcceptorConfig,
+    clock: Arc<dyn Clock>,
+    replay: ReplayCache,
+}
+
+impl Acceptor {
+    /// An acceptor with `keytab`, default settings and the system clock.
+    pub fn new(keytab: Keytab) -> Acceptor {
+        Acceptor::with_config(keytab, AcceptorConfig::default(), Arc::new(SystemClock))
+    }
+
+    /// An acceptor with explicit settings and clock.
+    pub fn with_config(keytab: Keytab, config: AcceptorConfig, clock: Arc<dyn Clock>) -> Acceptor {
+        let replay = ReplayCache::new(config.replay_capacity);
+        Acceptor { keytab, config, clock, replay }
+    }
+
+    /// The keytab.
+    pub fn keytab(&self) -> &Keytab {
+        &self.keytab
+    }
+
+    /// The replay cache.
+    pub fn replay_cache(&self) -> &ReplayCache {
+        &self.replay
+    }
+
+    /// Verifies an AP-REQ at the clock's current time.
+    pub fn accept(&self, ap_req: &[u8]) -> Result<Accepted> {
+        self.accept_at(ap_req, self.clock.now())
+    }
+
+    /// Verifies an AP-REQ at `now`: opens the ticket with the keytab key of its kvno and enctype,
+    /// the authenticator with the session key, and checks names, skew, ticket times and replay.
+    pub fn accept_at(&self, ap_req: &[u8], now: Time) -> Result<Accepted> {
+        let req = wire::decode::<ApReq>(ap_req)?;
+        wire::check_header(&req.pvno, &req.msg_type, msg_type::AP_REQ)?;
+        let options = Flags::from_bits(&req.ap_options.0);
+        if options.has(ap_options::USE_SESSION_KEY) {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_METHOD, "user-to-user tickets are not supported"));
+        }
+
+        // The ticket: for us, under a key version and enctype we have.
+        let server = wire::principal_from(&req.ticket.sname, &req.ticket.realm)?;
+        if self.config.service.as_ref().is_some_and(|s| s != &server) {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("the ticket is for {server}")));
+        }
+        let enc = &req.ticket.enc_part;
+        let (key, kvno, ticket_enctype) = self.service_key(&server, enc.etype, enc.kvno)?;
+        let ticket = proto::open_ticket(&req.ticket, &key)?;
+
+        let auth: Authenticator = proto::open(&ticket.session_key, usage::AP_REQ_AUTH, &req.authenticator)
+            .map_err(|e| e.context("authenticator"))?;
+        if wire::int_value(&auth.authenticator_vno, "authenticator-vno")? != wire::PVNO {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "authenticator version is not 5"));
+        }
+        let client = wire::principal_from(&auth.cname, &auth.crealm)?;
+        if client != ticket.client {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "ticket and authenticator name different clients"));
+        }
+        let skew = self.config.clock_skew;
+        let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
+        if ctime.abs_diff_micros(now) > skew as u64 * 1_000_000 {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
+        }
+        if ticket.start().minus_secs(skew) > now || ticket.flags.has(tf::INVALID) {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_NYV, "ticket not yet valid"));
+        }
+        if ticket.end_time.plus_secs(skew) < now {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_EXPIRED, "ticket expired"));
+        }
+        let checksum = match &auth.cksum {
+            None => None,
+            Some(c) if c.r#type == checksum_type::GSSAPI => Some((c.r#type, c.checksum.to_vec())),
+            Some(c) => {
+                // A keyed checksum over application data we do not see; we can only check the type.
+                if Enctype::for_checksum_type(c.r#type).is_err() {
+                    return Err(Error::new(
+                        ErrorCode::KRB_AP_ERR_INAPP_CKSUM,
+                        format!("authenticator checksum type {} is not supported", c.r#type),
+                    ));
+                }
+                Some((c.r#type, c.checksum.to_vec()))
+            }
+        };
+        let subkey = auth.subkey.as_ref().map(proto::key_from).transpose()?;
+
+        // Only a request that passed every check is remembered.
+        let fingerprint = fingerprint(&req.authenticator.cipher)?;
+        self.replay.check_and_insert(fingerprint, ctime.plus_secs(skew), now)?;
+
+        let ap_rep = if options.has(ap_options::MUTUAL_REQUIRED) {
+            let part =
+                EncApRepPart { ctime: auth.ctime.clone(), cusec: auth.cusec.clone(), subkey: None, seq_number: None };
+            let rep = ApRep {
+                pvno: wire::int(wire::PVNO),
+                msg_type: wire::int(msg_type::AP_REP.into()),
+                enc_part: proto::seal(&ticket.session_key, usage::AP_REP_ENC_PART, &part, None)?,
+            };
+            Some(wire::encode(&rep)?)
+        } else {
+            None
+        };
+
+        let mut authorization_data = Vec::new();
+        flatten_authz(ticket.authorization_data.as_ref(), &mut authorization_data, 0);
+        flatten_authz(auth.authorization_data.as_ref(), &mut authorization_data, 0);
+        Ok(Accepted {
+            client,
+            server,
+            auth_time: ticket.auth_time,
+            start_time: ticket.start(),
+            end_time: ticket.end_time,
+            renew_till: ticket.renew_till,
+            flags: ticket.flags,
+            authorization_data,
+            session_key: ticket.session_key,
+            subkey,
+            seq_number: auth.seq_number,
+            checksum,
+            ap_rep,
+            kvno,
+            ticket_enctype,
+        })
+    }
+
+    /// The keytab key for a ticket: `KRB_AP_ERR_NOT_US` when the keytab has no key for the
+    /// server at all, `KRB_AP_ERR_BADKEYVER` when not that version, `KRB_AP_ERR_NOKEY` when not
+    /// that enctype.
+    fn service_key(&self, server: &Principal, etype: i32, kvno: Option<u32>) -> Result<(Key, u32, Enctype)> {
+        if self.keytab.find(server, None, None).is_none() {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("no key for {server} in the keytab")));
+        }
+        let enctype = Enctype::from_i32(etype)
+            .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("ticket in unsupported enctype {etype}")))?;
+        if let Some(v) = kvno {
+            if self.keytab.find(server, Some(v), None).is_none() {
+                return Err(Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no key version {v} for {server}")));
+            }
+        }
+        let entry = self.keytab.find(server, kvno, Some(enctype)).ok_or_else(|| {
+            Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {enctype} key for {server} in the keytab"))
+        })?;
+        let key = entry.key.key().cloned().ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, "unusable key"))?;
+        Ok((key, entry.kvno, enctype))
+    }
+}
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acceptor").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+fn fingerprint(cipher: &[u8]) -> Result<[u8; 32]> {
+    let d = openssl::hash::hash(openssl::hash::MessageDigest::sha256(), cipher)?;
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&d);
+    Ok(out)
+}
+
+/// Lists authorization data, opening AD-IF-RELEVANT containers (to a bounded depth).
+fn flatten_authz(ad: Option<&AuthorizationData>, out: &mut Vec<(i32, Vec<u8>)>, depth: usize) {
+    for e in ad.into_iter().flatten() {
+        if e.r#type == ad_type::IF_RELEVANT && depth < 4 {
+            if let Ok(inner) = wire::decode::<AuthorizationData>(&e.data) {
+                flatten_authz(Some(&inner), out, depth + 1);
+                continue;
+            }
+        }
+        out.push((e.r#type, e.data.to_vec()));
+    }
+}

@@ -1,0 +1,152 @@
+//! Service tickets: the TGS exchange, with cache reuse and one exchange per service at a time.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::ccache::Credential;
+use crate::crypto::{usage, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::principal::Principal;
+use crate::proto;
+use crate::wire::{
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, ApOptions, ApReq, Authenticator, Checksum, Flags,
+    KdcOptions, KdcReq, KdcReqBody, PaData, TgsRep, TgsReq, Ticket,
+};
+
+use super::Client;
+
+/// What a TGS request asks for.
+enum TgsKind {
+    /// A ticket for another service.
+    Service,
+    /// RENEW the presented ticket.
+    Renew,
+}
+
+impl Client {
+    /// A valid ticket for `service`: from the cache while it has more than the clock-skew margin
+    /// left, otherwise from the KDC (and then cached). Concurrent callers for the same service
+    /// share one TGS exchange.
+    pub fn service_ticket(&self, service: &str) -> Result<Credential> {
+        let server = self.principal(service)?;
+        if let Some(c) = self.fresh(&server)? {
+            return Ok(c);
+        }
+        let gate = {
+            let mut inflight = self.inflight.lock();
+            inflight.entry(server.clone()).or_insert_with(|| Arc::new(Mutex::new(()))).clone()
+        };
+        let _turn = gate.lock();
+        // Someone may have fetched it while we waited.
+        if let Some(c) = self.fresh(&server)? {
+            return Ok(c);
+        }
+        let tgt = self.tgt()?;
+        let cred = self.tgs_exchange(&tgt, &server, TgsKind::Service)?;
+        self.ccache.store(cred.clone())?;
+        Ok(cred)
+    }
+
+    /// Renews the TGT (TGS exchange with RENEW) and replaces it in the cache.
+    pub fn renew(&self) -> Result<Credential> {
+        let tgt = self.tgt()?;
+        let server = tgt.server.clone();
+        let cred = self.tgs_exchange(&tgt, &server, TgsKind::Renew)?;
+        self.ccache.store(cred.clone())?;
+        Ok(cred)
+    }
+
+    fn fresh(&self, server: &Principal) -> Result<Option<Credential>> {
+        let now = self.now();
+        Ok(self
+            .ccache
+            .get(server)?
+            .filter(|c| c.is_fresh(now, self.config.clock_skew) && c.start() <= now.plus_secs(self.config.clock_skew)))
+    }
+
+    fn tgs_exchange(&self, tgt: &Credential, server: &Principal, kind: TgsKind) -> Result<Credential> {
+        let now = self.now();
+        let nonce = Self::nonce()?;
+        let mut options = Flags::NONE;
+        if self.config.forwardable && tgt.flags.has(tf::FORWARDABLE) {
+            options = options.with(opt::FORWARDABLE);
+        }
+        if tgt.flags.has(tf::RENEWABLE) {
+            options = options.with(opt::RENEWABLE_OK);
+        }
+        let till = match kind {
+            TgsKind::Service => wire::kerberos_time(tgt.end_time),
+            TgsKind::Renew => {
+                options = options.with(opt::RENEW);
+                wire::kerberos_time(tgt.renew_till.unwrap_or(tgt.end_time))
+            }
+        };
+        let body = KdcReqBody {
+            kdc_options: KdcOptions(options.to_bits()),
+            cname: None,
+            realm: wire::kstring(server.realm())?,
+            sname: Some(wire::principal_name(server)?),
+            from: None,
+            till,
+            rtime: None,
+            nonce,
+            etype: self.config.enctypes.iter().map(|e| e.id()).collect(),
+            addresses: None,
+            enc_authorization_data: None,
+            additional_tickets: None,
+        };
+        let body_bytes = wire::encode(&body)?;
+        let subkey = Key::random(tgt.key.enctype())?;
+        let auth = Authenticator {
+            authenticator_vno: wire::int(wire::PVNO),
+            crealm: wire::kstring(tgt.client.realm())?,
+            cname: wire::principal_name(&tgt.client)?,
+            cksum: Some(Checksum {
+                r#type: tgt.key.enctype().checksum_type(),
+                checksum: wire::octets(tgt.key.checksum(usage::TGS_REQ_AUTH_CKSUM, &body_bytes)?),
+            }),
+            cusec: wire::int(now.subsec_micros().into()),
+            ctime: wire::kerberos_time(now),
+            subkey: Some(proto::encryption_key(&subkey)),
+            seq_number: None,
+            authorization_data: None,
+        };
+        let ap_req = ApReq {
+            pvno: wire::int(wire::PVNO),
+            msg_type: wire::int(msg_type::AP_REQ.into()),
+            ap_options: ApOptions(Flags::NONE.to_bits()),
+            ticket: wire::decode::<Ticket>(&tgt.ticket).map_err(|e| e.context("cached TGT"))?,
+            authenticator: proto::seal(&tgt.key, usage::TGS_REQ_AUTH, &auth, None)?,
+        };
+        let req = TgsReq(KdcReq {
+            pvno: wire::int(wire::PVNO),
+            msg_type: wire::int(msg_type::TGS_REQ.into()),
+            padata: Some(vec![PaData { r#type: pa_type::TGS_REQ, value: wire::octets(wire::encode(&ap_req)?) }]),
+            req_body: body,
+        });
+        let request = wire::encode(&req)?;
+        debug_assert_eq!(wire::req_body_bytes(&request).ok(), Some(&body_bytes[..]));
+        self.tgs_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let reply = self.exchange(&request, msg_type::TGS_REP)?;
+
+        let rep = wire::decode::<TgsRep>(&reply)?.0;
+        wire::check_header(&rep.pvno, &rep.msg_type, msg_type::TGS_REP)?;
+        let plain = proto::open_bytes(&subkey, usage::TGS_REP_ENC_PART_SUBKEY, &rep.enc_part)
+            .map_err(|e| e.context("TGS reply"))?;
+        let (part, _) = wire::decode_enc_kdc_rep_part(&plain)?;
+        let mismatch = |what: &str| {
+            Error::new(ErrorCode::KTIX_ERR_REPLY_MISMATCH, format!("TGS reply: {what} does not match the request"))
+        };
+        if part.nonce != nonce {
+            return Err(mismatch("nonce"));
+        }
+        if &wire::principal_from(&part.sname, &part.srealm)? != server {
+            return Err(mismatch("server name"));
+        }
+        if wire::principal_from(&rep.cname, &rep.crealm)? != tgt.client {
+            return Err(mismatch("client name"));
+        }
+        super::login::credential_from(tgt.client.clone(), server.clone(), &part, wire::encode(&rep.ticket)?)
+    }
+}

@@ -1,0 +1,196 @@
+//! The AS exchange (RFC 4120 §3.1): initial tickets, with PA-ENC-TIMESTAMP pre-authentication.
+
+use crate::crypto::{usage, Enctype};
+use crate::error::{Error, ErrorCode, Result};
+use crate::proto::{self, TicketContents};
+use crate::time::Time;
+use crate::wire::{
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRep, AsReq, EncAsRepPart, EncKdcRepPart,
+    EncryptedData, EtypeInfo2Entry, Flags, KdcRep, LastReqValue, PaData, PaEncTsEnc, TransitedEncoding,
+};
+
+use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestInfo};
+
+pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInfo) -> Result<Vec<u8>> {
+    let req = wire::decode::<AsReq>(request)?.0;
+    wire::check_header(&req.pvno, &req.msg_type, msg_type::AS_REQ)?;
+    let body = &req.req_body;
+    let realm = wire::kstring_text(&body.realm);
+    let cname = body.cname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
+    let client = wire::principal_from(cname, &body.realm)?;
+    info.client = Some(client.clone());
+    let sname = body.sname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
+    let server = wire::principal_from(sname, &body.realm)?;
+    info.service = Some(server.clone());
+    if realm != kdc.realm() {
+        return Err(Error::new(
+            ErrorCode::KDC_ERR_WRONG_REALM,
+            format!("this KDC serves {}, not {realm}", kdc.realm()),
+        ));
+    }
+
+    let centry = kdc
+        .store()
+        .get(&client)?
+        .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, format!("client {client} not found")))?;
+    if centry.disabled {
+        return Err(Error::new(ErrorCode::KDC_ERR_CLIENT_REVOKED, format!("client {client} is disabled")));
+    }
+    if centry.expiration.is_some_and(|x| x <= now) {
+        return Err(Error::new(ErrorCode::KDC_ERR_NAME_EXP, format!("client {client} has expired")));
+    }
+    let sentry = kdc.server_entry(&server, now)?;
+
+    // The reply key: the strongest enctype in the client's list that the client has a key for.
+    let reply_etype = Enctype::ALL
+        .into_iter()
+        .filter(|e| kdc.policy().enctypes.contains(e) && body.etype.contains(&e.id()))
+        .find(|&e| centry.key(e, None).is_some())
+        .ok_or_else(|| {
+            Error::new(ErrorCode::KDC_ERR_ETYPE_NOSUPP, format!("{client} has no key of a requested enctype"))
+        })?;
+    let reply_key = centry.key(reply_etype, None).expect("checked above");
+
+    let pre_authenticated = match wire::find_padata(&req.padata, pa_type::ENC_TIMESTAMP) {
+        Some(pa) => {
+            verify_timestamp(kdc, &centry, &pa.value, now)?;
+            true
+        }
+        None if centry.requires_preauth => {
+            info.e_data = Some(preauth_method_data(&centry, reply_etype)?);
+            return Err(Error::new(ErrorCode::KDC_ERR_PREAUTH_REQUIRED, "NEEDED_PREAUTH"));
+        }
+        None => false,
+    };
+
+    let options = Flags::from_bits(&body.kdc_options.0);
+    if options.has(opt::POSTDATED) || options.has(opt::ALLOW_POSTDATE) {
+        return Err(Error::new(ErrorCode::KDC_ERR_CANNOT_POSTDATE, "postdated tickets are not issued"));
+    }
+    let policy = kdc.policy();
+    let start = now.whole_seconds();
+    let till = requested_limit(Some(wire::time_from(&body.till)));
+    let end = min_time([
+        till,
+        Some(start.plus_secs(policy.max_life)),
+        centry.max_life.map(|l| start.plus_secs(l)),
+        sentry.max_life.map(|l| start.plus_secs(l)),
+    ])
+    .expect("the realm limit is always there");
+    if end <= start {
+        return Err(Error::new(ErrorCode::KDC_ERR_NEVER_VALID, "the requested end time is not after the start"));
+    }
+
+    let mut flags = Flags::NONE.with(tf::INITIAL).with_if(tf::PRE_AUTHENT, pre_authenticated);
+    if options.has(opt::FORWARDABLE) && centry.allow_forwardable && sentry.allow_forwardable {
+        flags = flags.with(tf::FORWARDABLE);
+    }
+    if options.has(opt::PROXIABLE) {
+        flags = flags.with(tf::PROXIABLE);
+    }
+    let renewable_allowed = centry.allow_renewable && sentry.allow_renewable && policy.max_renewable_life > 0;
+    let mut rtime = if options.has(opt::RENEWABLE) { body.rtime.as_ref().map(wire::time_from) } else { None };
+    if options.has(opt::RENEWABLE_OK) && !options.has(opt::RENEWABLE) && till.is_some_and(|t| t > end) {
+        rtime = till;
+    }
+    let renew_till = if renewable_allowed && (options.has(opt::RENEWABLE) || rtime.is_some()) {
+        min_time([
+            requested_limit(rtime).or(Some(start.plus_secs(policy.max_renewable_life))),
+            Some(start.plus_secs(policy.max_renewable_life)),
+            centry.max_renewable_life.map(|l| start.plus_secs(l)),
+            sentry.max_renewable_life.map(|l| start.plus_secs(l)),
+        ])
+        .filter(|&r| r > end)
+    } else {
+        None
+    };
+    flags = flags.with_if(tf::RENEWABLE, renew_till.is_some());
+
+    let session_key = kdc.new_session_key(&body.etype)?;
+    info.session_enctype = Some(session_key.enctype());
+    let contents = TicketContents {
+        flags,
+        session_key: session_key.clone(),
+        client: client.clone(),
+        auth_time: start,
+        start_time: Some(start),
+        end_time: end,
+        renew_till,
+        addresses: body.addresses.clone(),
+        authorization_data: None,
+        transited: TransitedEncoding { r#type: 1, contents: wire::octets(Vec::new()) },
+    };
+    let tkey = kdc.ticket_key(&sentry)?;
+    let ticket = proto::issue_ticket(&contents, &server, &tkey.key, tkey.kvno)?;
+
+    let part = EncAsRepPart(EncKdcRepPart {
+        key: proto::encryption_key(&session_key),
+        last_req: vec![LastReqValue { r#type: 0, value: wire::kerberos_time(start) }],
+        nonce: body.nonce,
+        key_expiration: None,
+        flags: wire::TicketFlags(flags.to_bits()),
+        auth_time: wire::kerberos_time(start),
+        start_time: Some(wire::kerberos_time(start)),
+        end_time: wire::kerberos_time(end),
+        renew_till: renew_till.map(wire::kerberos_time),
+        srealm: wire::kstring(server.realm())?,
+        sname: wire::principal_name(&server)?,
+        caddr: body.addresses.clone(),
+        encrypted_pa_data: None,
+    });
+    let rep = AsRep(KdcRep {
+        pvno: wire::int(wire::PVNO),
+        msg_type: wire::int(msg_type::AS_REP.into()),
+        padata: Some(vec![PaData {
+            r#type: pa_type::ETYPE_INFO2,
+            value: wire::octets(wire::encode(&vec![etype_info2_entry(&centry, reply_etype)?])?),
+        }]),
+        crealm: wire::kstring(client.realm())?,
+        cname: cname.clone(),
+        ticket,
+        enc_part: proto::seal(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno))?,
+    });
+    wire::encode(&rep)
+}
+
+/// Checks PA-ENC-TIMESTAMP: opens with the client's key (`KDC_ERR_PREAUTH_FAILED` when it
+/// does not) and checks the time against the skew (`KRB_AP_ERR_SKEW`).
+fn verify_timestamp(kdc: &Kdc, centry: &PrincipalEntry, value: &[u8], now: Time) -> Result<()> {
+    let enc = wire::decode::<EncryptedData>(value).map_err(|e| e.context("PA-ENC-TIMESTAMP"))?;
+    let etype = Enctype::from_i32(enc.etype)
+        .map_err(|_| Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, "PA-ENC-TIMESTAMP in an unsupported enctype"))?;
+    let key = centry.key(etype, enc.kvno.filter(|&v| v != 0)).or_else(|| centry.key(etype, None)).ok_or_else(|| {
+        Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, format!("{} has no {etype} key", centry.principal))
+    })?;
+    let ts: PaEncTsEnc = proto::open(&key.key, usage::PA_ENC_TIMESTAMP, &enc).map_err(|e| match e.code() {
+        ErrorCode::KRB_AP_ERR_BAD_INTEGRITY => {
+            Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, "pre-authentication failed (wrong password?)")
+        }
+        _ => Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, format!("PA-ENC-TIMESTAMP: {}", e.message())),
+    })?;
+    let usec = ts.pausec.as_ref().map(wire::micros).transpose()?.unwrap_or(0);
+    let t = Time::from_unix_parts(wire::time_from(&ts.patimestamp).unix(), usec);
+    if t.abs_diff_micros(now) > kdc.policy().clock_skew as u64 * 1_000_000 {
+        return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
+    }
+    Ok(())
+}
+
+fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInfo2Entry> {
+    let k = centry.key(etype, None).ok_or_else(|| Error::invalid("no key"))?;
+    Ok(EtypeInfo2Entry {
+        etype: etype.id(),
+        salt: Some(wire::KerberosString::from_bytes(&k.salt).map_err(|_| Error::invalid("salt not representable"))?),
+        s2kparams: k.s2kparams.clone().map(wire::octets),
+    })
+}
+
+/// The METHOD-DATA of a PREAUTH_REQUIRED error: ETYPE-INFO2 for the reply enctype, and PA-ENC-TIMESTAMP.
+fn preauth_method_data(centry: &PrincipalEntry, etype: Enctype) -> Result<Vec<u8>> {
+    let info = wire::encode(&vec![etype_info2_entry(centry, etype)?])?;
+    let method_data = vec![
+        PaData { r#type: pa_type::ETYPE_INFO2, value: wire::octets(info) },
+        PaData { r#type: pa_type::ENC_TIMESTAMP, value: wire::octets(Vec::new()) },
+    ];
+    wire::encode(&method_data)
+}

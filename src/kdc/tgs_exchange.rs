@@ -1,0 +1,231 @@
+//! The TGS exchange (RFC 4120 §3.3): service tickets, renewal and validation from a TGT.
+
+use crate::crypto::{usage, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::principal::Principal;
+use crate::proto::{self, TicketContents};
+use crate::time::Time;
+use crate::wire::{
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, ApReq, Authenticator, AuthorizationData,
+    EncKdcRepPart, EncTgsRepPart, Flags, KdcRep, LastReqValue, TgsRep, TgsReq,
+};
+
+use super::{min_time, requested_limit, Kdc, RequestInfo};
+
+pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInfo) -> Result<Vec<u8>> {
+    let req = wire::decode::<TgsReq>(request)?.0;
+    wire::check_header(&req.pvno, &req.msg_type, msg_type::TGS_REQ)?;
+    let body = &req.req_body;
+    let body_bytes = wire::req_body_bytes(request)?;
+    if let Some(s) = &body.sname {
+        info.service = Some(wire::principal_from(s, &body.realm)?);
+    }
+    // PA-FX-FAST (which MIT clients always add) is ignored: the reply is a plain TGS-REP.
+    let pa = wire::find_padata(&req.padata, pa_type::TGS_REQ)
+        .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_PADATA_TYPE_NOSUPP, "TGS-REQ without PA-TGS-REQ"))?;
+    let ap_req = wire::decode::<ApReq>(&pa.value).map_err(|e| e.context("PA-TGS-REQ"))?;
+    wire::check_header(&ap_req.pvno, &ap_req.msg_type, msg_type::AP_REQ)?;
+
+    // The TGT: issued by this realm's TGS, sealed in its key.
+    let tgt_server = wire::principal_from(&ap_req.ticket.sname, &ap_req.ticket.realm)?;
+    if tgt_server != Principal::krbtgt(kdc.realm()) {
+        return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("{tgt_server} is not this realm's TGS")));
+    }
+    let tgs_entry = kdc.server_entry(&tgt_server, now)?;
+    let enc = &ap_req.ticket.enc_part;
+    let etype = crate::crypto::Enctype::from_i32(enc.etype)
+        .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("TGT in unsupported enctype {}", enc.etype)))?;
+    let tgs_key = match enc.kvno {
+        Some(v) => tgs_entry.key(etype, Some(v)).ok_or_else(|| {
+            Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no {etype} key version {v} for {tgt_server}"))
+        })?,
+        None => tgs_entry
+            .key(etype, None)
+            .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {etype} key for {tgt_server}")))?,
+    };
+    let tgt = proto::open_ticket(&ap_req.ticket, &tgs_key.key)?;
+    info.client = Some(tgt.client.clone());
+
+    // The authenticator proves the sender holds the TGT session key.
+    let auth: Authenticator = proto::open(&tgt.session_key, usage::TGS_REQ_AUTH, &ap_req.authenticator)
+        .map_err(|e| e.context("TGS authenticator"))?;
+    let auth_client = wire::principal_from(&auth.cname, &auth.crealm)?;
+    if auth_client != tgt.client {
+        return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "authenticator and ticket name different clients"));
+    }
+    let skew = kdc.policy().clock_skew;
+    let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
+    if ctime.abs_diff_micros(now) > skew as u64 * 1_000_000 {
+        return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
+    }
+    let cksum = auth
+        .cksum
+        .as_ref()
+        .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_INAPP_CKSUM, "TGS authenticator without a checksum"))?;
+    tgt.session_key.verify_checksum(usage::TGS_REQ_AUTH_CKSUM, cksum.r#type, body_bytes, &cksum.checksum).map_err(
+        |e| match e.code() {
+            ErrorCode::KRB_AP_ERR_BAD_INTEGRITY => {
+                Error::new(ErrorCode::KRB_AP_ERR_MODIFIED, "the request body does not match the authenticator checksum")
+            }
+            _ => e,
+        },
+    )?;
+    let subkey = auth.subkey.as_ref().map(proto::key_from).transpose()?;
+
+    let options = Flags::from_bits(&body.kdc_options.0);
+    let renew = options.has(opt::RENEW);
+    let validate = options.has(opt::VALIDATE);
+    // Ticket times (RFC 4120 §3.3.3): an expired TGT gets nothing but a renewal.
+    if !renew && tgt.end_time < now {
+        return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_EXPIRED, "the ticket-granting ticket has expired"));
+    }
+    if !validate && (tgt.start().minus_secs(skew) > now || tgt.flags.has(tf::INVALID)) {
+        return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_NYV, "the ticket-granting ticket is not yet valid"));
+    }
+
+    let policy = kdc.policy();
+    let start = now.whole_seconds();
+    let (server, contents) = if renew || validate {
+        // Renewal and validation give the presented ticket again, with new times; session key kept.
+        let server = tgt_server.clone();
+        if body.sname.as_ref().map(|s| wire::principal_from(s, &body.realm)).transpose()?.is_some_and(|s| s != server) {
+            return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "RENEW/VALIDATE must name the ticket's own server"));
+        }
+        let mut c = tgt.clone();
+        if renew {
+            let renew_till = match (tgt.flags.has(tf::RENEWABLE), tgt.renew_till) {
+                (true, Some(r)) => r,
+                _ => return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "the ticket is not renewable")),
+            };
+            if renew_till < now {
+                return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_EXPIRED, "the ticket's renewable life is over"));
+            }
+            let life = tgt.end_time.secs_since(tgt.start()).max(0);
+            c.start_time = Some(start);
+            c.end_time = min_time([Some(start.plus_secs(life)), Some(renew_till)]).expect("both present");
+        } else {
+            if !tgt.flags.has(tf::INVALID) {
+                return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "VALIDATE of a ticket that is not invalid"));
+            }
+            if tgt.start() > now {
+                return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_NYV, "the ticket is not yet valid"));
+            }
+            c.flags = c.flags.without(tf::INVALID);
+        }
+        (server, c)
+    } else {
+        let sname = body.sname.as_ref().ok_or_else(|| Error::malformed("TGS-REQ without sname"))?;
+        let server = wire::principal_from(sname, &body.realm)?;
+        if server.realm() != kdc.realm() {
+            return Err(Error::new(
+                ErrorCode::KDC_ERR_S_PRINCIPAL_UNKNOWN,
+                format!("server {server} is in another realm; cross-realm is not supported"),
+            ));
+        }
+        let sentry = kdc.server_entry(&server, now)?;
+        let till = requested_limit(Some(wire::time_from(&body.till)));
+        let end = min_time([
+            till,
+            Some(tgt.end_time),
+            Some(start.plus_secs(policy.max_life)),
+            sentry.max_life.map(|l| start.plus_secs(l)),
+        ])
+        .expect("always bounded");
+        if end <= start {
+            return Err(Error::new(ErrorCode::KDC_ERR_NEVER_VALID, "the requested end time is not after the start"));
+        }
+        let mut flags = Flags::NONE.with_if(tf::PRE_AUTHENT, tgt.flags.has(tf::PRE_AUTHENT));
+        if options.has(opt::FORWARDABLE) && tgt.flags.has(tf::FORWARDABLE) && sentry.allow_forwardable {
+            flags = flags.with(tf::FORWARDABLE);
+        }
+        let renew_till = match tgt.renew_till {
+            Some(tgt_renew)
+                if (options.has(opt::RENEWABLE) || options.has(opt::RENEWABLE_OK))
+                    && tgt.flags.has(tf::RENEWABLE)
+                    && sentry.allow_renewable =>
+            {
+                min_time([
+                    requested_limit(body.rtime.as_ref().map(wire::time_from)),
+                    Some(tgt_renew),
+                    Some(start.plus_secs(policy.max_renewable_life)),
+                    sentry.max_renewable_life.map(|l| start.plus_secs(l)),
+                ])
+                .filter(|&r| r > end)
+            }
+            _ => None,
+        };
+        flags = flags.with_if(tf::RENEWABLE, renew_till.is_some());
+        let authorization_data = merge_authz(tgt.authorization_data.clone(), body, &tgt.session_key, subkey.as_ref())?;
+        let c = TicketContents {
+            flags,
+            session_key: kdc.new_session_key(&body.etype)?,
+            client: tgt.client.clone(),
+            auth_time: tgt.auth_time,
+            start_time: Some(start),
+            end_time: end,
+            renew_till,
+            addresses: tgt.addresses.clone(),
+            authorization_data,
+            transited: tgt.transited.clone(),
+        };
+        (server, c)
+    };
+    info.service = Some(server.clone());
+    info.session_enctype = Some(contents.session_key.enctype());
+
+    let sentry = kdc.server_entry(&server, now)?;
+    let tkey = kdc.ticket_key(&sentry)?;
+    let ticket = proto::issue_ticket(&contents, &server, &tkey.key, tkey.kvno)?;
+
+    let part = EncTgsRepPart(EncKdcRepPart {
+        key: proto::encryption_key(&contents.session_key),
+        last_req: vec![LastReqValue { r#type: 0, value: wire::kerberos_time(contents.auth_time) }],
+        nonce: body.nonce,
+        key_expiration: None,
+        flags: wire::TicketFlags(contents.flags.to_bits()),
+        auth_time: wire::kerberos_time(contents.auth_time),
+        start_time: contents.start_time.map(wire::kerberos_time),
+        end_time: wire::kerberos_time(contents.end_time),
+        renew_till: contents.renew_till.map(wire::kerberos_time),
+        srealm: wire::kstring(server.realm())?,
+        sname: wire::principal_name(&server)?,
+        caddr: contents.addresses.clone(),
+        encrypted_pa_data: None,
+    });
+    // The reply is sealed in the authenticator subkey when there is one (usage 9), else the TGT session key (8).
+    let enc_part = match &subkey {
+        Some(k) => proto::seal(k, usage::TGS_REP_ENC_PART_SUBKEY, &part, None)?,
+        None => proto::seal(&tgt.session_key, usage::TGS_REP_ENC_PART_SESSION, &part, None)?,
+    };
+    let rep = TgsRep(KdcRep {
+        pvno: wire::int(wire::PVNO),
+        msg_type: wire::int(msg_type::TGS_REP.into()),
+        padata: None,
+        crealm: wire::kstring(tgt.client.realm())?,
+        cname: wire::principal_name(&tgt.client)?,
+        ticket,
+        enc_part,
+    });
+    wire::encode(&rep)
+}
+
+/// The service ticket's authorization data: the TGT's, followed by what the client sent in
+/// enc-authorization-data (sealed in the subkey, usage 5, or the session key, usage 4).
+fn merge_authz(
+    from_tgt: Option<AuthorizationData>,
+    body: &wire::KdcReqBody,
+    session_key: &Key,
+    subkey: Option<&Key>,
+) -> Result<Option<AuthorizationData>> {
+    let Some(enc) = &body.enc_authorization_data else {
+        return Ok(from_tgt);
+    };
+    let extra: AuthorizationData = match subkey {
+        Some(k) => proto::open(k, usage::TGS_REQ_AUTHZ_SUBKEY, enc),
+        None => proto::open(session_key, usage::TGS_REQ_AUTHZ_SESSION, enc),
+    }
+    .map_err(|e| e.context("enc-authorization-data"))?;
+    let mut all = from_tgt.unwrap_or_default();
+    all.extend(extra);
+    Ok(Some(all))
+}

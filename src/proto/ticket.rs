@@ -1,0 +1,84 @@
+//! Issuing a ticket (sealing an EncTicketPart in the server's key) and opening one.
+
+use crate::crypto::{usage, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::principal::Principal;
+use crate::time::Time;
+use crate::wire::{self, AuthorizationData, EncTicketPart, Flags, HostAddresses, Ticket, TransitedEncoding};
+
+use super::{encryption_key, key_from, open, seal};
+
+/// What a ticket says, in our own types.
+#[derive(Clone, Debug)]
+pub struct TicketContents {
+    /// Ticket flags.
+    pub flags: Flags,
+    /// The session key (the server's copy).
+    pub session_key: Key,
+    /// The client.
+    pub client: Principal,
+    /// When the client first authenticated (the AS exchange).
+    pub auth_time: Time,
+    /// Start of validity (`None`: the auth time).
+    pub start_time: Option<Time>,
+    /// End of validity.
+    pub end_time: Time,
+    /// Renewable until.
+    pub renew_till: Option<Time>,
+    /// Client addresses the ticket is restricted to, if any.
+    pub addresses: Option<HostAddresses>,
+    /// Authorization data about the client.
+    pub authorization_data: Option<AuthorizationData>,
+    /// The transited realms encoding.
+    pub transited: TransitedEncoding,
+}
+
+impl TicketContents {
+    /// When the ticket starts being valid.
+    pub fn start(&self) -> Time {
+        self.start_time.unwrap_or(self.auth_time)
+    }
+}
+
+/// Encodes `contents` as an EncTicketPart and seals it in `server_key` (usage 2): a Ticket for `server`.
+pub fn issue_ticket(contents: &TicketContents, server: &Principal, server_key: &Key, kvno: u32) -> Result<Ticket> {
+    let part = EncTicketPart {
+        flags: wire::TicketFlags(contents.flags.to_bits()),
+        key: encryption_key(&contents.session_key),
+        crealm: wire::kstring(contents.client.realm())?,
+        cname: wire::principal_name(&contents.client)?,
+        transited: contents.transited.clone(),
+        auth_time: wire::kerberos_time(contents.auth_time),
+        start_time: contents.start_time.map(wire::kerberos_time),
+        end_time: wire::kerberos_time(contents.end_time),
+        renew_till: contents.renew_till.map(wire::kerberos_time),
+        caddr: contents.addresses.clone(),
+        authorization_data: contents.authorization_data.clone(),
+    };
+    Ok(Ticket {
+        tkt_vno: wire::int(wire::PVNO),
+        realm: wire::kstring(server.realm())?,
+        sname: wire::principal_name(server)?,
+        enc_part: seal(server_key, usage::TICKET, &part, Some(kvno))?,
+    })
+}
+
+/// Opens a ticket with the server's key. A ticket that does not open is `KRB_AP_ERR_BAD_INTEGRITY`.
+pub fn open_ticket(ticket: &Ticket, server_key: &Key) -> Result<TicketContents> {
+    if wire::int_value(&ticket.tkt_vno, "tkt-vno")? != wire::PVNO {
+        return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "ticket version is not 5"));
+    }
+    let part: EncTicketPart = open(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
+    Ok(TicketContents {
+        flags: Flags::from_bits(&part.flags.0),
+        session_key: key_from(&part.key)?,
+        client: wire::principal_from(&part.cname, &part.crealm)?,
+        auth_time: wire::time_from(&part.auth_time),
+        start_time: wire::opt_time(&part.start_time),
+        end_time: wire::time_from(&part.end_time),
+        renew_till: wire::opt_time(&part.renew_till),
+        addresses: part.caddr,
+        authorization_data: part.authorization_data,
+        transited: part.transited,
+    })
+}
