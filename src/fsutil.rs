@@ -1,0 +1,180 @@
+//! Files that hold secrets: the one place they are read and written.
+//!
+//! [`write_atomic`] replaces a file so that a reader sees either the old content or the new, never
+//! a mix, and never a moment where the secret is readable by anyone but the owner: the new content
+//! goes to a fresh temporary file (mode 0600, created exclusively) in the same directory, is
+//! flushed to disk, and is renamed over the target; then the directory is flushed so the rename
+//! itself survives a crash. [`read_limited`] reads a whole file but refuses one larger than the
+//! caller expects, so a wrong path cannot make us allocate gigabytes.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// The mode of every file written by [`write_atomic`]: read and write for the owner only.
+pub const SECRET_FILE_MODE: u32 = 0o600;
+
+/// How many temporary names are tried before giving up (each collision is astronomically unlikely).
+const TEMP_NAME_TRIES: usize = 16;
+
+/// Replaces the file at `path` with `bytes`, atomically, readable by the owner only (0600).
+///
+/// The content goes to a new temporary file in the same directory (created with `O_EXCL`, mode
+/// 0600, a unique name starting with `.` and ending in `.tmp`), which is written, fsynced and
+/// renamed over `path`; then the directory is fsynced. When anything before the rename fails,
+/// the temporary file is removed and the file at `path` is untouched. A symbolic link at `path` is
+/// replaced by a regular file, not followed. Errors name the file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let file_name = path.file_name().ok_or_else(|| Error::invalid(format!("{}: not a file name", path.display())))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (tmp_path, mut file) = create_temp(&dir, file_name).map_err(|e| Error::io(path.display(), e))?;
+    let written = (|| -> io::Result<()> {
+        // The mode given at creation is filtered by the umask; make it exactly 0600.
+        file.set_permissions(fs::Permissions::from_mode(SECRET_FILE_MODE))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp_path, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp_path);
+        return Err(Error::io(path.display(), e));
+    }
+    sync_dir(&dir).map_err(|e| Error::io(dir.display(), e).context("the file was replaced, but not flushed"))
+}
+
+/// Reads the whole file at `path`, refusing one longer than `max_len` bytes with
+/// [`ErrorCode::KTIX_ERR_BAD_FILE`]. Errors name the file.
+pub fn read_limited(path: &Path, max_len: usize) -> Result<Vec<u8>> {
+    let io_err = |e| Error::io(path.display(), e);
+    let file = File::open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    let too_big = || {
+        Error::new(
+            ErrorCode::KTIX_ERR_BAD_FILE,
+            format!("{}: larger than {max_len} bytes, refusing to read it", path.display()),
+        )
+    };
+    if meta.len() > max_len as u64 {
+        return Err(too_big());
+    }
+    // The file may grow between the stat and the read: read at most one byte more than allowed.
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    file.take(max_len as u64 + 1).read_to_end(&mut out).map_err(io_err)?;
+    if out.len() > max_len {
+        return Err(too_big());
+    }
+    Ok(out)
+}
+
+/// Creates a new, empty temporary file next to the target with `O_EXCL` and mode 0600.
+fn create_temp(dir: &Path, target: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut last_err = None;
+    for _ in 0..TEMP_NAME_TRIES {
+        let mut rnd = [0u8; 8];
+        openssl::rand::rand_bytes(&mut rnd).map_err(io::Error::other)?;
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut name = OsString::from(".");
+        name.push(target);
+        name.push(format!(".{}.{n}.{:016x}.tmp", std::process::id(), u64::from_le_bytes(rnd)));
+        let tmp = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).mode(SECRET_FILE_MODE).open(&tmp) {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("no unique temporary file name found")))
+}
+
+/// Flushes a directory's entries (so a rename inside it is durable). File systems that cannot
+/// fsync a directory (`EINVAL`) are accepted as they are.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    let d = File::open(dir)?;
+    match d.sync_all() {
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput || e.kind() == io::ErrorKind::Unsupported => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_files_in(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn writes_0600_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("secret");
+        write_atomic(&p, b"first").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"first");
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o7777, 0o600);
+        // An existing file with a wider mode is replaced by a 0600 one.
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&p, b"second, longer").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"second, longer");
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o7777, 0o600);
+        write_atomic(&p, b"").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"");
+        assert!(temp_files_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn failed_write_leaves_old_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("secret");
+        write_atomic(&p, b"old").unwrap();
+        // A parent that is a file: creating the temp file fails (even as root).
+        let bad = p.join("child");
+        let e = write_atomic(&bad, b"new").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::KTIX_ERR_IO);
+        assert!(e.message().contains(&*bad.to_string_lossy()), "{e}");
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        // The rename fails (target is a non-empty directory): the temp file is removed.
+        let sub = dir.path().join("subdir");
+        fs::create_dir(&sub).unwrap();
+        fs::write(sub.join("x"), b"keep").unwrap();
+        let e = write_atomic(&sub, b"new").unwrap_err();
+        assert!(e.message().contains("subdir"), "{e}");
+        assert_eq!(fs::read(sub.join("x")).unwrap(), b"keep");
+        assert!(temp_files_in(dir.path()).is_empty(), "{:?}", temp_files_in(dir.path()));
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+    }
+
+    #[test]
+    fn paths_without_a_file_name_are_refused() {
+        assert!(write_atomic(Path::new(""), b"x").is_err());
+        assert!(write_atomic(Path::new("/"), b"x").is_err());
+    }
+
+    #[test]
+    fn read_limited_refuses_big_files_and_names_missing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        fs::write(&p, [7u8; 100]).unwrap();
+        assert_eq!(read_limited(&p, 100).unwrap().len(), 100);
+        let e = read_limited(&p, 99).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::KTIX_ERR_BAD_FILE);
+        assert!(e.message().contains(&*p.to_string_lossy()), "{e}");
+        let missing = dir.path().join("missing");
+        let e = read_limited(&missing, 10).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::KTIX_ERR_IO);
+        assert!(e.message().contains(&*missing.to_string_lossy()), "{e}");
+    }
+}
