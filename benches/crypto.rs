@@ -20,7 +20,8 @@ fn encrypt_decrypt(c: &mut Criterion) {
         // Derive and cache the usage keys outside the measurement, as a long-lived key would.
         let sealed = key.encrypt(usage::AP_REQ_AUTH, &message).expect("encrypt");
         assert_eq!(&key.decrypt(usage::AP_REQ_AUTH, &sealed).expect("decrypt")[..], &message[..]);
-        group.bench_with_input(BenchmarkId::from_parameter(enctype.name()), &message, |b, m| {
+        let id = format!("{} {}", enctype.id(), enctype.name());
+        group.bench_with_input(BenchmarkId::from_parameter(id), &message, |b, m| {
             b.iter(|| {
                 let ct = key.encrypt(usage::AP_REQ_AUTH, black_box(m)).expect("encrypt");
                 let pt = key.decrypt(usage::AP_REQ_AUTH, black_box(&ct)).expect("decrypt");
@@ -36,7 +37,7 @@ fn string_to_key(c: &mut Criterion) {
     // Each call runs thousands of PBKDF2 rounds: fewer, longer samples.
     group.sample_size(10);
     for enctype in Enctype::ALL {
-        let id = format!("{} ({} iterations)", enctype.name(), enctype.default_iterations());
+        let id = format!("{} {} ({} iterations)", enctype.id(), enctype.name(), enctype.default_iterations());
         group.bench_function(BenchmarkId::from_parameter(id), |b| {
             b.iter(|| {
                 Key::from_password(enctype, black_box(b"correct horse battery staple"), b"KTIX.TESTalice", None)

@@ -15,6 +15,9 @@ class KtixError(Exception):
     Subclasses for particular codes may be added; catching ``KtixError`` catches them all.
     """
 
+    # Shown and pickled as ktix.KtixError, where users find it.
+    __module__ = "ktix"
+
     code: int
     name: str
     message: str
