@@ -1,13 +1,22 @@
 //! The `ktix` command-line tool: thin argument parsing over the library.
 
+#[path = "ktix/db.rs"]
+mod db;
 #[path = "ktix/demo.rs"]
 mod demo;
+#[path = "ktix/kdc.rs"]
+mod kdc;
+#[path = "ktix/prompt.rs"]
+mod prompt;
+#[path = "ktix/tools.rs"]
+mod tools;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-/// libktix: Kerberos V5 session tickets.
+/// libktix: Kerberos V5 session tickets — KDC, client tools and an embedded demo.
 #[derive(Parser)]
 #[command(name = "ktix", version, about)]
 struct Cli {
@@ -15,16 +24,189 @@ struct Cli {
     command: Command,
 }
 
+/// The default realm database.
+pub const DEFAULT_DB: &str = "./ktix-realm/realm.db";
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the whole session-ticket scheme on an embedded realm, narrating each step.
     Demo,
+    /// Administer the realm database.
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Run the KDC.
+    #[command(subcommand)]
+    Kdc(KdcCommand),
+    /// Get a ticket-granting ticket (like MIT's kinit).
+    Kinit(KinitArgs),
+    /// List the tickets in a credential cache or the keys in a keytab (like MIT's klist).
+    Klist(KlistArgs),
+    /// Get service tickets and print their key version numbers (like MIT's kvno).
+    Kvno(KvnoArgs),
+    /// Destroy a credential cache (like MIT's kdestroy).
+    Kdestroy(KdestroyArgs),
+}
+
+/// `--db` shared by the database and KDC commands.
+#[derive(Args, Clone, Debug)]
+pub struct DbPath {
+    /// The realm database file (its master-key stash sits beside it).
+    #[arg(long = "db", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+}
+
+/// `ktix db …`
+#[derive(Subcommand, Debug)]
+pub enum DbCommand {
+    /// Create a new realm database and its master-key stash.
+    Init {
+        #[command(flatten)]
+        db: DbPath,
+        /// The realm name.
+        #[arg(long, default_value = "KTIX.TEST")]
+        realm: String,
+        /// Derive the master key from a master password (read like other passwords) instead of random.
+        #[arg(long)]
+        master_password: bool,
+    },
+    /// Add a principal.
+    Add {
+        #[command(flatten)]
+        db: DbPath,
+        /// The principal name (realm optional).
+        principal: String,
+        /// Set keys from a password (read from the terminal without echo, or from stdin). The default.
+        #[arg(long, conflicts_with = "random")]
+        password: bool,
+        /// Set random keys (for services).
+        #[arg(long)]
+        random: bool,
+    },
+    /// Delete a principal.
+    Del {
+        #[command(flatten)]
+        db: DbPath,
+        /// The principal name.
+        principal: String,
+    },
+    /// List the principals.
+    List {
+        #[command(flatten)]
+        db: DbPath,
+    },
+    /// Export a principal's current keys to a keytab (without changing them unless --randkey).
+    Ktadd {
+        #[command(flatten)]
+        db: DbPath,
+        /// The principal name.
+        principal: String,
+        /// The keytab file (`FILE:` prefix optional); entries are added to an existing file.
+        #[arg(long, short = 'k')]
+        keytab: String,
+        /// Give the principal new random keys (next kvno) first.
+        #[arg(long)]
+        randkey: bool,
+    },
+}
+
+/// `ktix kdc …`
+#[derive(Subcommand, Debug)]
+pub enum KdcCommand {
+    /// Serve the realm over UDP and TCP.
+    Serve {
+        #[command(flatten)]
+        db: DbPath,
+        /// Address to listen on (UDP and TCP); repeatable.
+        #[arg(long = "listen", default_value = "127.0.0.1:8888")]
+        listen: Vec<String>,
+        /// A kdc.conf-style file for realm policy (max_life, max_renewable_life, supported_enctypes, ports).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Worker threads (default: the number of cores).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+}
+
+/// `ktix kinit`
+#[derive(Args, Debug)]
+pub struct KinitArgs {
+    /// Use a key from a keytab instead of a password.
+    #[arg(short = 'k')]
+    pub use_keytab: bool,
+    /// The keytab (with -k); default $KRB5_KTNAME or /etc/krb5.keytab.
+    #[arg(short = 't')]
+    pub keytab: Option<String>,
+    /// The credential cache; default $KRB5CCNAME or FILE:/tmp/krb5cc_<uid>.
+    #[arg(short = 'c')]
+    pub ccache: Option<String>,
+    /// Requested lifetime (e.g. 10h, 30m, 1d, or seconds).
+    #[arg(short = 'l')]
+    pub lifetime: Option<String>,
+    /// Requested renewable lifetime.
+    #[arg(short = 'r')]
+    pub renewable: Option<String>,
+    /// Renew the TGT in the cache instead of logging in.
+    #[arg(short = 'R')]
+    pub renew: bool,
+    /// The principal (default: the cache's, with -R; required otherwise).
+    pub principal: Option<String>,
+}
+
+/// `ktix klist`
+#[derive(Args, Debug)]
+pub struct KlistArgs {
+    /// The credential cache to list.
+    #[arg(short = 'c', conflicts_with = "keytab_mode")]
+    pub ccache: Option<String>,
+    /// List a keytab instead (the name may follow).
+    #[arg(short = 'k')]
+    pub keytab_mode: bool,
+    /// Show enctypes.
+    #[arg(short = 'e')]
+    pub enctypes: bool,
+    /// Show key bytes (keytab only; hidden by default).
+    #[arg(short = 'K')]
+    pub keys: bool,
+    /// Show timestamps (keytab).
+    #[arg(short = 't')]
+    pub timestamps: bool,
+    /// Show flags.
+    #[arg(short = 'f')]
+    pub flags: bool,
+    /// The cache or keytab name.
+    pub name: Option<String>,
+}
+
+/// `ktix kvno`
+#[derive(Args, Debug)]
+pub struct KvnoArgs {
+    /// The credential cache.
+    #[arg(short = 'c')]
+    pub ccache: Option<String>,
+    /// Service principal names.
+    #[arg(required = true)]
+    pub services: Vec<String>,
+}
+
+/// `ktix kdestroy`
+#[derive(Args, Debug)]
+pub struct KdestroyArgs {
+    /// The credential cache.
+    #[arg(short = 'c')]
+    pub ccache: Option<String>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo => demo::run(),
+        Command::Db(cmd) => db::run(cmd),
+        Command::Kdc(cmd) => kdc::run(cmd),
+        Command::Kinit(a) => tools::kinit(a),
+        Command::Klist(a) => tools::klist(a),
+        Command::Kvno(a) => tools::kvno(a),
+        Command::Kdestroy(a) => tools::kdestroy(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
