@@ -21,7 +21,7 @@ pub mod wire;
 
 pub use acceptor::{Accepted, Acceptor, AcceptorConfig};
 pub use ccache::{CCache, Credential};
-pub use client::{ApContext, Client, ClientConfig, InProcess, Transport};
+pub use client::{ApContext, Client, ClientConfig, InProcess, Recording, Transport};
 pub use crypto::{Enctype, Key};
 pub use error::{Error, ErrorCode, Result};
 pub use kdc::{Kdc, RealmPolicy};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use ap::ApContext;
-pub use transport::{InProcess, Transport};
+pub use transport::{InProcess, Recording, Transport};
 
 use crate::ccache::{CCache, Credential};
 use crate::crypto::Enctype;

@@ -30,3 +30,36 @@ impl Transport for InProcess {
         Ok(self.kdc.handle(request, self.clock.now()))
     }
 }
+
+/// A transport that passes requests to another and keeps every (request, reply) pair: for
+/// showing what went over the wire (the demo), tests and benchmarks.
+pub struct Recording<T: Transport> {
+    inner: T,
+    log: parking_lot::Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+impl<T: Transport> Recording<T> {
+    /// Records what passes through `inner`.
+    pub fn new(inner: T) -> Recording<T> {
+        Recording { inner, log: parking_lot::Mutex::new(Vec::new()) }
+    }
+
+    /// How many exchanges so far.
+    pub fn count(&self) -> usize {
+        self.log.lock().len()
+    }
+
+    /// The exchanges from the `n`-th on.
+    pub fn since(&self, n: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let log = self.log.lock();
+        log[n.min(log.len())..].to_vec()
+    }
+}
+
+impl<T: Transport> Transport for Recording<T> {
+    fn send(&self, request: &[u8]) -> Result<Vec<u8>> {
+        let reply = self.inner.send(request)?;
+        self.log.lock().push((request.to_vec(), reply.clone()));
+        Ok(reply)
+    }
+}

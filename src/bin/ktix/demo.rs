@@ -3,42 +3,17 @@
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-
 use ktix::crypto::usage;
 use ktix::wire::{self, msg_type, pa_type, ticket_flags, AsRep, EtypeInfo2, KrbError, MethodData, TgsRep, Ticket};
 use ktix::{
-    Acceptor, AcceptorConfig, CCache, Client, ClientConfig, Clock, ErrorCode, FixedClock, InProcess, Kdc, Result, Time,
-    Transport,
+    Acceptor, AcceptorConfig, CCache, Client, ClientConfig, Clock, ErrorCode, FixedClock, InProcess, Kdc, Recording,
+    Result, Time,
 };
 
 const REALM: &str = "KTIX.TEST";
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse battery staple";
 const SERVICE: &str = "host/server.ktix.test";
-
-/// A transport that remembers every request and reply passing through it.
-struct Recorder {
-    inner: InProcess,
-    log: Mutex<Vec<(Vec<u8>, Vec<u8>)>>,
-}
-
-impl Recorder {
-    fn count(&self) -> usize {
-        self.log.lock().len()
-    }
-    fn exchanges_since(&self, n: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.log.lock()[n..].to_vec()
-    }
-}
-
-impl Transport for Recorder {
-    fn send(&self, request: &[u8]) -> Result<Vec<u8>> {
-        let reply = self.inner.send(request)?;
-        self.log.lock().push((request.to_vec(), reply.clone()));
-        Ok(reply)
-    }
-}
 
 fn step(n: u32, title: &str) {
     println!("\n[{n}] {title}");
@@ -97,15 +72,14 @@ pub fn run() -> Result<()> {
         kdc.policy().clock_skew
     ));
 
-    let recorder =
-        Arc::new(Recorder { inner: InProcess::new(kdc.clone(), clock.clone()), log: Mutex::new(Vec::new()) });
+    let recorder = Arc::new(Recording::new(InProcess::new(kdc.clone(), clock.clone())));
     let ccache = CCache::memory();
     let client = Client::with_clock(ClientConfig::new(REALM), recorder.clone(), ccache.clone(), clock.clone());
 
     step(2, "AS exchange: alice logs in (pre-authentication required)");
     let tgt = client.login(USER, PASSWORD)?;
     let mut as_rep_bytes = Vec::new();
-    for (req, rep) in recorder.exchanges_since(0) {
+    for (req, rep) in recorder.since(0) {
         let mut line = format!("{} ({} bytes) -> {} ({} bytes)", msg_name(&req), req.len(), msg_name(&rep), rep.len());
         if wire::message_tag(&rep) == Some(msg_type::KRB_ERROR) {
             let e = wire::decode::<KrbError>(&rep)?;
@@ -167,7 +141,7 @@ pub fn run() -> Result<()> {
     let acceptor = Acceptor::with_config(kdc.keytab(SERVICE, clock.now())?, AcceptorConfig::default(), clock.clone());
     let before = recorder.count();
     let (ap_req, mut ctx) = client.ap_req(SERVICE, true)?;
-    for (req, rep) in recorder.exchanges_since(before) {
+    for (req, rep) in recorder.since(before) {
         say(format!("{} ({} bytes) -> {} ({} bytes)", msg_name(&req), req.len(), msg_name(&rep), rep.len()));
         if let Ok(t) = wire::decode::<TgsRep>(&rep) {
             say(format!("    {}", describe_ticket(&t.0.ticket)));
