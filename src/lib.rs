@@ -21,10 +21,11 @@ pub mod wire;
 
 pub use acceptor::{Accepted, Acceptor, AcceptorConfig};
 pub use ccache::{CCache, Credential};
-pub use client::{ApContext, Client, ClientConfig, InProcess, Recording, Transport};
+pub use client::{ApContext, Client, ClientConfig, InProcess, Network, Recording, Transport};
 pub use crypto::{Enctype, Key};
 pub use error::{Error, ErrorCode, Result};
 pub use kdc::{Kdc, RealmPolicy};
+pub use kdc::{KdcServer, ServerConfig};
 pub use keytab::{Keytab, KeytabEntry};
 pub use principal::Principal;
 pub use time::{Clock, FixedClock, SystemClock, Time};

@@ -3,6 +3,7 @@
 
 mod ap;
 mod login;
+mod network;
 mod tgs;
 mod transport;
 
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use ap::ApContext;
+pub use network::{Network, DEFAULT_KDC_PORT, DEFAULT_UDP_PREFERENCE_LIMIT};
 pub use transport::{InProcess, Recording, Transport};
 
 use crate::ccache::{CCache, Credential};

@@ -4,11 +4,16 @@
 //! a TGS-REP or a KRB-ERROR). Transport is separate.
 
 mod as_exchange;
+mod server;
 mod store;
 mod tgs_exchange;
 
 use std::sync::Arc;
 
+pub use server::{
+    silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
+    MAX_UDP_PAYLOAD,
+};
 pub use store::{KeyEntry, MemoryStore, PrincipalEntry, PrincipalStore};
 
 use crate::crypto::{Enctype, Key};
