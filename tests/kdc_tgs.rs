@@ -358,7 +358,6 @@ fn other_tgs_errors() {
 }
 
 #[test]
-#[ignore = "BUG: src/kdc/store.rs:81 strongest_key falls back to self.key(e, None), so tickets are sealed in an old kvno's key of a stronger enctype; the current keytab (kdc.keytab) then refuses them with 44"]
 fn service_key_rotation_seals_tickets_in_the_current_kvno() {
     // The service's keys rotated to kvno 2 with fewer enctypes, the kvno 1 keys kept.
     let realm = Realm::new();
@@ -420,4 +419,16 @@ fn disabled_or_expired_service_gets_no_ticket() {
     assert_eq!(o.client, Some(principal("alice")));
     assert_eq!(o.service, Some(principal(WEB)));
     assert_eq!(o.session_enctype, Some(Enctype::Aes256CtsHmacSha384192));
+}
+
+#[test]
+fn an_expired_tgt_cannot_be_renewed_even_before_renew_till() {
+    let realm = Realm::new();
+    let mut cfg = ClientConfig::new(REALM);
+    cfg.renew_lifetime = Some(7 * DAY);
+    let client = realm.client_with(cfg);
+    let old = client.login("alice", ALICE_PW).unwrap();
+    assert!(old.renew_till.unwrap() > realm.now().plus_secs(9 * HOUR));
+    realm.clock.advance(9 * HOUR);
+    assert_eq!(client.renew().unwrap_err().code(), ErrorCode::KRB_AP_ERR_TKT_EXPIRED);
 }

@@ -1,14 +1,16 @@
 //! AES in CBC mode with ciphertext stealing, as RFC 3962 §5 uses it (the last two blocks are
 //! always swapped; the last one may be partial), built on OpenSSL's AES block operations.
 
-use openssl::symm::{Cipher, Crypter, Mode};
+use openssl::cipher::{Cipher, CipherRef};
+use openssl::cipher_ctx::CipherCtx;
+pub use openssl::symm::Mode;
 
 use crate::error::{Error, Result};
 
 /// The AES block size.
 pub const BLOCK: usize = 16;
 
-fn cbc_cipher(key: &[u8]) -> Result<Cipher> {
+fn cbc_cipher(key: &[u8]) -> Result<&'static CipherRef> {
     match key.len() {
         16 => Ok(Cipher::aes_128_cbc()),
         32 => Ok(Cipher::aes_256_cbc()),
@@ -16,14 +18,17 @@ fn cbc_cipher(key: &[u8]) -> Result<Cipher> {
     }
 }
 
-/// Plain CBC over whole blocks, no padding.
+/// Plain CBC over whole blocks, no padding. OpenSSL wants one spare block of output room.
 fn cbc(mode: Mode, key: &[u8], iv: &[u8; BLOCK], data: &[u8]) -> Result<Vec<u8>> {
     debug_assert_eq!(data.len() % BLOCK, 0);
-    let mut c = Crypter::new(cbc_cipher(key)?, mode, key, Some(iv))?;
-    c.pad(false);
+    let mut c = CipherCtx::new()?;
+    match mode {
+        Mode::Encrypt => c.encrypt_init(Some(cbc_cipher(key)?), Some(key), Some(iv))?,
+        Mode::Decrypt => c.decrypt_init(Some(cbc_cipher(key)?), Some(key), Some(iv))?,
+    }
+    c.set_padding(false);
     let mut out = vec![0u8; data.len() + BLOCK];
-    let mut n = c.update(data, &mut out)?;
-    n += c.finalize(&mut out[n..])?;
+    let n = c.cipher_update(data, Some(&mut out))?;
     out.truncate(n);
     Ok(out)
 }

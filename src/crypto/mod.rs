@@ -12,9 +12,8 @@ pub mod usage;
 use std::fmt;
 use std::sync::Arc;
 
+use openssl::hash::Hasher;
 use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Private};
-use openssl::sign::Signer;
 use openssl::symm::Mode;
 use parking_lot::RwLock;
 use zeroize::Zeroizing;
@@ -243,24 +242,50 @@ fn kdf_hmac_sha2(
     context: &[u8],
     len: usize,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let pkey = PKey::hmac(key)?;
-    let mut s = Signer::new(md, &pkey)?;
-    s.update(&1u32.to_be_bytes())?;
-    s.update(label)?;
-    s.update(&[0])?;
-    s.update(context)?;
-    s.update(&((len * 8) as u32).to_be_bytes())?;
-    let mut out = Zeroizing::new(s.sign_to_vec()?);
+    let mac = HmacKey::new(md, key)?;
+    let k = ((len * 8) as u32).to_be_bytes();
+    let mut out = Zeroizing::new(mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k])?);
     out.truncate(len);
     Ok(out)
 }
 
-fn hmac(md: MessageDigest, key: &PKey<Private>, parts: &[&[u8]]) -> Result<Vec<u8>> {
-    let mut s = Signer::new(md, key)?;
-    for p in parts {
-        s.update(p)?;
+/// An HMAC key (RFC 2104) with the inner and outer pads already absorbed, so each MAC costs two
+/// context copies instead of a key setup.
+struct HmacKey {
+    inner: Hasher,
+    outer: Hasher,
+}
+
+impl HmacKey {
+    fn new(md: MessageDigest, key: &[u8]) -> Result<HmacKey> {
+        let block = md.block_size();
+        let mut k = Zeroizing::new(vec![0u8; block]);
+        if key.len() > block {
+            let d = openssl::hash::hash(md, key)?;
+            k[..d.len()].copy_from_slice(&d);
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut pad = Zeroizing::new(vec![0u8; block]);
+        let mut inner = Hasher::new(md)?;
+        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x36);
+        inner.update(&pad)?;
+        let mut outer = Hasher::new(md)?;
+        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x5c);
+        outer.update(&pad)?;
+        Ok(HmacKey { inner, outer })
     }
-    Ok(s.sign_to_vec()?)
+
+    fn mac(&self, parts: &[&[u8]]) -> Result<Vec<u8>> {
+        let mut h = self.inner.clone();
+        for p in parts {
+            h.update(p)?;
+        }
+        let digest = h.finish()?;
+        let mut o = self.outer.clone();
+        o.update(&digest)?;
+        Ok(o.finish()?.to_vec())
+    }
 }
 
 /// The keys derived from a base key for one key usage (RFC 3961 §5.3): Kc for checksums,
@@ -269,8 +294,8 @@ pub struct DerivedKeys {
     kc: Zeroizing<Vec<u8>>,
     ke: Zeroizing<Vec<u8>>,
     ki: Zeroizing<Vec<u8>>,
-    kc_pkey: PKey<Private>,
-    ki_pkey: PKey<Private>,
+    kc_mac: HmacKey,
+    ki_mac: HmacKey,
 }
 
 impl DerivedKeys {
@@ -283,7 +308,8 @@ impl DerivedKeys {
         let kc = enctype.derive(base, &c(0x99), enctype.ki_len())?;
         let ke = enctype.derive(base, &c(0xAA), enctype.key_len())?;
         let ki = enctype.derive(base, &c(0x55), enctype.ki_len())?;
-        Ok(DerivedKeys { kc_pkey: PKey::hmac(&kc)?, ki_pkey: PKey::hmac(&ki)?, kc, ke, ki })
+        let md = enctype.digest();
+        Ok(DerivedKeys { kc_mac: HmacKey::new(md, &kc)?, ki_mac: HmacKey::new(md, &ki)?, kc, ke, ki })
     }
 
     /// Kc, the checksum key.
@@ -433,8 +459,8 @@ impl Key {
         let iv = [0u8; cts::BLOCK];
         let mut out = cts::encrypt(&d.ke, &iv, &data)?;
         let mac = match e.family() {
-            Family::Sha1 => hmac(e.digest(), &d.ki_pkey, &[&data])?,
-            Family::Sha2 => hmac(e.digest(), &d.ki_pkey, &[&iv, &out])?,
+            Family::Sha1 => d.ki_mac.mac(&[&data])?,
+            Family::Sha2 => d.ki_mac.mac(&[&iv, &out])?,
         };
         out.extend_from_slice(&mac[..e.mac_len()]);
         Ok(out)
@@ -453,14 +479,14 @@ impl Key {
         let d = self.derived(usage)?;
         let iv = [0u8; cts::BLOCK];
         if e.family() == Family::Sha2 {
-            let mac = hmac(e.digest(), &d.ki_pkey, &[&iv, c])?;
+            let mac = d.ki_mac.mac(&[&iv, c])?;
             if !openssl::memcmp::eq(&mac[..h], tag) {
                 return Err(Error::integrity("ciphertext modified or wrong key"));
             }
         }
         let mut plain = Zeroizing::new(cts::decrypt(&d.ke, &iv, c)?);
         if e.family() == Family::Sha1 {
-            let mac = hmac(e.digest(), &d.ki_pkey, &[&plain])?;
+            let mac = d.ki_mac.mac(&[&plain])?;
             if !openssl::memcmp::eq(&mac[..h], tag) {
                 return Err(Error::integrity("ciphertext modified or wrong key"));
             }
@@ -473,7 +499,7 @@ impl Key {
     pub fn checksum(&self, usage: u32, data: &[u8]) -> Result<Vec<u8>> {
         let e = self.enctype();
         let d = self.derived(usage)?;
-        let mut mac = hmac(e.digest(), &d.kc_pkey, &[data])?;
+        let mut mac = d.kc_mac.mac(&[data])?;
         mac.truncate(e.mac_len());
         Ok(mac)
     }

@@ -35,3 +35,9 @@ pub const KRB_SAFE_CKSUM: u32 = 15;
 pub const AD_KDC_ISSUED_CKSUM: u32 = 19;
 /// PA-REQ-ENC-PA-REP checksum (RFC 6806 §11), keyed with the reply key.
 pub const AS_REQ: u32 = 56;
+
+/// ktix-private, not a protocol usage: long-term keys (and the key-check value) in a ktix realm
+/// database, encrypted with the realm's master key. Taken from the range RFC 4120 §7.5.1 reserves
+/// for uses internal to a Kerberos implementation (512–1023); MIT's database uses its own scheme,
+/// so ktix databases are not MIT-compatible (nor meant to be).
+pub const KTIX_DB_MASTER_KEY: u32 = 512;

@@ -45,11 +45,11 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     let reply_etype = Enctype::ALL
         .into_iter()
         .filter(|e| kdc.policy().enctypes.contains(e) && body.etype.contains(&e.id()))
-        .find(|&e| centry.key(e, None).is_some())
+        .find(|&e| centry.current_key(e).is_some())
         .ok_or_else(|| {
             Error::new(ErrorCode::KDC_ERR_ETYPE_NOSUPP, format!("{client} has no key of a requested enctype"))
         })?;
-    let reply_key = centry.key(reply_etype, None).expect("checked above");
+    let reply_key = centry.current_key(reply_etype).expect("checked above");
 
     let pre_authenticated = match wire::find_padata(&req.padata, pa_type::ENC_TIMESTAMP) {
         Some(pa) => {
@@ -159,9 +159,10 @@ fn verify_timestamp(kdc: &Kdc, centry: &PrincipalEntry, value: &[u8], now: Time)
     let enc = wire::decode::<EncryptedData>(value).map_err(|e| e.context("PA-ENC-TIMESTAMP"))?;
     let etype = Enctype::from_i32(enc.etype)
         .map_err(|_| Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, "PA-ENC-TIMESTAMP in an unsupported enctype"))?;
-    let key = centry.key(etype, enc.kvno.filter(|&v| v != 0)).or_else(|| centry.key(etype, None)).ok_or_else(|| {
-        Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, format!("{} has no {etype} key", centry.principal))
-    })?;
+    let key =
+        centry.current_key(etype).filter(|k| enc.kvno.is_none_or(|v| v == 0 || v == k.kvno)).ok_or_else(|| {
+            Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, format!("{} has no current {etype} key", centry.principal))
+        })?;
     let ts: PaEncTsEnc = proto::open(&key.key, usage::PA_ENC_TIMESTAMP, &enc).map_err(|e| match e.code() {
         ErrorCode::KRB_AP_ERR_BAD_INTEGRITY => {
             Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, "pre-authentication failed (wrong password?)")
@@ -177,7 +178,7 @@ fn verify_timestamp(kdc: &Kdc, centry: &PrincipalEntry, value: &[u8], now: Time)
 }
 
 fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInfo2Entry> {
-    let k = centry.key(etype, None).ok_or_else(|| Error::invalid("no key"))?;
+    let k = centry.current_key(etype).ok_or_else(|| Error::invalid("no key"))?;
     Ok(EtypeInfo2Entry {
         etype: etype.id(),
         salt: Some(wire::KerberosString::from_bytes(&k.salt).map_err(|_| Error::invalid("salt not representable"))?),

@@ -5,6 +5,7 @@
 
 mod as_exchange;
 mod server;
+pub mod sqlite;
 mod store;
 mod tgs_exchange;
 
@@ -14,6 +15,7 @@ pub use server::{
     silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
     MAX_UDP_PAYLOAD,
 };
+pub use sqlite::{stash_path, DatabaseInfo, MasterKey, SqliteStore};
 pub use store::{KeyEntry, MemoryStore, PrincipalEntry, PrincipalStore};
 
 use crate::crypto::{Enctype, Key};

@@ -75,10 +75,15 @@ impl PrincipalEntry {
             .max_by_key(|k| k.kvno)
     }
 
+    /// The key of `enctype` at the current (highest) kvno. Older versions are kept only to open
+    /// tickets issued before a key change; nothing new is sealed in them, as MIT does.
+    pub fn current_key(&self, enctype: Enctype) -> Option<&KeyEntry> {
+        self.key(enctype, Some(self.current_kvno()))
+    }
+
     /// The current key of the strongest enctype among `permitted` (in that preference order).
     pub fn strongest_key(&self, permitted: &[Enctype]) -> Option<&KeyEntry> {
-        let kvno = self.current_kvno();
-        permitted.iter().find_map(|&e| self.key(e, Some(kvno)).or_else(|| self.key(e, None)))
+        permitted.iter().find_map(|&e| self.current_key(e))
     }
 
     /// Sets keys of every enctype in `enctypes` derived from `password` with the default salt, at `kvno`.

@@ -26,9 +26,18 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     let ap_req = wire::decode::<ApReq>(&pa.value).map_err(|e| e.context("PA-TGS-REQ"))?;
     wire::check_header(&ap_req.pvno, &ap_req.msg_type, msg_type::AP_REQ)?;
 
-    // The TGT: issued by this realm's TGS, sealed in its key.
+    // The ticket: normally this realm's TGT; RENEW and VALIDATE may present a ticket for any of
+    // the realm's servers (all its keys are here).
+    let options = Flags::from_bits(&body.kdc_options.0);
+    let renew = options.has(opt::RENEW);
+    let validate = options.has(opt::VALIDATE);
     let tgt_server = wire::principal_from(&ap_req.ticket.sname, &ap_req.ticket.realm)?;
-    if tgt_server != Principal::krbtgt(kdc.realm()) {
+    let own_ticket = if renew || validate {
+        tgt_server.realm() == kdc.realm()
+    } else {
+        tgt_server == Principal::krbtgt(kdc.realm())
+    };
+    if !own_ticket {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("{tgt_server} is not this realm's TGS")));
     }
     let tgs_entry = kdc.server_entry(&tgt_server, now)?;
@@ -72,11 +81,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     )?;
     let subkey = auth.subkey.as_ref().map(proto::key_from).transpose()?;
 
-    let options = Flags::from_bits(&body.kdc_options.0);
-    let renew = options.has(opt::RENEW);
-    let validate = options.has(opt::VALIDATE);
-    // Ticket times (RFC 4120 §3.3.3): an expired TGT gets nothing but a renewal.
-    if !renew && tgt.end_time < now {
+    // Ticket times (RFC 4120 §3.3.3): an expired ticket gets nothing, not even a renewal.
+    if tgt.end_time < now {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_EXPIRED, "the ticket-granting ticket has expired"));
     }
     if !validate && (tgt.start().minus_secs(skew) > now || tgt.flags.has(tf::INVALID)) {

@@ -96,8 +96,12 @@ pub mod ad_type {
     pub const MANDATORY_FOR_KDC: i32 = 8;
 }
 
-/// Decodes one DER value of type `T` that must fill `bytes` exactly. Malformed input, a wrong
-/// tag or trailing bytes give `KTIX_ERR_MALFORMED` naming the type.
+/// Decodes one value of type `T` that must fill `bytes` exactly. Malformed input, a wrong tag,
+/// an indefinite length or trailing bytes give `KTIX_ERR_MALFORMED` naming the type.
+///
+/// Like MIT's decoder, this accepts a few BER deviations that keep the meaning (a non-minimal
+/// length, a redundant leading INTEGER byte), as RFC 4120 §5.1.1 allows receivers to; where
+/// exact bytes matter (the TGS checksum) the bytes as received are used, never a re-encoding.
 pub fn decode<T: rasn::Decode>(bytes: &[u8]) -> Result<T> {
     rasn::der::decode::<T>(bytes).map_err(|e| Error::malformed(format_args!("{}: {e}", short_type_name::<T>())))
 }
