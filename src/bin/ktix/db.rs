@@ -1,8 +1,245 @@
-//! `ktix db …` (being implemented).
+//! `ktix db …`: the realm database (an SQLite file, [`SqliteStore`]) and its master-key stash
+//! (the database path with `.stash` appended, see [`ktix::kdc::stash_path`]).
 
-use ktix::{Error, ErrorCode, Result};
+use std::io::IsTerminal;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use ktix::kdc::{stash_path, MasterKey, PrincipalEntry, PrincipalStore, SqliteStore};
+use ktix::{Enctype, Error, ErrorCode, Keytab, Principal, RealmPolicy, Result, Time};
+
+use crate::prompt::read_password;
+use crate::DbCommand;
 
 /// Runs one `ktix db` command.
-pub fn run(cmd: crate::DbCommand) -> Result<()> {
-    Err(Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("not implemented yet: {cmd:?}")))
+pub fn run(cmd: DbCommand) -> Result<()> {
+    match cmd {
+        DbCommand::Init { db, realm, master_password } => init(&db.db, &realm, master_password),
+        DbCommand::Add { db, principal, password: _, random } => add(&db.db, &principal, random),
+        DbCommand::Del { db, principal } => del(&db.db, &principal),
+        DbCommand::List { db } => list(&db.db),
+        DbCommand::Ktadd { db, principal, keytab, randkey } => ktadd(&db.db, &principal, &keytab, randkey),
+    }
+}
+
+/// The enctypes every principal gets keys of: the realm default (20, 18, 19, 17).
+fn realm_enctypes() -> Vec<Enctype> {
+    RealmPolicy::default().enctypes
+}
+
+/// Reads a new password: twice on a terminal (the two must match), once from stdin otherwise.
+fn read_new_password(label: &str) -> Result<Zeroizing<String>> {
+    let pw = read_password(&format!("{label}: "))?;
+    if std::io::stdin().is_terminal() {
+        let again = read_password(&format!("Verifying - {label}: "))?;
+        if *again != *pw {
+            return Err(Error::invalid("the two passwords do not match"));
+        }
+    }
+    if pw.is_empty() {
+        return Err(Error::invalid("the password is empty"));
+    }
+    Ok(pw)
+}
+
+fn init(db: &Path, realm: &str, master_password: bool) -> Result<()> {
+    let tgs = Principal::new(ktix::principal::name_type::SRV_INST, vec!["krbtgt".into(), realm.into()], realm)?;
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::io(dir.display(), e))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io(dir.display(), e))?;
+        }
+    }
+    if db.exists() {
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_EXISTS,
+            format!("{}: already exists, refusing to overwrite it", db.display()),
+        ));
+    }
+    let stash = stash_path(db);
+    if stash.exists() {
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_EXISTS,
+            format!("{}: a master-key stash already exists here; remove it or choose another --db", stash.display()),
+        ));
+    }
+    let master = if master_password {
+        let pw = read_new_password(&format!("Master password for {realm}"))?;
+        MasterKey::from_password(pw.as_bytes(), realm)?
+    } else {
+        MasterKey::generate()?
+    };
+    master.save_stash(&stash)?;
+    let created = if master_password {
+        SqliteStore::create_from_password(db, realm, &master)
+    } else {
+        SqliteStore::create(db, realm, &master)
+    };
+    let store = match created {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = std::fs::remove_file(&stash);
+            return Err(e);
+        }
+    };
+    let mut e = PrincipalEntry::new(tgs.clone());
+    e.set_random_keys(&realm_enctypes(), 1)?;
+    store.add(e)?;
+    println!("created realm {realm}: database {}, master-key stash {}", db.display(), stash.display());
+    println!("added {tgs} (kvno 1, random keys)");
+    Ok(())
+}
+
+/// Opens the database at `db` with its stash (or, for a database whose master key came from a
+/// password and whose stash is gone, the master password).
+fn open(db: &Path) -> Result<SqliteStore> {
+    if std::fs::symlink_metadata(db).is_err() {
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_IO,
+            format!("{}: no such realm database (create one with `ktix db init --db {}`)", db.display(), db.display()),
+        ));
+    }
+    let info = SqliteStore::inspect(db)?;
+    let stash = stash_path(db);
+    let master = if stash.exists() {
+        MasterKey::load_stash(&stash)?
+    } else if !info.master_from_password {
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_IO,
+            format!("{}: its master-key stash {} is missing", db.display(), stash.display()),
+        ));
+    } else {
+        let pw = read_password(&format!("Master password for {}: ", info.realm))?;
+        MasterKey::from_password(pw.as_bytes(), &info.realm)?
+    };
+    SqliteStore::open(db, &master)
+}
+
+/// Parses `name` in the database's realm; a name in another realm is an error.
+fn principal_in(store: &SqliteStore, name: &str) -> Result<Principal> {
+    let p = Principal::parse(name, Some(store.realm()))?;
+    if p.realm() != store.realm() {
+        return Err(Error::invalid(format!("{p} is not in realm {} of {}", store.realm(), store.path().display())));
+    }
+    Ok(p)
+}
+
+fn not_found(store: &SqliteStore, p: &Principal) -> Error {
+    Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("{}: no principal {p}", store.path().display()))
+}
+
+fn add(db: &Path, name: &str, random: bool) -> Result<()> {
+    let store = open(db)?;
+    let p = principal_in(&store, name)?;
+    if store.get(&p)?.is_some() {
+        return Err(Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("principal {p} already exists")));
+    }
+    let mut e = PrincipalEntry::new(p.clone());
+    if random {
+        e.set_random_keys(&realm_enctypes(), 1)?;
+    } else {
+        let pw = read_new_password(&format!("Password for {p}"))?;
+        e.set_password(pw.as_bytes(), &realm_enctypes(), 1)?;
+    }
+    store.add(e)?;
+    // Printed only after the commit: a caller may rely on this line meaning "stored".
+    println!("added {p} (kvno 1, {} keys)", if random { "random" } else { "password" });
+    Ok(())
+}
+
+fn del(db: &Path, name: &str) -> Result<()> {
+    let store = open(db)?;
+    let p = principal_in(&store, name)?;
+    if p == Principal::krbtgt(store.realm()) {
+        return Err(Error::invalid(format!("refusing to delete {p}, the realm's ticket-granting service")));
+    }
+    if !store.delete(&p)? {
+        return Err(not_found(&store, &p));
+    }
+    println!("deleted {p}");
+    Ok(())
+}
+
+/// One line per principal: name, current kvno, its enctypes, then any non-default attributes,
+/// separated by tabs (names never contain a raw tab: it is printed as `\t`).
+fn describe(e: &PrincipalEntry) -> String {
+    let kvno = e.current_kvno();
+    let enctypes: Vec<&str> = e.keys.iter().filter(|k| k.kvno == kvno).map(|k| k.key.enctype().name()).collect();
+    let mut fields = vec![e.principal.to_string(), format!("kvno={kvno}"), format!("enctypes={}", enctypes.join(","))];
+    if !e.requires_preauth {
+        fields.push("no-preauth".into());
+    }
+    if e.disabled {
+        fields.push("disabled".into());
+    }
+    if !e.allow_forwardable {
+        fields.push("no-forwardable".into());
+    }
+    if !e.allow_renewable {
+        fields.push("no-renewable".into());
+    }
+    if let Some(l) = e.max_life {
+        fields.push(format!("max_life={l}"));
+    }
+    if let Some(l) = e.max_renewable_life {
+        fields.push(format!("max_renewable_life={l}"));
+    }
+    if let Some(t) = e.expiration {
+        fields.push(format!("expires={}", t.to_utc_string()));
+    }
+    fields.join("\t")
+}
+
+fn list(db: &Path) -> Result<()> {
+    let store = open(db)?;
+    for p in store.list()? {
+        // A principal deleted meanwhile by another process is simply not shown.
+        if let Some(e) = store.get(&p)? {
+            println!("{}", describe(&e));
+        }
+    }
+    Ok(())
+}
+
+fn ktadd(db: &Path, name: &str, keytab: &str, randkey: bool) -> Result<()> {
+    let store = open(db)?;
+    let p = principal_in(&store, name)?;
+    let entry = if randkey {
+        store.modify(&p, |e| {
+            let next = e
+                .current_kvno()
+                .checked_add(1)
+                .ok_or_else(|| Error::invalid(format!("{p} is at the highest key version")))?;
+            e.set_random_keys(&realm_enctypes(), next)
+        })?
+    } else {
+        store.get(&p)?.ok_or_else(|| not_found(&store, &p))?
+    };
+    let path = keytab.strip_prefix("FILE:").or_else(|| keytab.strip_prefix("WRFILE:")).unwrap_or(keytab);
+    let mut kt = if Path::new(path).exists() { Keytab::load(keytab)? } else { Keytab::new() };
+    let kvno = entry.current_kvno();
+    let now = Time::now();
+    let mut n = 0;
+    for k in entry.keys.iter().filter(|k| k.kvno == kvno) {
+        kt.add(entry.principal.clone(), kvno, k.key.clone(), now);
+        n += 1;
+    }
+    kt.save(keytab).map_err(|e| {
+        if randkey {
+            e.context(format!(
+                "the new keys (kvno {kvno}) are in the database; export them with `ktix db ktadd` without --randkey"
+            ))
+        } else {
+            e
+        }
+    })?;
+    println!("exported {n} keys of {} (kvno {kvno}) to {keytab}", entry.principal);
+    Ok(())
 }

@@ -6,7 +6,6 @@ use zeroize::Zeroizing;
 
 use ktix::{Error, ErrorCode, Result};
 
-#[allow(dead_code)] // used by `db add` and `kinit`, being implemented
 /// Reads a password after showing `prompt` (on a terminal) or one line of stdin (otherwise).
 pub fn read_password(prompt: &str) -> Result<Zeroizing<String>> {
     if std::io::stdin().is_terminal() {
