@@ -44,7 +44,10 @@
 //! memory; each call reads the generation counter (one indexed row, one prepared statement) and
 //! uses the cache only when the counter is unchanged, so a write from another process is seen by
 //! the very next call. The cache holds at most [`MAX_CACHED_ENTRIES`] names and is emptied by any
-//! write. [`SqliteStore::set_caching`] turns it off (for measurement).
+//! write. [`SqliteStore::set_caching`] turns it off (for measurement). Measured on a 2-core
+//! machine (release build, 1,000 principals with 4 keys each, one thread, `measure_get_cost` in
+//! `tests/sqlite_store.rs`): about 2.2 µs per cached `get`, about 23 µs uncached (two queries and
+//! four key decryptions).
 //!
 //! # The stash
 //!
