@@ -2,6 +2,35 @@
 //!
 //! Real RFC 4120 messages in DER, the RFC 3961 crypto framework with the AES enctypes of
 //! RFC 3962 and RFC 8009, on OpenSSL.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ktix::{Acceptor, CCache, Client, ClientConfig, Kdc, KdcServer, Network, ServerConfig, Time};
+//!
+//! # fn main() -> ktix::Result<()> {
+//! // A realm with a user and a service, served on a loopback port.
+//! let kdc = Arc::new(Kdc::new("KTIX.TEST")?);
+//! kdc.add_principal("alice", Some("secret"))?;
+//! kdc.add_principal("host/server.ktix.test", None)?;
+//! let keytab = kdc.keytab("host/server.ktix.test", Time::now())?;
+//! let mut server = KdcServer::start(kdc, &["127.0.0.1:0"], ServerConfig::default())?;
+//!
+//! // The client logs in (AS exchange), then gets a service ticket (TGS) and builds an AP-REQ.
+//! let transport = Arc::new(Network::new(vec![server.address()]));
+//! let client = Client::new(ClientConfig::new("KTIX.TEST"), transport, CCache::memory());
+//! client.login("alice", "secret")?;
+//! let (ap_req, mut ctx) = client.ap_req("host/server.ktix.test", true)?;
+//!
+//! // The service accepts it with its keytab and answers for mutual authentication.
+//! let accepted = Acceptor::new(keytab).accept(&ap_req)?;
+//! assert_eq!(accepted.client.to_string(), "alice@KTIX.TEST");
+//! ctx.verify(accepted.ap_rep.as_deref().unwrap_or_default())?;
+//!
+//! client.logout()?; // flushes the cache; every session key is zeroized
+//! server.stop();
+//! # Ok(())
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -9,6 +38,7 @@
 pub mod acceptor;
 pub mod ccache;
 pub mod client;
+pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod fsutil;
