@@ -99,7 +99,7 @@ fn init(db: &Path, realm: &str, master_password: bool) -> Result<()> {
 
 /// Opens the database at `db` with its stash (or, for a database whose master key came from a
 /// password and whose stash is gone, the master password).
-fn open(db: &Path) -> Result<SqliteStore> {
+pub fn open(db: &Path) -> Result<SqliteStore> {
     if std::fs::symlink_metadata(db).is_err() {
         return Err(Error::new(
             ErrorCode::KTIX_ERR_IO,

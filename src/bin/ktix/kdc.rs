@@ -1,8 +1,48 @@
-//! `ktix kdc …` (being implemented).
+//! `ktix kdc serve`: the realm database served over UDP and TCP until SIGINT/SIGTERM.
 
-use ktix::{Error, ErrorCode, Result};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use ktix::config::{KdcConf, Profile};
+use ktix::kdc::{stderr_logger, KdcServer, ServerConfig};
+use ktix::{Error, ErrorCode, Kdc, RealmPolicy, Result};
+
+use crate::KdcCommand;
 
 /// Runs one `ktix kdc` command.
-pub fn run(cmd: crate::KdcCommand) -> Result<()> {
-    Err(Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("not implemented yet: {cmd:?}")))
+pub fn run(cmd: KdcCommand) -> Result<()> {
+    match cmd {
+        KdcCommand::Serve { db, listen, config, workers } => serve(&db.db, &listen, config.as_deref(), workers),
+    }
+}
+
+/// The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else defaults.
+fn policy(config: Option<&Path>, realm: &str) -> Result<RealmPolicy> {
+    match config {
+        Some(path) => Ok(KdcConf::from_profile(&Profile::load(path)?, Some(realm))?.to_policy()),
+        None => Ok(RealmPolicy::default()),
+    }
+}
+
+fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<usize>) -> Result<()> {
+    let store = crate::db::open(db)?;
+    let realm = store.realm().to_string();
+    let kdc = Arc::new(Kdc::with_store(&realm, Arc::new(store), policy(config, &realm)?)?);
+    let mut server_config = ServerConfig { logger: stderr_logger(), ..ServerConfig::default() };
+    if let Some(w) = workers {
+        server_config.workers = w;
+    }
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .map_err(|e| Error::new(ErrorCode::KTIX_ERR_IO, format!("cannot install the signal handler: {e}")))?;
+    let mut server = KdcServer::start(kdc, listen, server_config)?;
+    let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
+    eprintln!("ktix kdc: realm {realm} from {}, listening on {} (UDP and TCP)", db.display(), addrs.join(", "));
+    let _ = stop_rx.recv();
+    eprintln!("ktix kdc: stopping");
+    server.stop();
+    Ok(())
 }
