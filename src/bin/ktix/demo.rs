@@ -1,13 +1,15 @@
 //! `ktix demo`: the session-ticket scheme on an embedded realm, every line reporting something
 //! that was computed just now.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use ktix::crypto::usage;
+use ktix::kdc::{silent_logger, stash_path, KdcServer, MasterKey, ServerConfig, SqliteStore};
 use ktix::wire::{self, msg_type, pa_type, ticket_flags, AsRep, EtypeInfo2, KrbError, MethodData, TgsRep, Ticket};
 use ktix::{
-    Acceptor, AcceptorConfig, CCache, Client, ClientConfig, Clock, ErrorCode, FixedClock, InProcess, Kdc, Recording,
-    Result, Time,
+    Acceptor, AcceptorConfig, CCache, Client, ClientConfig, Clock, Error, ErrorCode, FixedClock, Kdc, Network,
+    RealmPolicy, Recording, Result, Time,
 };
 
 const REALM: &str = "KTIX.TEST";
@@ -52,10 +54,16 @@ pub fn run() -> Result<()> {
     println!("libktix {} — the Kerberos session-ticket scheme, step by step", env!("CARGO_PKG_VERSION"));
     let clock = Arc::new(FixedClock::new(Time::now().whole_seconds()));
 
-    step(1, "An embedded KDC for realm KTIX.TEST");
-    let kdc = Arc::new(Kdc::new(REALM)?);
+    step(1, "An embedded KDC for realm KTIX.TEST, on a temporary SQLite database, served on loopback");
+    let dir = TempDir::new()?;
+    let db_path = dir.path().join("realm.db");
+    let master = MasterKey::generate()?;
+    master.save_stash(&stash_path(&db_path))?;
+    let store = Arc::new(SqliteStore::create(&db_path, REALM, &master)?);
+    let kdc = Arc::new(Kdc::with_store(REALM, store, RealmPolicy::default())?);
     kdc.add_principal(USER, Some(PASSWORD))?;
     kdc.add_principal(SERVICE, None)?;
+    say(format!("database {} (keys encrypted under the master key in its 0600 stash)", db_path.display()));
     for name in [USER, SERVICE, &format!("krbtgt/{REALM}")] {
         let e = kdc.entry(&kdc.principal(name)?)?;
         let kinds: Vec<&str> = e.keys.iter().map(|k| k.key.enctype().name()).collect();
@@ -71,8 +79,11 @@ pub fn run() -> Result<()> {
         kdc.policy().max_renewable_life / 86400,
         kdc.policy().clock_skew
     ));
+    let server_config = ServerConfig { clock: clock.clone(), logger: silent_logger(), ..ServerConfig::default() };
+    let mut server = KdcServer::start(kdc.clone(), &["127.0.0.1:0"], server_config)?;
+    say(format!("KDC listening on {} (UDP and TCP)", server.address()));
 
-    let recorder = Arc::new(Recording::new(InProcess::new(kdc.clone(), clock.clone())));
+    let recorder = Arc::new(Recording::new(Network::new(vec![server.address()])));
     let ccache = CCache::memory();
     let client = Client::with_clock(ClientConfig::new(REALM), recorder.clone(), ccache.clone(), clock.clone());
 
@@ -224,6 +235,31 @@ pub fn run() -> Result<()> {
         "after:  {} credentials; every session key has been dropped and zeroized",
         ccache.credentials()?.len()
     ));
-    println!("\nDone: {} KDC exchanges in all.", recorder.count());
+    server.stop();
+    println!("\nDone: {} KDC exchanges in all; the KDC is stopped and its temporary realm removed.", recorder.count());
     Ok(())
+}
+
+/// A private temporary directory, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> Result<TempDir> {
+        let mut id = [0u8; 8];
+        openssl::rand::rand_bytes(&mut id).map_err(Error::from)?;
+        let name: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let path = std::env::temp_dir().join(format!("ktix-demo-{name}"));
+        std::fs::DirBuilder::new().mode(0o700).create(&path).map_err(|e| Error::io(path.display(), e))?;
+        Ok(TempDir(path))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
