@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# `ktix kdc serve` beside MIT's krb5kdc, in one run on this machine: AS and TGS requests per second
+# over loopback UDP with 1 and 2 client threads, and each KDC's own CPU per exchange.
+#
+#   bash benches/kdc-compare.sh [SECONDS_PER_CELL]      (default 5)
+#
+# Needs MIT krb5 (krb5-kdc, krb5-admin-server, krb5-user, libkrb5-dev: scripts/setup.sh installs
+# them) and the workplace's peer harness (mit-realm.sh, mit-stop.sh, kdc-load.c) in
+# $KTIX_MIT_PEER, default ../shared/peer beside the repository. kdc-load is built from there into
+# the temporary directory at each run; it is not part of this repository.
+#
+# Both KDCs get the same realm contents: KTIX.TEST with alice, host/server.ktix.test and
+# user0..user99 (password pw-N, preauth required, keys of enctypes 17..20), max life 8 h, max
+# renewable life 7 d, supported_enctypes in MIT's order (ours reads the kdc.conf mit-realm.sh
+# writes). Both log one line per request to a file (MIT: [logging] kdc = FILE:…, ktix: stderr
+# redirected). The client is the same: kdc-load on MIT's libkrb5, only the port differs.
+#
+# Per cell: requests/s as kdc-load reports them (an AS exchange is its two round trips, the
+# pre-authentication one included) and the KDC's CPU per exchange: utime + stime of the KDC
+# process from /proc/PID/stat over the cell, / CLK_TCK / exchanges.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+secs=${1:-5}
+peer=${KTIX_MIT_PEER:-$repo/../shared/peer}
+for f in mit-realm.sh mit-stop.sh kdc-load.c; do
+    [[ -f $peer/$f ]] || { echo "kdc-compare: $peer/$f not found (set KTIX_MIT_PEER)" >&2; exit 2; }
+done
+for p in krb5kdc kdb5_util kadmin.local kinit krb5-config cc; do
+    command -v "$p" >/dev/null || { echo "kdc-compare: missing $p (run scripts/setup.sh)" >&2; exit 2; }
+done
+
+work=$(mktemp -d /tmp/ktix-kdc-compare.XXXXXX)
+ktix_pid=
+cleanup() {
+    if [[ -n $ktix_pid ]]; then
+        kill "$ktix_pid" 2>/dev/null || true
+        wait "$ktix_pid" 2>/dev/null || true
+    fi
+    bash "$peer/mit-stop.sh" "$work/mit" 2>/dev/null || true
+    if [[ -n ${KEEP:-} ]]; then echo "kdc-compare: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+log() { printf 'kdc-compare: %s\n' "$*" >&2; }
+
+# A port below the ephemeral range with nothing listening on it.
+pick_port() {
+    local p
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    echo "kdc-compare: no free port" >&2
+    exit 1
+}
+
+log "building ktix (release) and kdc-load"
+cargo build --release --quiet --bin ktix
+ktix=$repo/target/release/ktix
+# shellcheck disable=SC2046
+cc -O2 -o "$work/kdc-load" "$peer/kdc-load.c" $(krb5-config --cflags --libs krb5) -lpthread
+
+log "MIT realm (mit-realm.sh)"
+mit_port=$(pick_port)
+bash "$peer/mit-realm.sh" "$work/mit" "$mit_port" >/dev/null
+
+log "ktix realm: alice, host/server.ktix.test, user0..user99 and their keytab"
+mkdir -p "$work/ktix"
+db=$work/ktix/realm.db
+"$ktix" db init --db "$db" --realm KTIX.TEST >/dev/null
+echo alice-pw | "$ktix" db add --db "$db" alice >/dev/null
+"$ktix" db add --db "$db" --random host/server.ktix.test >/dev/null
+for i in $(seq 0 99); do
+    echo "pw-$i" | "$ktix" db add --db "$db" "user$i" >/dev/null
+    "$ktix" db ktadd --db "$db" "user$i" -k "$work/ktix/users.keytab" >/dev/null
+done
+"$ktix" kdc serve --db "$db" --listen 127.0.0.1:0 --config "$work/mit/kdc.conf" 2>"$work/ktix/kdc.log" &
+ktix_pid=$!
+for _ in $(seq 100); do grep -q 'listening on' "$work/ktix/kdc.log" && break; sleep 0.05; done
+ktix_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ktix/kdc.log" | head -n1)
+[[ -n $ktix_port ]] || { cat "$work/ktix/kdc.log" >&2; exit 1; }
+sed "s/127\.0\.0\.1:$mit_port/127.0.0.1:$ktix_port/" "$work/mit/krb5.conf" >"$work/ktix/krb5.conf"
+
+mit_pid=$(cat "$work/mit/kdc.pid")
+declare -A conf=([ktix]=$work/ktix/krb5.conf [mit]=$work/mit/krb5.conf)
+declare -A keytab=([ktix]=$work/ktix/users.keytab [mit]=$work/mit/users.keytab)
+declare -A pid=([ktix]=$ktix_pid [mit]=$mit_pid)
+declare -A kdclog=([ktix]=$work/ktix/kdc.log [mit]=$work/mit/kdc.log)
+clk_tck=$(getconf CLK_TCK)
+
+# A TGT for user0 from each KDC, for the TGS cells.
+for k in ktix mit; do
+    KRB5_CONFIG=${conf[$k]} kinit -k -t "${keytab[$k]}" -c "FILE:$work/$k.tgt" user0
+done
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+declare -A rate cpu fails lines
+log "cells of ${secs} s; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for mode in as tgs; do
+    for threads in 1 2; do
+        for k in ktix mit; do
+            if [[ $mode == as ]]; then
+                args=("FILE:${keytab[$k]}")
+            else
+                args=("FILE:$work/$k.tgt" host/server.ktix.test)
+            fi
+            lines_before=$(wc -l <"${kdclog[$k]}")
+            t0=$(cpu_ticks "${pid[$k]}")
+            out=$(KRB5_CONFIG=${conf[$k]} "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}")
+            t1=$(cpu_ticks "${pid[$k]}")
+            lines_after=$(wc -l <"${kdclog[$k]}")
+            ok=$(sed -n 's/.*: \([0-9]*\) ok, .*/\1/p' <<<"$out")
+            failed=$(sed -n 's/.* ok, \([0-9]*\) failed.*/\1/p' <<<"$out")
+            per_s=$(sed -n 's/.* failed, \([0-9]*\) per second.*/\1/p' <<<"$out")
+            key=$mode/$threads/$k
+            rate[$key]=$per_s
+            fails[$key]=$failed
+            lines[$key]=$((lines_after - lines_before))
+            cpu[$key]=$(awk -v d=$((t1 - t0)) -v hz="$clk_tck" -v n="$ok" 'BEGIN { printf "%.0f", n ? d / hz / n * 1e6 : 0 }')
+            log "$k: $out; KDC CPU $((t1 - t0)) ticks = ${cpu[$key]} us/exchange; ${lines[$key]} log lines"
+        done
+    done
+done
+log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Which enctypes each KDC chose (one successful AS line of each).
+log "ktix AS line: $(grep -m1 'exchange=AS .*result=KDC_ERR_NONE' "$work/ktix/kdc.log" || true)"
+log "MIT AS line: $(grep -m1 'AS_REQ.*ISSUE' "$work/mit/kdc.log" || true)"
+
+echo
+echo "loopback UDP, ${secs} s per cell, $(nproc) cores, $(date -u +%Y-%m-%d); client: kdc-load (MIT libkrb5 $(krb5-config --version | awk '{print $NF}'))"
+echo
+echo "| exchange | client threads | ktix req/s | MIT req/s | ktix/MIT | ktix KDC CPU/exchange | MIT KDC CPU/exchange |"
+echo "|---|---|---|---|---|---|---|"
+for mode in as tgs; do
+    for threads in 1 2; do
+        a=${rate[$mode/$threads/ktix]}
+        b=${rate[$mode/$threads/mit]}
+        ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
+        name=$([[ $mode == as ]] && echo "AS (preauth)" || echo TGS)
+        printf '| %s | %d | %s | %s | %s | %s µs | %s µs |\n' "$name" "$threads" "$a" "$b" "$ratio" \
+            "${cpu[$mode/$threads/ktix]}" "${cpu[$mode/$threads/mit]}"
+    done
+done
+bad=0
+for key in "${!fails[@]}"; do
+    [[ ${fails[$key]} == 0 ]] || { echo "note: $key had ${fails[$key]} failed exchanges"; bad=1; }
+done
+exit $bad
