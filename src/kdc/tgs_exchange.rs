@@ -140,7 +140,9 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
         if end <= start {
             return Err(Error::new(ErrorCode::KDC_ERR_NEVER_VALID, "the requested end time is not after the start"));
         }
-        let mut flags = Flags::NONE.with_if(tf::PRE_AUTHENT, tgt.flags.has(tf::PRE_AUTHENT));
+        // Single-realm: no transited realms to check, so the policy check is trivially done (MIT sets T too).
+        let mut flags =
+            Flags::NONE.with_if(tf::PRE_AUTHENT, tgt.flags.has(tf::PRE_AUTHENT)).with(tf::TRANSITED_POLICY_CHECKED);
         if options.has(opt::FORWARDABLE) && tgt.flags.has(tf::FORWARDABLE) && sentry.allow_forwardable {
             flags = flags.with(tf::FORWARDABLE);
         }
