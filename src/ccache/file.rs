@@ -1,0 +1,618 @@
+//! MIT's FILE credential cache: the byte format, and the file handling (reads, atomic rewrites
+//! under an advisory lock, destruction).
+//!
+//! The format (MIT's "Credential cache file format"; all integers big-endian in versions 3 and 4):
+//!
+//! ```text
+//! u16  version                 0x0504 (read and written) or 0x0503 (read)
+//! u16  header length           0x0504 only, then fields: u16 tag, u16 length, value
+//!                                (tag 1: KDC time offset, two u32: seconds, microseconds)
+//! principal                    the default principal
+//! credential*                  until the end of the file
+//!
+//! principal  = u32 name type, u32 component count, data realm, data component*
+//! data       = u32 length + bytes
+//! credential = principal client, principal server,
+//!              keyblock (u16 enctype [0x0503: a second u16 enctype], data key),
+//!              u32 authtime, u32 starttime, u32 endtime, u32 renew_till, u8 is_skey, u32 ticket flags,
+//!              u32 count + (u16 type, data)* addresses, u32 count + (u16 type, data)* authdata,
+//!              data ticket, data second ticket
+//! ```
+//!
+//! Versions 1 and 2 (native byte order) are refused. Files are always written as 0x0504, with the
+//! header fields that were read kept as they were; so a cache MIT wrote re-serializes byte for byte
+//! (except for entries MIT marked as removed, which are dropped).
+
+use std::borrow::Cow;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroizing;
+
+use super::{Entry, RawCredential, RawName, State};
+use crate::crypto::{Enctype, Key};
+use crate::error::{Error, ErrorCode, Result};
+use crate::fsutil;
+use crate::keytab::{EntryKey, OpaqueKey};
+
+/// The largest credential cache file read or written (16 MiB; a cache with thousands of tickets
+/// is far smaller).
+pub const MAX_CCACHE_SIZE: usize = 16 << 20;
+
+/// Format version 3: big-endian, no header, the key's enctype stored twice.
+const VERSION_3: u16 = 0x0503;
+/// Format version 4: big-endian, with header fields.
+const VERSION_4: u16 = 0x0504;
+/// The header field holding the KDC time offset.
+pub(super) const TAG_KDC_OFFSET: u16 = 1;
+
+/// How long a writer waits for another process's read–modify–write of the same cache.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many times the lock file is reopened when it is replaced or removed under us.
+const LOCK_TRIES: usize = 100;
+
+fn bad(offset: usize, why: impl std::fmt::Display) -> Error {
+    Error::new(ErrorCode::KTIX_ERR_BAD_FILE, format!("credential cache: {why} (offset {offset})"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------------------------
+
+/// What a field is, for error messages: a prefix and a noun (`("the length of ", "the ticket")`),
+/// joined only when an error is reported, so that reading allocates nothing for messages.
+type What<'w> = (&'w str, &'w str);
+
+/// A bounds-checked big-endian cursor; offsets in errors are from the start of the file.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn left(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize, (pre, what): What<'_>) -> Result<&'a [u8]> {
+        if n > self.left() {
+            return Err(bad(self.pos, format!("{pre}{what} needs {n} bytes, {} left in the file", self.left())));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u8(&mut self, what: &str) -> Result<u8> {
+        Ok(self.take(1, ("", what))?[0])
+    }
+
+    fn u16(&mut self, what: What<'_>) -> Result<u16> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self, what: What<'_>) -> Result<u32> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// A counted octet string (u32 length + bytes).
+    fn data(&mut self, (pre, what): What<'_>) -> Result<&'a [u8]> {
+        let at = self.pos;
+        let n = self.u32(("", "a length")).map_err(|_| {
+            bad(at, format!("the length of {pre}{what} needs 4 bytes, {} left in the file", self.left()))
+        })?;
+        self.take(n as usize, (pre, what))
+    }
+
+    /// A u32 count of items that take at least `min_item` bytes each, checked against what is left.
+    fn count(&mut self, min_item: usize, (pre, what): What<'_>) -> Result<usize> {
+        let at = self.pos;
+        let n = self.u32(("", "a count")).map_err(|_| {
+            bad(at, format!("the number of {pre}{what} needs 4 bytes, {} left in the file", self.left()))
+        })? as usize;
+        if n.saturating_mul(min_item) > self.left() {
+            return Err(bad(at, format!("{n} {pre}{what} cannot fit in the {} bytes left", self.left())));
+        }
+        Ok(n)
+    }
+
+    fn name(&mut self, what: &str) -> Result<RawName> {
+        let name_type = self.u32(("the name type of ", what))?;
+        let count = self.count(4, ("name components of ", what))?;
+        let realm = self.data(("the realm of ", what))?.to_vec();
+        let mut components = Vec::with_capacity(count);
+        for _ in 0..count {
+            components.push(self.data(("a name component of ", what))?.to_vec());
+        }
+        Ok(RawName { name_type, realm, components })
+    }
+
+    fn typed_list(&mut self, what: &str) -> Result<Vec<(u16, Vec<u8>)>> {
+        let n = self.count(6, ("", what))?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = self.u16(("the type of one of the ", what))?;
+            out.push((t, self.data(("one of the ", what))?.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+/// Parses a credential cache file (format 0x0504 or 0x0503).
+pub(super) fn parse(bytes: &[u8]) -> Result<State> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let version = r.u16(("", "the file format version"))?;
+    match version {
+        VERSION_4 | VERSION_3 => {}
+        0x0501 | 0x0502 => {
+            return Err(bad(
+                0,
+                format!("file format version 0x{version:04x} is not supported (only 0x0503 and 0x0504)"),
+            ))
+        }
+        _ => return Err(bad(0, format!("unknown file format version 0x{version:04x} (not a credential cache?)"))),
+    }
+    let mut header = Vec::new();
+    if version == VERSION_4 {
+        let len = usize::from(r.u16(("", "the header length"))?);
+        let start = r.pos;
+        let mut h = Reader { buf: &bytes[..start + len.min(r.left())], pos: start };
+        r.take(len, ("", "the header"))?;
+        while h.left() > 0 {
+            let tag = h.u16(("", "a header field tag"))?;
+            let len = usize::from(h.u16(("", "a header field length"))?);
+            let value = h.take(len, ("", "a header field"))?;
+            header.push((tag, value.to_vec()));
+        }
+    }
+    let principal_at = r.pos;
+    let default = r.name("the default principal")?;
+    let principal = default
+        .to_principal()
+        .ok_or_else(|| bad(principal_at, format!("the default principal {} is not a valid name", default.display())))?;
+    let mut entries = Vec::new();
+    let mut n = 0usize;
+    while r.left() > 0 {
+        let at = r.pos;
+        let raw = parse_credential(&mut r, version).map_err(|e| e.context(format!("credential {n} at offset {at}")))?;
+        n += 1;
+        if raw.is_removed() {
+            continue;
+        }
+        entries.push(Entry::classify(raw));
+    }
+    Ok(State { principal: Some(principal), header, entries })
+}
+
+fn parse_credential(r: &mut Reader<'_>, version: u16) -> Result<RawCredential> {
+    let client = r.name("the client")?;
+    let server = r.name("the server")?;
+    let enctype = r.u16(("", "the key's enctype"))?;
+    if version == VERSION_3 {
+        r.u16(("", "the key's second enctype"))?;
+    }
+    let key_bytes = r.data(("", "the key"))?;
+    let key = match Enctype::from_i32(i32::from(enctype)).and_then(|t| Key::new(t, key_bytes)) {
+        Ok(k) => EntryKey::Supported(k),
+        // An enctype libktix does not implement (or a key of the wrong length for one it does):
+        // kept as it is, never used.
+        Err(_) => EntryKey::Unsupported(OpaqueKey::new(enctype, key_bytes)),
+    };
+    Ok(RawCredential {
+        client,
+        server,
+        key,
+        auth_time: r.u32(("", "the auth time"))?,
+        start_time: r.u32(("", "the start time"))?,
+        end_time: r.u32(("", "the end time"))?,
+        renew_till: r.u32(("", "the renew-till time"))?,
+        is_skey: r.u8("is_skey")?,
+        flags: r.u32(("", "the ticket flags"))?,
+        addresses: r.typed_list("addresses")?,
+        authdata: r.typed_list("authorization data elements")?,
+        ticket: r.data(("", "the ticket"))?.to_vec(),
+        second_ticket: r.data(("", "the second ticket"))?.to_vec(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serializing
+// ---------------------------------------------------------------------------------------------
+
+fn put_u16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+fn len32(n: usize, what: &str) -> Result<u32> {
+    u32::try_from(n).map_err(|_| Error::invalid(format!("{what} is too long for a credential cache")))
+}
+
+fn put_data(out: &mut Vec<u8>, data: &[u8], what: &str) -> Result<()> {
+    put_u32(out, len32(data.len(), what)?);
+    out.extend_from_slice(data);
+    Ok(())
+}
+
+fn put_name(out: &mut Vec<u8>, name: &RawName) -> Result<()> {
+    put_u32(out, name.name_type);
+    put_u32(out, len32(name.components.len(), "a principal name")?);
+    put_data(out, &name.realm, "a realm")?;
+    for c in &name.components {
+        put_data(out, c, "a name component")?;
+    }
+    Ok(())
+}
+
+fn put_typed_list(out: &mut Vec<u8>, list: &[(u16, Vec<u8>)], what: &str) -> Result<()> {
+    put_u32(out, len32(list.len(), what)?);
+    for (t, d) in list {
+        put_u16(out, *t);
+        put_data(out, d, what)?;
+    }
+    Ok(())
+}
+
+fn put_credential(out: &mut Vec<u8>, c: &RawCredential) -> Result<()> {
+    put_name(out, &c.client)?;
+    put_name(out, &c.server)?;
+    let enctype = match &c.key {
+        EntryKey::Supported(k) => u16::try_from(k.enctype().id())
+            .map_err(|_| Error::invalid("an enctype number does not fit a credential cache"))?,
+        EntryKey::Unsupported(o) => u16::try_from(o.enctype()).unwrap_or(0),
+    };
+    put_u16(out, enctype);
+    put_data(out, c.key.bytes(), "a key")?;
+    for t in [c.auth_time, c.start_time, c.end_time, c.renew_till] {
+        put_u32(out, t);
+    }
+    out.push(c.is_skey);
+    put_u32(out, c.flags);
+    put_typed_list(out, &c.addresses, "the addresses")?;
+    put_typed_list(out, &c.authdata, "the authorization data")?;
+    put_data(out, &c.ticket, "a ticket")?;
+    put_data(out, &c.second_ticket, "a second ticket")
+}
+
+/// The file bytes of `state` (format 0x0504). The state must have a principal.
+pub(super) fn serialize(state: &State) -> Result<Zeroizing<Vec<u8>>> {
+    let principal =
+        state.principal.as_ref().ok_or_else(|| Error::invalid("an uninitialized cache has no file form"))?;
+    let principal = RawName::from(principal);
+    let creds = state
+        .entries
+        .iter()
+        .map(|e| match e {
+            Entry::Ticket(c) => RawCredential::from_credential(c).map(Cow::Owned),
+            Entry::Raw(r) => Ok(Cow::Borrowed(r)),
+        })
+        .collect::<Result<Vec<Cow<'_, RawCredential>>>>()?;
+    // The exact size up front: the buffer holds keys, and a growing Vec would leave copies of
+    // them in the freed smaller buffers, which `Zeroizing` never sees.
+    let header_len: usize = state.header.iter().map(|(_, v)| 4 + v.len()).sum();
+    let total = 4 + header_len + name_len(&principal) + creds.iter().map(|c| credential_len(c)).sum::<usize>();
+    if total > MAX_CCACHE_SIZE {
+        return Err(Error::invalid(format!(
+            "the credential cache would be {total} bytes, more than the {MAX_CCACHE_SIZE} allowed"
+        )));
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(total));
+    put_u16(&mut out, VERSION_4);
+    put_u16(&mut out, u16::try_from(header_len).map_err(|_| Error::invalid("the cache header is too long"))?);
+    for (tag, value) in &state.header {
+        put_u16(&mut out, *tag);
+        put_u16(&mut out, u16::try_from(value.len()).map_err(|_| Error::invalid("a header field is too long"))?);
+        out.extend_from_slice(value);
+    }
+    put_name(&mut out, &principal)?;
+    for c in &creds {
+        put_credential(&mut out, c)?;
+    }
+    debug_assert_eq!(out.len(), total);
+    Ok(out)
+}
+
+fn name_len(n: &RawName) -> usize {
+    12 + n.realm.len() + n.components.iter().map(|c| 4 + c.len()).sum::<usize>()
+}
+
+fn credential_len(c: &RawCredential) -> usize {
+    let list = |l: &[(u16, Vec<u8>)]| 4 + l.iter().map(|(_, d)| 6 + d.len()).sum::<usize>();
+    name_len(&c.client)
+        + name_len(&c.server)
+        + 2
+        + 4
+        + c.key.bytes().len()
+        + 16
+        + 1
+        + 4
+        + list(&c.addresses)
+        + list(&c.authdata)
+        + 4
+        + c.ticket.len()
+        + 4
+        + c.second_ticket.len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file
+// ---------------------------------------------------------------------------------------------
+
+/// The uid this process runs as: the owner of `/proc/self` (Linux), else the owner of a file we
+/// create. `None` when neither works.
+pub(super) fn current_uid() -> Option<u32> {
+    if let Ok(m) = fs::metadata("/proc/self") {
+        return Some(m.uid());
+    }
+    let probe = std::env::temp_dir().join(format!(".ktix-uid-probe.{}", std::process::id()));
+    let f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).ok()?;
+    let uid = f.metadata().ok().map(|m| m.uid());
+    let _ = fs::remove_file(&probe);
+    uid
+}
+
+/// A FILE cache: the path, and the lock file beside it.
+pub(super) struct FileCache {
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+/// The advisory lock of one read–modify–write; released when dropped (the descriptor closes).
+pub(super) struct LockGuard {
+    _file: File,
+}
+
+impl FileCache {
+    pub(super) fn new(path: PathBuf) -> FileCache {
+        let mut lock = path.clone().into_os_string();
+        lock.push(".lock");
+        FileCache { path, lock_path: PathBuf::from(lock) }
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Whether the cache file exists.
+    pub(super) fn exists(&self) -> Result<bool> {
+        match fs::metadata(&self.path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(self.display(), e)),
+        }
+    }
+
+    /// Reads and parses the file; `None` when it does not exist. A file that does not parse is a
+    /// [`ErrorCode::KTIX_ERR_BAD_FILE`] error naming it.
+    pub(super) fn load(&self) -> Result<Option<State>> {
+        if !self.exists()? {
+            return Ok(None);
+        }
+        let bytes = match fsutil::read_limited(&self.path, MAX_CCACHE_SIZE) {
+            Ok(b) => Zeroizing::new(b),
+            // Destroyed between the check and the read.
+            Err(_) if !self.exists()? => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        parse(&bytes).map(Some).map_err(|e| e.context(self.display()))
+    }
+
+    /// Replaces the file with `state` (atomically, mode 0600). Call with the lock held.
+    pub(super) fn save(&self, state: &State) -> Result<()> {
+        let bytes = serialize(state).map_err(|e| e.context(self.display()))?;
+        fsutil::write_atomic(&self.path, &bytes)
+    }
+
+    /// Overwrites the file's content with zeros and removes it, and the lock file with it. Call
+    /// with the lock held. A missing file is [`ErrorCode::KTIX_ERR_NOT_FOUND`].
+    pub(super) fn destroy(&self, guard: LockGuard) -> Result<()> {
+        let io_err = |e| Error::io(self.display(), e);
+        let mut f = match OpenOptions::new().write(true).open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::new(
+                    ErrorCode::KTIX_ERR_NOT_FOUND,
+                    format!("no credentials cache found (FILE:{})", self.display()),
+                ))
+            }
+            Err(e) => return Err(io_err(e)),
+        };
+        let meta = f.metadata().map_err(io_err)?;
+        // Unlink first, then wipe through the open descriptor: a reader sees the whole old file
+        // or none, never the zeros.
+        fs::remove_file(&self.path).map_err(io_err)?;
+        if meta.is_file() {
+            let zeros = [0u8; 4096];
+            let mut left = meta.len();
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                f.write_all(&zeros[..n]).map_err(io_err)?;
+                left -= n as u64;
+            }
+            f.sync_all().map_err(io_err)?;
+        }
+        // Holding the lock, the lock file can go: a writer waiting on it notices (see `lock`).
+        let _ = fs::remove_file(&self.lock_path);
+        drop(guard);
+        Ok(())
+    }
+
+    /// Takes the exclusive advisory lock (`flock` on `<path>.lock`) that serializes every
+    /// read–modify–write of this cache, across threads and processes. Waits at most
+    /// [`LOCK_TIMEOUT`].
+    ///
+    /// The lock file is created 0600 if missing (never through a symbolic link) and must be a
+    /// regular file owned by us (or we are root). As `destroy` removes it while holding the lock,
+    /// a locker checks after locking that the file it locked is still the one at the path, and
+    /// starts over otherwise.
+    pub(super) fn lock(&self) -> Result<LockGuard> {
+        let deadline = Instant::now() + LOCK_TIMEOUT;
+        let lock_name = self.lock_path.display().to_string();
+        let io_err = |e| Error::io(&lock_name, e);
+        for _ in 0..LOCK_TRIES {
+            let file = self.open_lock_file()?;
+            let mut pause = Duration::from_micros(100);
+            loop {
+                match file.try_lock() {
+                    Ok(()) => break,
+                    Err(fs::TryLockError::WouldBlock) => {
+                        if Instant::now() >= deadline {
+                            return Err(Error::new(
+                                ErrorCode::KTIX_ERR_IO,
+                                format!(
+                                    "{lock_name}: another process holds the cache lock for more than {LOCK_TIMEOUT:?}"
+                                ),
+                            ));
+                        }
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_millis(10));
+                    }
+                    Err(fs::TryLockError::Error(e)) => return Err(io_err(e)),
+                }
+            }
+            let locked = file.metadata().map_err(io_err)?;
+            match fs::symlink_metadata(&self.lock_path) {
+                Ok(m) if m.dev() == locked.dev() && m.ino() == locked.ino() => return Ok(LockGuard { _file: file }),
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Err(Error::new(ErrorCode::KTIX_ERR_IO, format!("{lock_name}: the lock file keeps changing")))
+    }
+
+    fn open_lock_file(&self) -> Result<File> {
+        let lock_name = self.lock_path.display().to_string();
+        let io_err = |e| Error::io(&lock_name, e);
+        let not_regular =
+            || Error::new(ErrorCode::KTIX_ERR_IO, format!("{lock_name}: the cache's lock file is not a regular file"));
+        for _ in 0..LOCK_TRIES {
+            // Never open (or create) through a symbolic link or anything but a regular file.
+            match fs::symlink_metadata(&self.lock_path) {
+                Ok(m) if !m.file_type().is_file() => return Err(not_regular()),
+                _ => {}
+            }
+            match OpenOptions::new().read(true).open(&self.lock_path) {
+                Ok(f) => {
+                    let link = fs::symlink_metadata(&self.lock_path).map_err(io_err)?;
+                    let meta = f.metadata().map_err(io_err)?;
+                    if !link.file_type().is_file() || link.ino() != meta.ino() || link.dev() != meta.dev() {
+                        return Err(not_regular());
+                    }
+                    match current_uid() {
+                        Some(uid) if uid != 0 && uid != meta.uid() => {
+                            return Err(Error::new(
+                                ErrorCode::KTIX_ERR_IO,
+                                format!("{lock_name}: the cache's lock file belongs to uid {}, not to us", meta.uid()),
+                            ))
+                        }
+                        _ => return Ok(f),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // O_CREAT|O_EXCL does not follow a symbolic link.
+                    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&self.lock_path) {
+                        Ok(f) => return Ok(f),
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                        Err(e) => return Err(io_err(e)),
+                    }
+                }
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        Err(Error::new(ErrorCode::KTIX_ERR_IO, format!("{lock_name}: the lock file keeps changing")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ccache::{CacheEntry, Credential};
+    use crate::principal::Principal;
+    use crate::time::Time;
+    use crate::wire::Flags;
+
+    fn p(s: &str) -> Principal {
+        Principal::parse(s, None).unwrap()
+    }
+
+    fn sample() -> State {
+        let cred = Credential {
+            client: p("alice@R"),
+            server: p("krbtgt/R@R"),
+            key: Key::new(Enctype::Aes128CtsHmacSha196, &[7; 16]).unwrap(),
+            auth_time: Time::from_unix(100),
+            start_time: Some(Time::from_unix(101)),
+            end_time: Time::from_unix(1000),
+            renew_till: Some(Time::from_unix(2000)),
+            flags: Flags(0x40e1_0000),
+            is_skey: true,
+            addresses: vec![(2, vec![127, 0, 0, 1])],
+            authdata: vec![(1, vec![0x30, 0])],
+            ticket: vec![0x61, 1, 0],
+            second_ticket: vec![0x61, 1, 1],
+        };
+        State {
+            principal: Some(p("alice@R")),
+            header: vec![(TAG_KDC_OFFSET, vec![0, 0, 0, 5, 0, 0, 0, 6]), (99, vec![1])],
+            entries: vec![Entry::Ticket(cred)],
+        }
+    }
+
+    #[test]
+    fn serialize_parse_round_trip() {
+        let s = sample();
+        let bytes = serialize(&s).unwrap();
+        assert_eq!(&bytes[..4], &[5, 4, 0, 17]);
+        let back = parse(&bytes).unwrap();
+        assert_eq!(back.principal, s.principal);
+        assert_eq!(back.header, s.header);
+        assert_eq!(&*serialize(&back).unwrap(), &*bytes);
+        match back.entries().as_slice() {
+            [CacheEntry::Ticket(c)] => {
+                assert_eq!(c.flags, Flags(0x40e1_0000));
+                assert!(c.is_skey);
+                assert_eq!(c.key.bytes(), &[7; 16]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_bad_file() {
+        let bytes = serialize(&sample()).unwrap();
+        for n in 0..bytes.len() {
+            // Truncation exactly at the end of the principal leaves a valid empty cache.
+            match parse(&bytes[..n]) {
+                Ok(s) => assert!(s.entries.is_empty(), "{n}"),
+                Err(e) => {
+                    assert_eq!(e.code(), ErrorCode::KTIX_ERR_BAD_FILE, "{n}");
+                    assert!(e.message().contains("offset"), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_counts_do_not_allocate() {
+        let mut b = vec![5, 4, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff];
+        let e = parse(&b).unwrap_err();
+        assert!(e.message().contains("cannot fit"), "{e}");
+        b.truncate(8);
+        b.extend_from_slice(&[0, 0, 0, 1, 0xff, 0xff, 0xff, 0xf0]);
+        let e = parse(&b).unwrap_err();
+        assert!(e.message().contains("the realm of the default principal needs"), "{e}");
+    }
+}
