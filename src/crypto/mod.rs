@@ -3,14 +3,15 @@
 //!
 //! Everything a protocol layer needs is on [`Key`]: `encrypt`/`decrypt` (confounder + integrity,
 //! per key usage), `checksum`/`verify_checksum`, `prf`, and string-to-key. The keys derived per
-//! usage (Kc, Ke, Ki) are computed once and cached inside the key.
+//! usage (Kc, Ke, Ki) are computed on first use, as far as each operation needs them, and
+//! cached inside the key.
 
 pub mod cts;
 mod nfold;
 pub mod usage;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use openssl::hash::Hasher;
 use openssl::hash::MessageDigest;
@@ -188,15 +189,6 @@ impl Enctype {
             }
         }
     }
-
-    /// Derives one key of `len` bytes from `base` for `constant` (DK of RFC 3961 for 17/18,
-    /// KDF-HMAC-SHA2 of RFC 8009 for 19/20).
-    pub fn derive(self, base: &[u8], constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
-        match self.family() {
-            Family::Sha1 => dk(base, constant, len),
-            Family::Sha2 => kdf_hmac_sha2(self.digest(), base, constant, &[], len),
-        }
-    }
 }
 
 /// s2kparams iteration counts must stay below this (MIT refuses 2^24 and more too).
@@ -242,7 +234,11 @@ fn kdf_hmac_sha2(
     context: &[u8],
     len: usize,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let mac = HmacKey::new(md, key)?;
+    kdf_with(&HmacKey::new(md, key)?, label, context, len)
+}
+
+/// KDF-HMAC-SHA2 with the key already set up as an HMAC key.
+fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
     let k = ((len * 8) as u32).to_be_bytes();
     let mut out = Zeroizing::new(mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k])?);
     out.truncate(len);
@@ -289,29 +285,15 @@ impl HmacKey {
 }
 
 /// The keys derived from a base key for one key usage (RFC 3961 §5.3): Kc for checksums,
-/// Ke for encryption, Ki for integrity.
+/// Ke for encryption, Ki for integrity. For known-answer tests and inspection; the hot paths use
+/// the per-purpose keys each [`Key`] caches.
 pub struct DerivedKeys {
     kc: Zeroizing<Vec<u8>>,
     ke: Zeroizing<Vec<u8>>,
     ki: Zeroizing<Vec<u8>>,
-    kc_mac: HmacKey,
-    ki_mac: HmacKey,
 }
 
 impl DerivedKeys {
-    fn new(enctype: Enctype, base: &[u8], usage: u32) -> Result<DerivedKeys> {
-        let c = |b: u8| {
-            let mut k = usage.to_be_bytes().to_vec();
-            k.push(b);
-            k
-        };
-        let kc = enctype.derive(base, &c(0x99), enctype.ki_len())?;
-        let ke = enctype.derive(base, &c(0xAA), enctype.key_len())?;
-        let ki = enctype.derive(base, &c(0x55), enctype.ki_len())?;
-        let md = enctype.digest();
-        Ok(DerivedKeys { kc_mac: HmacKey::new(md, &kc)?, ki_mac: HmacKey::new(md, &ki)?, kc, ke, ki })
-    }
-
     /// Kc, the checksum key.
     pub fn kc(&self) -> &[u8] {
         &self.kc
@@ -334,13 +316,46 @@ impl fmt::Debug for DerivedKeys {
     }
 }
 
+/// The two keys encryption needs for one usage: Ke, and Ki ready as an HMAC key.
+struct EncKeys {
+    ke: Zeroizing<Vec<u8>>,
+    ki_mac: HmacKey,
+}
+
+/// The derivation constant of RFC 3961 §5.3: the usage, big-endian, then 0x99 (Kc), 0xAA (Ke) or 0x55 (Ki).
+fn usage_constant(usage: u32, kind: u8) -> [u8; 5] {
+    let u = usage.to_be_bytes();
+    [u[0], u[1], u[2], u[3], kind]
+}
+
+/// Looks `usage` up in a small per-key cache, making and remembering the value on a miss.
+fn cached<T>(cache: &RwLock<Vec<(u32, Arc<T>)>>, usage: u32, make: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+    if let Some((_, v)) = cache.read().iter().find(|(u, _)| *u == usage) {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(make()?);
+    let mut c = cache.write();
+    if let Some((_, existing)) = c.iter().find(|(u, _)| *u == usage) {
+        return Ok(existing.clone());
+    }
+    if c.len() < DERIVED_CACHE_MAX {
+        c.push((usage, v.clone()));
+    }
+    Ok(v)
+}
+
 /// How many usages a key keeps derived keys for; past that, derivations are not cached.
 const DERIVED_CACHE_MAX: usize = 16;
 
 struct KeyInner {
     enctype: Enctype,
     bytes: Zeroizing<Vec<u8>>,
-    derived: RwLock<Vec<(u32, Arc<DerivedKeys>)>>,
+    /// Ke + Ki per usage (encryption), derived on first use.
+    enc: RwLock<Vec<(u32, Arc<EncKeys>)>>,
+    /// Kc per usage (checksums), derived on first use.
+    cksum: RwLock<Vec<(u32, Arc<HmacKey>)>>,
+    /// RFC 8009: the base key as an HMAC key, shared by every derivation from it.
+    base_mac: OnceLock<HmacKey>,
 }
 
 /// A Kerberos key (an RFC 4120 EncryptionKey): enctype + key bytes.
@@ -365,7 +380,9 @@ impl Key {
             inner: Arc::new(KeyInner {
                 enctype,
                 bytes: Zeroizing::new(bytes.to_vec()),
-                derived: RwLock::new(Vec::new()),
+                enc: RwLock::new(Vec::new()),
+                cksum: RwLock::new(Vec::new()),
+                base_mac: OnceLock::new(),
             }),
         })
     }
@@ -423,20 +440,51 @@ impl Key {
         &self.inner.bytes
     }
 
-    /// The keys derived for `usage`, computed once and cached.
-    pub fn derived(&self, usage: u32) -> Result<Arc<DerivedKeys>> {
-        if let Some((_, d)) = self.inner.derived.read().iter().find(|(u, _)| *u == usage) {
-            return Ok(d.clone());
+    /// Derives one key of `len` bytes for `constant` from this key.
+    fn derive(&self, constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
+        let e = self.enctype();
+        match e.family() {
+            Family::Sha1 => dk(&self.inner.bytes, constant, len),
+            Family::Sha2 => {
+                let mac = match self.inner.base_mac.get() {
+                    Some(m) => m,
+                    None => {
+                        let m = HmacKey::new(e.digest(), &self.inner.bytes)?;
+                        let _ = self.inner.base_mac.set(m);
+                        self.inner.base_mac.get().expect("set just above")
+                    }
+                };
+                kdf_with(mac, constant, &[], len)
+            }
         }
-        let d = Arc::new(DerivedKeys::new(self.inner.enctype, &self.inner.bytes, usage)?);
-        let mut cache = self.inner.derived.write();
-        if let Some((_, existing)) = cache.iter().find(|(u, _)| *u == usage) {
-            return Ok(existing.clone());
-        }
-        if cache.len() < DERIVED_CACHE_MAX {
-            cache.push((usage, d.clone()));
-        }
-        Ok(d)
+    }
+
+    /// Kc, Ke and Ki for `usage` (computed afresh; for tests and inspection).
+    pub fn derived(&self, usage: u32) -> Result<DerivedKeys> {
+        let e = self.enctype();
+        Ok(DerivedKeys {
+            kc: self.derive(&usage_constant(usage, 0x99), e.ki_len())?,
+            ke: self.derive(&usage_constant(usage, 0xAA), e.key_len())?,
+            ki: self.derive(&usage_constant(usage, 0x55), e.ki_len())?,
+        })
+    }
+
+    fn enc_keys(&self, usage: u32) -> Result<Arc<EncKeys>> {
+        cached(&self.inner.enc, usage, || {
+            let e = self.enctype();
+            let ki = self.derive(&usage_constant(usage, 0x55), e.ki_len())?;
+            Ok(EncKeys {
+                ke: self.derive(&usage_constant(usage, 0xAA), e.key_len())?,
+                ki_mac: HmacKey::new(e.digest(), &ki)?,
+            })
+        })
+    }
+
+    fn cksum_key(&self, usage: u32) -> Result<Arc<HmacKey>> {
+        cached(&self.inner.cksum, usage, || {
+            let e = self.enctype();
+            HmacKey::new(e.digest(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?)
+        })
     }
 
     /// Encrypts `plaintext` for `usage` with a random confounder: the `cipher` of an EncryptedData.
@@ -452,7 +500,7 @@ impl Key {
             return Err(Error::invalid("the confounder is one AES block"));
         }
         let e = self.enctype();
-        let d = self.derived(usage)?;
+        let d = self.enc_keys(usage)?;
         let mut data = Zeroizing::new(Vec::with_capacity(confounder.len() + plaintext.len()));
         data.extend_from_slice(confounder);
         data.extend_from_slice(plaintext);
@@ -476,7 +524,7 @@ impl Key {
             return Err(Error::integrity(format!("ciphertext of {} bytes is too short", ciphertext.len())));
         }
         let (c, tag) = ciphertext.split_at(ciphertext.len() - h);
-        let d = self.derived(usage)?;
+        let d = self.enc_keys(usage)?;
         let iv = [0u8; cts::BLOCK];
         if e.family() == Family::Sha2 {
             let mac = d.ki_mac.mac(&[&iv, c])?;
@@ -498,8 +546,7 @@ impl Key {
     /// The keyed checksum of `data` for `usage`, of this enctype's checksum type.
     pub fn checksum(&self, usage: u32, data: &[u8]) -> Result<Vec<u8>> {
         let e = self.enctype();
-        let d = self.derived(usage)?;
-        let mut mac = d.kc_mac.mac(&[data])?;
+        let mut mac = self.cksum_key(usage)?.mac(&[data])?;
         mac.truncate(e.mac_len());
         Ok(mac)
     }
