@@ -1,7 +1,25 @@
 /*
- * ktix.h: the C interface of libktix, a Kerberos V5 library.
- * Link with -lktix. Every fallible call returns a ktix_result (0 = KTIX_OK);
- * ktix_result_name() names a result.
+ * ktix.h: the C interface of libktix, a Kerberos V5 library (KDC, client with ticket cache,
+ * acceptor). Link with -lktix, or: cc app.c $(pkg-config --cflags --libs ktix).
+ *
+ * Conventions, true of every function below:
+ * - Results: every fallible call returns a ktix_result, 0 (KTIX_OK) on success, otherwise an
+ *   error code: Kerberos codes keep their RFC 4120 numbers (KRB_AP_ERR_SKEW = 37), libktix's own
+ *   codes are 1000 and up (KTIX_ERR_NULL_ARGUMENT = 1000). ktix_result_name() names a code;
+ *   ktix_last_error_message() says what went wrong in this thread's last failed call.
+ * - Arguments: a NULL handle, string or output gives KTIX_ERR_NULL_ARGUMENT; a handle of the
+ *   wrong type, text that is not UTF-8, or a value out of range gives KTIX_ERR_INVALID_ARGUMENT.
+ *   Outputs are set to NULL / empty first, so they are NULL / empty after any failure.
+ * - Ownership: objects are opaque handles made by a constructor (ktix_X_new..., ktix_X_load,
+ *   ktix_kdc_open ...) and freed by ktix_X_free(), which accepts NULL. Byte outputs (ktix_bytes)
+ *   are freed with ktix_bytes_free(), secrets (ktix_secret: session keys) with ktix_secret_free(),
+ *   which wipes them. Strings and bytes returned as const pointers belong to the handle they came
+ *   from and live until it is freed. Arguments are borrowed for the duration of the call.
+ * - Threads: every handle may be used from several threads at once (free it once, when no thread
+ *   uses it any more). The last error message is per thread.
+ * - Safety: no call unwinds into the caller or aborts the process: an internal panic is caught
+ *   and returned as KTIX_ERR_PANIC. (Running out of memory is the exception: Rust's allocator
+ *   aborts then; every length taken from the caller is bounded by KTIX_MAX_MESSAGE_LEN.)
  */
 
 #ifndef KTIX_H
@@ -14,28 +32,1054 @@
 #include <stdbool.h>
 
 /**
- * The status of a libktix call: `KTIX_OK` (0) on success, otherwise an error code
- * (a Kerberos error code from RFC 4120 §7.5.9 below 1000, a ktix code from 1000 on).
- * `ktix_result_name()` gives its symbolic name.
+ * The major version of libktix (the header's and the library's).
+ */
+#define KTIX_VERSION_MAJOR 0
+
+/**
+ * The minor version of libktix.
+ */
+#define KTIX_VERSION_MINOR 1
+
+/**
+ * The patch version of libktix.
+ */
+#define KTIX_VERSION_PATCH 0
+
+/**
+ * The largest message or buffer accepted from C, in bytes (1 MiB). Longer lengths are refused
+ * with `KTIX_ERR_INVALID_ARGUMENT` before anything is read, so a wrong length cannot make the
+ * library allocate without bound.
+ */
+#define KTIX_MAX_MESSAGE_LEN (1 << 20)
+
+/**
+ * `ktix_kdc_server_new()` flag: write one line per answered request to standard error (the
+ * default is silence).
+ */
+#define KTIX_SERVER_LOG_STDERR 1
+
+/**
+ * An accepted AP-REQ: who the client is, the ticket's times, the AP-REP to send back, the session
+ * key. Read-only, so thread-safe. Made by `ktix_acceptor_accept()`, freed with
+ * `ktix_accepted_free()` (which wipes the keys).
+ */
+typedef struct ktix_accepted ktix_accepted;
+
+/**
+ * A service's acceptor: verifies AP-REQs with its keytab (ticket, authenticator, clock skew,
+ * ticket times, replays) and builds AP-REPs. Thread-safe: one acceptor may serve any number of
+ * threads at once (its replay cache is shared). Made by `ktix_acceptor_new()`, freed with
+ * `ktix_acceptor_free()`.
+ */
+typedef struct ktix_acceptor ktix_acceptor;
+
+/**
+ * What a client remembers of one AP-REQ, to check the server's AP-REP (mutual
+ * authentication). Thread-safe. Made by `ktix_client_ap_req()`, freed with
+ * `ktix_ap_context_free()` (which wipes its keys).
+ */
+typedef struct ktix_ap_context ktix_ap_context;
+
+/**
+ * A credential cache: a client's tickets and their session keys. Thread-safe; handles to the
+ * same cache (and the clients using it) see the same contents. Made by
+ * `ktix_ccache_new_memory()`, freed with `ktix_ccache_free()`.
+ */
+typedef struct ktix_ccache ktix_ccache;
+
+/**
+ * A client: logs a principal in, gets and reuses service tickets, builds AP-REQs, logs out.
+ * Thread-safe: many threads may share one client (a service ticket is fetched once for all).
+ * Made by `ktix_client_new()` or `ktix_client_new_in_process()`, freed with `ktix_client_free()`.
+ */
+typedef struct ktix_client ktix_client;
+
+/**
+ * A snapshot of a cache's credentials, from `ktix_ccache_credentials()`. Freed with
+ * `ktix_credentials_free()`.
+ */
+typedef struct ktix_credentials ktix_credentials;
+
+/**
+ * A Kerberos realm's KDC: its principal database and the AS and TGS exchanges. Thread-safe: any
+ * number of threads may use one `ktix_kdc` at once. Made by `ktix_kdc_new()` (in memory) or
+ * `ktix_kdc_open()` (a database file), freed with `ktix_kdc_free()`.
+ */
+typedef struct ktix_kdc ktix_kdc;
+
+/**
+ * A running KDC network server (UDP and TCP). Made by `ktix_kdc_server_new()`, stopped by
+ * `ktix_kdc_server_stop()` or `ktix_kdc_server_free()`. Thread-safe.
+ */
+typedef struct ktix_kdc_server ktix_kdc_server;
+
+/**
+ * A keytab: principals' long-term keys, for an acceptor (`ktix_acceptor_new()`) or a client
+ * logging in without a password (`ktix_client_login_keytab()`). Read-only once made, so
+ * thread-safe. Made by `ktix_keytab_load()` or `ktix_kdc_keytab()`, freed with
+ * `ktix_keytab_free()` (which wipes the keys).
+ */
+typedef struct ktix_keytab ktix_keytab;
+
+/**
+ * The status of a libktix call: `KTIX_OK` (0) on success, otherwise an error code: a Kerberos
+ * error code of RFC 4120 §7.5.9 below 1000 (also codes received from a peer that this header does
+ * not name), a ktix code from 1000 on. `ktix_result_name()` gives its symbolic name and
+ * `ktix_last_error_message()` says what went wrong.
  */
 typedef int32_t ktix_result;
+
+/**
+ * A ticket's times, in seconds since the Unix epoch (UTC).
+ */
+typedef struct ktix_times {
+  /**
+   * When the client authenticated to the KDC.
+   */
+  int64_t auth_time;
+  /**
+   * When the ticket became valid.
+   */
+  int64_t start_time;
+  /**
+   * When the ticket expires.
+   */
+  int64_t end_time;
+  /**
+   * Until when the ticket can be renewed; 0 when it is not renewable.
+   */
+  int64_t renew_till;
+} ktix_times;
+
+/**
+ * Secret bytes owned by the caller (a session key): `len` bytes at `data`, of Kerberos enctype
+ * `enctype` (RFC 3961 number, e.g. 18 for aes256-cts-hmac-sha1-96). An empty secret is
+ * `{ NULL, 0, 0 }`.
+ *
+ * Free with `ktix_secret_free()`, which overwrites the bytes with zeros before releasing them; do
+ * not change `data` or `len`, and do not copy the bytes anywhere you cannot wipe.
+ */
+typedef struct ktix_secret {
+  /**
+   * The key bytes; NULL when `len` is 0.
+   */
+  uint8_t *data;
+  /**
+   * How many bytes.
+   */
+  size_t len;
+  /**
+   * The key's enctype (RFC 3961 number).
+   */
+  int32_t enctype;
+} ktix_secret;
+
+/**
+ * Bytes owned by the caller after a call returned them (an AP-REQ, a KDC reply …): `len` bytes
+ * at `data`. An empty buffer is `{ NULL, 0 }`.
+ *
+ * Free with `ktix_bytes_free()` (not `free()`), and do not change `data` or `len` before that.
+ */
+typedef struct ktix_bytes {
+  /**
+   * The bytes; NULL when `len` is 0.
+   */
+  uint8_t *data;
+  /**
+   * How many bytes.
+   */
+  size_t len;
+} ktix_bytes;
+
+/**
+ * One credential, as `ktix_credentials_get()` describes it. No key bytes.
+ */
+typedef struct ktix_credential_info {
+  /**
+   * The client principal, e.g. `"alice@KTIX.TEST"`: owned by the listing, valid until
+   * `ktix_credentials_free()`.
+   */
+  const char *client;
+  /**
+   * The service principal, e.g. `"krbtgt/KTIX.TEST@KTIX.TEST"`: owned by the listing.
+   */
+  const char *server;
+  /**
+   * The ticket's times.
+   */
+  struct ktix_times times;
+  /**
+   * The session key's enctype (RFC 3961 number).
+   */
+  int32_t enctype;
+  /**
+   * The ticket flags as MIT's `krb5_flags` (bit 0 of RFC 4120 is 0x80000000; FORWARDABLE is
+   * 0x40000000, RENEWABLE 0x00800000, INITIAL 0x00400000, PRE-AUTHENT 0x00200000).
+   */
+  uint32_t flags;
+} ktix_credential_info;
+
+/**
+ * One keytab entry, as `ktix_keytab_entry()` describes it. No key bytes.
+ */
+typedef struct ktix_keytab_entry_info {
+  /**
+   * The principal, e.g. `"host/server.ktix.test@KTIX.TEST"`: owned by the keytab, valid until
+   * `ktix_keytab_free()`.
+   */
+  const char *principal;
+  /**
+   * The key version number.
+   */
+  uint32_t kvno;
+  /**
+   * The key's enctype (RFC 3961 number; an enctype libktix does not implement is kept as is).
+   */
+  int32_t enctype;
+  /**
+   * When the entry was written, seconds since the Unix epoch.
+   */
+  int64_t timestamp;
+} ktix_keytab_entry_info;
 
 /**
  * Success.
  */
 #define KTIX_OK 0
 
+/**
+ * Client's entry in database has expired.
+ */
+#define KDC_ERR_NAME_EXP 1
+
+/**
+ * Server's entry in database has expired.
+ */
+#define KDC_ERR_SERVICE_EXP 2
+
+/**
+ * Requested protocol version number not supported.
+ */
+#define KDC_ERR_BAD_PVNO 3
+
+/**
+ * Client's key encrypted in old master key.
+ */
+#define KDC_ERR_C_OLD_MAST_KVNO 4
+
+/**
+ * Server's key encrypted in old master key.
+ */
+#define KDC_ERR_S_OLD_MAST_KVNO 5
+
+/**
+ * Client not found in Kerberos database.
+ */
+#define KDC_ERR_C_PRINCIPAL_UNKNOWN 6
+
+/**
+ * Server not found in Kerberos database.
+ */
+#define KDC_ERR_S_PRINCIPAL_UNKNOWN 7
+
+/**
+ * Multiple principal entries in database.
+ */
+#define KDC_ERR_PRINCIPAL_NOT_UNIQUE 8
+
+/**
+ * The client or server has a null key.
+ */
+#define KDC_ERR_NULL_KEY 9
+
+/**
+ * Ticket not eligible for postdating.
+ */
+#define KDC_ERR_CANNOT_POSTDATE 10
+
+/**
+ * Requested starttime is later than end time.
+ */
+#define KDC_ERR_NEVER_VALID 11
+
+/**
+ * KDC policy rejects request.
+ */
+#define KDC_ERR_POLICY 12
+
+/**
+ * KDC cannot accommodate requested option.
+ */
+#define KDC_ERR_BADOPTION 13
+
+/**
+ * KDC has no support for encryption type.
+ */
+#define KDC_ERR_ETYPE_NOSUPP 14
+
+/**
+ * KDC has no support for checksum type.
+ */
+#define KDC_ERR_SUMTYPE_NOSUPP 15
+
+/**
+ * KDC has no support for padata type.
+ */
+#define KDC_ERR_PADATA_TYPE_NOSUPP 16
+
+/**
+ * KDC has no support for transited type.
+ */
+#define KDC_ERR_TRTYPE_NOSUPP 17
+
+/**
+ * Clients credentials have been revoked.
+ */
+#define KDC_ERR_CLIENT_REVOKED 18
+
+/**
+ * Credentials for server have been revoked.
+ */
+#define KDC_ERR_SERVICE_REVOKED 19
+
+/**
+ * TGT has been revoked.
+ */
+#define KDC_ERR_TGT_REVOKED 20
+
+/**
+ * Client not yet valid; try again later.
+ */
+#define KDC_ERR_CLIENT_NOTYET 21
+
+/**
+ * Server not yet valid; try again later.
+ */
+#define KDC_ERR_SERVICE_NOTYET 22
+
+/**
+ * Password has expired; change password to reset.
+ */
+#define KDC_ERR_KEY_EXPIRED 23
+
+/**
+ * Pre-authentication information was invalid.
+ */
+#define KDC_ERR_PREAUTH_FAILED 24
+
+/**
+ * Additional pre-authentication required.
+ */
+#define KDC_ERR_PREAUTH_REQUIRED 25
+
+/**
+ * Requested server and ticket don't match.
+ */
+#define KDC_ERR_SERVER_NOMATCH 26
+
+/**
+ * Server principal valid for user2user only.
+ */
+#define KDC_ERR_MUST_USE_USER2USER 27
+
+/**
+ * KDC Policy rejects transited path.
+ */
+#define KDC_ERR_PATH_NOT_ACCEPTED 28
+
+/**
+ * A service is not available.
+ */
+#define KDC_ERR_SVC_UNAVAILABLE 29
+
+/**
+ * Integrity check on decrypted field failed.
+ */
+#define KRB_AP_ERR_BAD_INTEGRITY 31
+
+/**
+ * Ticket expired.
+ */
+#define KRB_AP_ERR_TKT_EXPIRED 32
+
+/**
+ * Ticket not yet valid.
+ */
+#define KRB_AP_ERR_TKT_NYV 33
+
+/**
+ * Request is a replay.
+ */
+#define KRB_AP_ERR_REPEAT 34
+
+/**
+ * The ticket isn't for us.
+ */
+#define KRB_AP_ERR_NOT_US 35
+
+/**
+ * Ticket and authenticator don't match.
+ */
+#define KRB_AP_ERR_BADMATCH 36
+
+/**
+ * Clock skew too great.
+ */
+#define KRB_AP_ERR_SKEW 37
+
+/**
+ * Incorrect net address.
+ */
+#define KRB_AP_ERR_BADADDR 38
+
+/**
+ * Protocol version mismatch.
+ */
+#define KRB_AP_ERR_BADVERSION 39
+
+/**
+ * Invalid msg type.
+ */
+#define KRB_AP_ERR_MSG_TYPE 40
+
+/**
+ * Message stream modified.
+ */
+#define KRB_AP_ERR_MODIFIED 41
+
+/**
+ * Message out of order.
+ */
+#define KRB_AP_ERR_BADORDER 42
+
+/**
+ * Specified version of key is not available.
+ */
+#define KRB_AP_ERR_BADKEYVER 44
+
+/**
+ * Service key not available.
+ */
+#define KRB_AP_ERR_NOKEY 45
+
+/**
+ * Mutual authentication failed.
+ */
+#define KRB_AP_ERR_MUT_FAIL 46
+
+/**
+ * Incorrect message direction.
+ */
+#define KRB_AP_ERR_BADDIRECTION 47
+
+/**
+ * Alternative authentication method required.
+ */
+#define KRB_AP_ERR_METHOD 48
+
+/**
+ * Incorrect sequence number in message.
+ */
+#define KRB_AP_ERR_BADSEQ 49
+
+/**
+ * Inappropriate type of checksum in message.
+ */
+#define KRB_AP_ERR_INAPP_CKSUM 50
+
+/**
+ * Policy rejects transited path.
+ */
+#define KRB_AP_PATH_NOT_ACCEPTED 51
+
+/**
+ * Response too big for UDP; retry with TCP.
+ */
+#define KRB_ERR_RESPONSE_TOO_BIG 52
+
+/**
+ * Generic error (description in e-text).
+ */
+#define KRB_ERR_GENERIC 60
+
+/**
+ * Field is too long for this implementation.
+ */
+#define KRB_ERR_FIELD_TOOLONG 61
+
+/**
+ * The client's realm is wrong (referral).
+ */
+#define KDC_ERR_WRONG_REALM 68
+
+/**
+ * A required pointer or handle was NULL (C) / None (Python).
+ */
+#define KTIX_ERR_NULL_ARGUMENT 1000
+
+/**
+ * An argument was out of range or of the wrong form.
+ */
+#define KTIX_ERR_INVALID_ARGUMENT 1001
+
+/**
+ * A panic was caught at the language boundary.
+ */
+#define KTIX_ERR_PANIC 1002
+
+/**
+ * Bytes that should be a Kerberos message or structure are not (malformed DER, wrong tag, trailing data).
+ */
+#define KTIX_ERR_MALFORMED 1003
+
+/**
+ * An encryption type this library does not implement, or that policy does not permit.
+ */
+#define KTIX_ERR_UNSUPPORTED_ENCTYPE 1004
+
+/**
+ * A checksum type this library does not implement.
+ */
+#define KTIX_ERR_UNSUPPORTED_CHECKSUM 1005
+
+/**
+ * An operating-system I/O error (file, socket).
+ */
+#define KTIX_ERR_IO 1006
+
+/**
+ * A file (keytab, credential cache, database, stash) is truncated, corrupt or of a foreign format.
+ */
+#define KTIX_ERR_BAD_FILE 1007
+
+/**
+ * A configuration file or value is invalid.
+ */
+#define KTIX_ERR_CONFIG 1008
+
+/**
+ * The requested object (credential, key, principal, entry) does not exist.
+ */
+#define KTIX_ERR_NOT_FOUND 1009
+
+/**
+ * The KDC could not be reached, or did not answer in time.
+ */
+#define KTIX_ERR_NETWORK 1010
+
+/**
+ * The reply does not match the request (nonce, names, message type).
+ */
+#define KTIX_ERR_REPLY_MISMATCH 1011
+
+/**
+ * The client has no ticket-granting ticket; log in first.
+ */
+#define KTIX_ERR_NOT_LOGGED_IN 1012
+
+/**
+ * The object already exists.
+ */
+#define KTIX_ERR_EXISTS 1013
+
+/**
+ * A cryptographic primitive failed inside OpenSSL.
+ */
+#define KTIX_ERR_CRYPTO 1014
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * The version of libktix, e.g. `"0.1.0"`.
+ * The version of the libktix library that is running, e.g. `"0.1.0"` (compare with the
+ * header's `KTIX_VERSION_MAJOR` / `_MINOR` / `_PATCH`).
  *
  * Returns a static NUL-terminated string owned by the library: never free it or write to it.
  * Never returns NULL.
  */
 const char *ktix_version(void);
+
+/**
+ * Creates an acceptor that accepts tickets for any principal in `keytab`, with the system clock,
+ * 300 s of allowed clock skew and a replay cache of 100,000 authenticators.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_acceptor_free()`. The acceptor keeps its own copy of the keys, so `keytab` may be freed
+ * first. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`.
+ */
+ktix_result ktix_acceptor_new(const struct ktix_keytab *keytab, struct ktix_acceptor **out);
+
+/**
+ * Verifies the AP-REQ `ap_req` (`ap_req_len` bytes, as the client sent it) at the current time.
+ * Thread-safe.
+ *
+ * Ownership: `ap_req` is borrowed for the call. On success `*out` is a new handle owned by the
+ * caller; free it with `ktix_accepted_free()`. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`acceptor` or `out` NULL, or `ap_req` NULL with a non-zero
+ * length), `KTIX_ERR_INVALID_ARGUMENT` (`ap_req_len` above `KTIX_MAX_MESSAGE_LEN`),
+ * `KTIX_ERR_MALFORMED` (not an AP-REQ), `KRB_AP_ERR_MSG_TYPE`, `KRB_AP_ERR_NOT_US`,
+ * `KRB_AP_ERR_BADKEYVER`, `KRB_AP_ERR_NOKEY`, `KRB_AP_ERR_BAD_INTEGRITY` (wrong key or tampered),
+ * `KRB_AP_ERR_BADMATCH`, `KRB_AP_ERR_SKEW`, `KRB_AP_ERR_TKT_NYV`, `KRB_AP_ERR_TKT_EXPIRED`,
+ * `KRB_AP_ERR_REPEAT` (a replay), `KRB_AP_ERR_METHOD`, `KRB_AP_ERR_INAPP_CKSUM`.
+ */
+ktix_result ktix_acceptor_accept(const struct ktix_acceptor *acceptor,
+                                 const uint8_t *ap_req,
+                                 size_t ap_req_len,
+                                 struct ktix_accepted **out);
+
+/**
+ * Frees an acceptor (and its replay cache). NULL is a no-op.
+ */
+void ktix_acceptor_free(struct ktix_acceptor *acceptor);
+
+/**
+ * The authenticated client, e.g. `"alice@KTIX.TEST"`.
+ *
+ * Returns a NUL-terminated string owned by `accepted`, valid until `ktix_accepted_free()`; do
+ * not free it. NULL when `accepted` is NULL or not an accepted handle.
+ */
+const char *ktix_accepted_client(const struct ktix_accepted *accepted);
+
+/**
+ * The service the ticket was for, e.g. `"host/server.ktix.test@KTIX.TEST"`.
+ *
+ * Returns a NUL-terminated string owned by `accepted`, valid until `ktix_accepted_free()`; do
+ * not free it. NULL when `accepted` is NULL or not an accepted handle.
+ */
+const char *ktix_accepted_server(const struct ktix_accepted *accepted);
+
+/**
+ * The ticket's times (authentication, start, end, renew-till) in `*out`.
+ *
+ * Ownership: `out` is the caller's struct. On failure it is zeroed.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`.
+ */
+ktix_result ktix_accepted_times(const struct ktix_accepted *accepted, struct ktix_times *out);
+
+/**
+ * The ticket flags as MIT's `krb5_flags` (see `ktix_credential_info.flags`); 0 for NULL.
+ */
+uint32_t ktix_accepted_flags(const struct ktix_accepted *accepted);
+
+/**
+ * The AP-REP to send back to the client: `*data` and `*len` receive it when the client asked for
+ * mutual authentication, NULL and 0 when it did not.
+ *
+ * Ownership: the bytes are owned by `accepted`, valid until `ktix_accepted_free()`; do not free
+ * them (copy them to keep them longer). On failure `*data` is NULL and `*len` 0.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`.
+ */
+ktix_result ktix_accepted_ap_rep(const struct ktix_accepted *accepted,
+                                 const uint8_t **data,
+                                 size_t *len);
+
+/**
+ * Copies the ticket's session key into `*out`: the key the client also holds (see
+ * `ktix_ap_context_session_key()`), e.g. to protect the connection's traffic.
+ *
+ * Ownership: on success `*out` holds a secret owned by the caller; free it with
+ * `ktix_secret_free()`, which wipes it. On failure `*out` is empty.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`.
+ */
+ktix_result ktix_accepted_session_key(const struct ktix_accepted *accepted,
+                                      struct ktix_secret *out);
+
+/**
+ * Frees an accepted request; its keys are wiped. NULL is a no-op.
+ */
+void ktix_accepted_free(struct ktix_accepted *accepted);
+
+/**
+ * Frees the bytes of a `ktix_bytes` returned by libktix and resets it to `{ NULL, 0 }`, so
+ * freeing it again does nothing. `bytes` NULL, or a buffer already `{ NULL, 0 }`, is a no-op.
+ *
+ * `bytes` is the caller's struct (not freed itself); its buffer must have come from libktix
+ * unchanged.
+ */
+void ktix_bytes_free(struct ktix_bytes *bytes);
+
+/**
+ * Overwrites the bytes of a `ktix_secret` returned by libktix with zeros, frees them, and resets
+ * it to `{ NULL, 0, 0 }`, so freeing it again does nothing. `secret` NULL, or an empty secret, is
+ * a no-op.
+ *
+ * `secret` is the caller's struct (not freed itself); its buffer must have come from libktix
+ * unchanged.
+ */
+void ktix_secret_free(struct ktix_secret *secret);
+
+/**
+ * Creates a new, empty in-memory cache (named `MEMORY:…`); it lives until its last handle and
+ * the last client using it are freed.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_ccache_free()`. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`out` NULL).
+ */
+ktix_result ktix_ccache_new_memory(struct ktix_ccache **out);
+
+/**
+ * The cache's name, e.g. `"MEMORY:1f2e…"` or `"FILE:/tmp/krb5cc_1000"`.
+ *
+ * Returns a NUL-terminated string owned by the handle, valid until `ktix_ccache_free()`; do not
+ * free it. NULL when `ccache` is NULL or not a cache handle.
+ */
+const char *ktix_ccache_name(const struct ktix_ccache *ccache);
+
+/**
+ * Lists the cache's credentials (a snapshot: later changes to the cache do not show in it), in
+ * the order they were stored; the first is normally the TGT.
+ *
+ * Ownership: on success `*out` is a new listing owned by the caller; free it with
+ * `ktix_credentials_free()`. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_IO` / `KTIX_ERR_BAD_FILE` (a file cache that cannot
+ * be read).
+ */
+ktix_result ktix_ccache_credentials(const struct ktix_ccache *ccache,
+                                    struct ktix_credentials **out);
+
+/**
+ * Destroys the cache's contents: every credential is dropped and its session key wiped, and
+ * the cache forgets its principal (as `kdestroy`). The handle stays valid (an empty cache).
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_IO` (a file cache that cannot be removed).
+ */
+ktix_result ktix_ccache_destroy(const struct ktix_ccache *ccache);
+
+/**
+ * Frees a cache handle (not the cache's contents: clients using the cache keep it, and a file
+ * cache stays on disk; see `ktix_ccache_destroy()`). NULL is a no-op.
+ */
+void ktix_ccache_free(struct ktix_ccache *ccache);
+
+/**
+ * How many credentials a listing holds; 0 when `list` is NULL or not a listing.
+ */
+size_t ktix_credentials_len(const struct ktix_credentials *list);
+
+/**
+ * Describes credential `index` (0 ≤ `index` < `ktix_credentials_len()`) in `*out`.
+ *
+ * Ownership: `out` is the caller's struct; the strings it receives are owned by the listing and
+ * valid until `ktix_credentials_free()`. On failure `*out` is zeroed.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (`index` out of range).
+ */
+ktix_result ktix_credentials_get(const struct ktix_credentials *list,
+                                 size_t index,
+                                 struct ktix_credential_info *out);
+
+/**
+ * Frees a listing. NULL is a no-op.
+ */
+void ktix_credentials_free(struct ktix_credentials *list);
+
+/**
+ * Creates a client for `realm` that reaches its KDCs at `kdcs` (one address or several separated
+ * by commas, each `host`, `host:port` or `[v6]:port`, default port 88, tried in order over UDP
+ * and TCP) and keeps its tickets in `ccache`.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_client_free()`. The client holds its own reference to the cache, so `ccache` may be
+ * freed first. Strings are borrowed for the call. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (empty realm, no KDC address,
+ * non-UTF-8 text).
+ */
+ktix_result ktix_client_new(const char *realm,
+                            const char *kdcs,
+                            const struct ktix_ccache *ccache,
+                            struct ktix_client **out);
+
+/**
+ * Creates a client of the realm `kdc` that talks to it directly, in this process, with no
+ * network (for tests, benchmarks and programs that embed their realm), keeping its tickets in
+ * `ccache`.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_client_free()`. The client holds its own references to the KDC and the cache, so both
+ * handles may be freed first. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`.
+ */
+ktix_result ktix_client_new_in_process(const struct ktix_kdc *kdc,
+                                       const struct ktix_ccache *ccache,
+                                       struct ktix_client **out);
+
+/**
+ * Logs `user` (e.g. `"alice"`, in the client's realm unless `user` names one) in with
+ * `password`: the AS exchange with pre-authentication. The cache is emptied, given to `user`,
+ * and receives the TGT. The password is not kept.
+ *
+ * Ownership: everything is borrowed for the call. Thread-safe (logins on one client replace each
+ * other's cache contents).
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT`, `KDC_ERR_C_PRINCIPAL_UNKNOWN`,
+ * `KDC_ERR_PREAUTH_FAILED` (wrong password), `KRB_AP_ERR_SKEW`, `KTIX_ERR_NETWORK` (no KDC
+ * answered), `KTIX_ERR_REPLY_MISMATCH`, other KRB-ERROR codes the KDC sends.
+ */
+ktix_result ktix_client_login(const struct ktix_client *client,
+                              const char *user,
+                              const char *password);
+
+/**
+ * Logs `user` in with its key from `keytab` (as `kinit -k`), otherwise as `ktix_client_login()`.
+ *
+ * Ownership: everything is borrowed for the call.
+ *
+ * Errors: as `ktix_client_login()`, and `KDC_ERR_ETYPE_NOSUPP` / `KTIX_ERR_NOT_FOUND` when the
+ * keytab has no usable key for `user`.
+ */
+ktix_result ktix_client_login_keytab(const struct ktix_client *client,
+                                     const char *user,
+                                     const struct ktix_keytab *keytab);
+
+/**
+ * Builds an AP-REQ for `service` (e.g. `"host/server.ktix.test"`), getting the service ticket
+ * from the cache or, the first time, from the KDC with the TGT. With `mutual`, the AP-REQ asks
+ * the server to answer with an AP-REP, to be checked with `ktix_ap_context_verify()`.
+ *
+ * Ownership: on success `*ap_req` holds bytes owned by the caller (send them to the service,
+ * then `ktix_bytes_free()`), and, when `ctx` is not NULL, `*ctx` a new context owned by the
+ * caller (free it with `ktix_ap_context_free()`). Pass `ctx` NULL when you will not check an
+ * AP-REP. On failure `*ap_req` is `{ NULL, 0 }` and `*ctx` NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`client`, `service` or `ap_req` NULL),
+ * `KTIX_ERR_NOT_LOGGED_IN` (no TGT: log in first), `KDC_ERR_S_PRINCIPAL_UNKNOWN`,
+ * `KTIX_ERR_NETWORK`, other KRB-ERROR codes the KDC sends.
+ */
+ktix_result ktix_client_ap_req(const struct ktix_client *client,
+                               const char *service,
+                               bool mutual,
+                               struct ktix_bytes *ap_req,
+                               struct ktix_ap_context **ctx);
+
+/**
+ * Logs out: flushes the cache, dropping every ticket and wiping its session key. The client
+ * stays usable (log in again).
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_IO` (a file cache that cannot be removed).
+ */
+ktix_result ktix_client_logout(const struct ktix_client *client);
+
+/**
+ * Frees a client (the cache's contents stay: see `ktix_client_logout()`). NULL is a no-op.
+ */
+void ktix_client_free(struct ktix_client *client);
+
+/**
+ * Checks the server's AP-REP (mutual authentication): it must open with the ticket's session key
+ * and echo the AP-REQ's time exactly. A KRB-ERROR the server sent instead is returned as the
+ * error it carries.
+ *
+ * Ownership: `ap_rep` is borrowed for the call.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (length above
+ * `KTIX_MAX_MESSAGE_LEN`), `KTIX_ERR_MALFORMED` (not an AP-REP), `KRB_AP_ERR_MUT_FAIL` (not from
+ * the server holding the session key, or not for this AP-REQ), the server's KRB-ERROR code.
+ */
+ktix_result ktix_ap_context_verify(struct ktix_ap_context *ctx,
+                                   const uint8_t *ap_rep,
+                                   size_t ap_rep_len);
+
+/**
+ * Whether `ktix_ap_context_verify()` has succeeded on this context; false for NULL.
+ */
+bool ktix_ap_context_is_verified(const struct ktix_ap_context *ctx);
+
+/**
+ * Copies the ticket's session key (the key the service also gets, see
+ * `ktix_accepted_session_key()`) into `*out`.
+ *
+ * Ownership: on success `*out` holds a secret owned by the caller; free it with
+ * `ktix_secret_free()`, which wipes it. On failure `*out` is empty.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`.
+ */
+ktix_result ktix_ap_context_session_key(const struct ktix_ap_context *ctx, struct ktix_secret *out);
+
+/**
+ * Frees a context; its keys are wiped. NULL is a no-op.
+ */
+void ktix_ap_context_free(struct ktix_ap_context *ctx);
+
+/**
+ * Creates an in-memory realm named `realm` (e.g. `"KTIX.TEST"`) with a fresh `krbtgt/REALM`
+ * principal (random keys) and default policy (tickets up to 8 hours, renewable up to 7 days,
+ * enctypes 20, 18, 19, 17).
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_kdc_free()`. `realm` is borrowed for the call. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`realm` or `out` NULL), `KTIX_ERR_INVALID_ARGUMENT` (empty
+ * or non-UTF-8 realm), `KTIX_ERR_CRYPTO`.
+ */
+ktix_result ktix_kdc_new(const char *realm, struct ktix_kdc **out);
+
+/**
+ * Opens the realm database at `db_path` (an SQLite file kept by libktix, as `ktix db` makes), or
+ * creates it when no file exists there. The master key is read from, or on creation written to,
+ * the stash file beside it (`db_path` with `.stash` appended, mode 0600). A new database gets
+ * `krbtgt/REALM` with random keys. Principals added later are stored in the file at once.
+ *
+ * `realm` names the realm to create; for an existing database it may be NULL, and when given it
+ * must match the database's realm.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_kdc_free()` (the file stays). Arguments are borrowed for the call. On failure `*out` is
+ * NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`db_path` or `out` NULL, or `realm` NULL when creating),
+ * `KTIX_ERR_INVALID_ARGUMENT` (empty realm, or a realm other than the database's),
+ * `KTIX_ERR_IO` (unreadable file, missing stash), `KTIX_ERR_BAD_FILE` (not a ktix realm
+ * database), `KTIX_ERR_EXISTS` (no database but a stash is already there),
+ * `KRB_AP_ERR_BAD_INTEGRITY` (the stash holds another master key).
+ */
+ktix_result ktix_kdc_open(const char *db_path, const char *realm, struct ktix_kdc **out);
+
+/**
+ * Adds the principal `name` (e.g. `"alice"` or `"host/server.example.com"`; the realm is the
+ * KDC's when not given) with keys of every realm enctype: derived from `password`, or random
+ * when `password` is NULL (for services). Pre-authentication is required.
+ *
+ * Ownership: everything is borrowed for the call. Thread-safe.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`kdc` or `name` NULL), `KTIX_ERR_INVALID_ARGUMENT` (a bad
+ * name, another realm, non-UTF-8 text), `KTIX_ERR_EXISTS` (already there), `KTIX_ERR_IO` (the
+ * database file could not be written).
+ */
+ktix_result ktix_kdc_add_principal(const struct ktix_kdc *kdc,
+                                   const char *name,
+                                   const char *password);
+
+/**
+ * Exports the current keys of principal `name` (every enctype) as an in-memory keytab, for the
+ * service to accept tickets with (`ktix_acceptor_new()`) or to write to a file
+ * (`ktix_keytab_save()`).
+ *
+ * Ownership: on success `*out` is a new keytab owned by the caller; free it with
+ * `ktix_keytab_free()`. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (a bad name),
+ * `KTIX_ERR_NOT_FOUND` (no such principal).
+ */
+ktix_result ktix_kdc_keytab(const struct ktix_kdc *kdc, const char *name, struct ktix_keytab **out);
+
+/**
+ * Answers one KDC request (the bytes of an AS-REQ or TGS-REQ, without the TCP length prefix)
+ * at the current time: `*reply` receives an AS-REP, a TGS-REP or a KRB-ERROR. A request that is
+ * not a KDC request at all is answered with a KRB-ERROR too; this is how to put the KDC behind a
+ * transport of your own. Thread-safe.
+ *
+ * Ownership: `request` is borrowed for the call; on success `*reply` holds bytes owned by the
+ * caller, freed with `ktix_bytes_free()`. On failure `*reply` is `{ NULL, 0 }`.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`kdc` or `reply` NULL, or `request` NULL with a non-zero
+ * length), `KTIX_ERR_INVALID_ARGUMENT` (`request_len` above `KTIX_MAX_MESSAGE_LEN`).
+ */
+ktix_result ktix_kdc_handle(const struct ktix_kdc *kdc,
+                            const uint8_t *request,
+                            size_t request_len,
+                            struct ktix_bytes *reply);
+
+/**
+ * Frees a KDC handle. A server started on it keeps its own reference and goes on serving until
+ * stopped. NULL is a no-op.
+ */
+void ktix_kdc_free(struct ktix_kdc *kdc);
+
+/**
+ * Starts serving `kdc` over UDP and TCP (RFC 4120 §7.2) on `listen`: one address or several
+ * separated by commas, e.g. `"127.0.0.1:0"` (port 0: the system picks a free port, see
+ * `ktix_kdc_server_address()`) or `"0.0.0.0:88,[::1]:88"`. `flags` is 0 or
+ * `KTIX_SERVER_LOG_STDERR`. The server runs on its own threads until stopped.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_kdc_server_free()` (which stops the server). The server holds its own reference to the
+ * KDC, so `kdc` may be freed first. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (no address, a bad address,
+ * unknown flags), `KTIX_ERR_IO` (an address cannot be bound, e.g. in use).
+ */
+ktix_result ktix_kdc_server_new(const struct ktix_kdc *kdc,
+                                const char *listen,
+                                uint32_t flags,
+                                struct ktix_kdc_server **out);
+
+/**
+ * The address the server listens on (its first one), as `host:port` (`[v6]:port` for IPv6) with
+ * the port the system chose: what `ktix_client_new()` takes as the KDC.
+ *
+ * Returns a NUL-terminated string owned by the server handle, valid until
+ * `ktix_kdc_server_free()`; do not free it. NULL when `server` is NULL or not a server handle.
+ */
+const char *ktix_kdc_server_address(const struct ktix_kdc_server *server);
+
+/**
+ * Stops the server: requests already received are answered, then every thread is joined and
+ * every socket closed. Idempotent; the handle stays valid (its address too) until freed.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`server` NULL).
+ */
+ktix_result ktix_kdc_server_stop(struct ktix_kdc_server *server);
+
+/**
+ * Stops the server (as `ktix_kdc_server_stop()`) and frees the handle. NULL is a no-op.
+ */
+void ktix_kdc_server_free(struct ktix_kdc_server *server);
+
+/**
+ * Reads the keytab file `name`: `FILE:path`, `WRFILE:path` or a plain path.
+ *
+ * Ownership: on success `*out` is a new keytab owned by the caller; free it with
+ * `ktix_keytab_free()`. `name` is borrowed for the call. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (an unsupported name type),
+ * `KTIX_ERR_IO` (cannot read the file), `KTIX_ERR_BAD_FILE` (not a keytab, truncated).
+ */
+ktix_result ktix_keytab_load(const char *name, struct ktix_keytab **out);
+
+/**
+ * Writes the keytab to the file `name` (as for `ktix_keytab_load()`), replacing it atomically,
+ * mode 0600.
+ *
+ * Ownership: everything is borrowed for the call.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT`, `KTIX_ERR_IO`.
+ */
+ktix_result ktix_keytab_save(const struct ktix_keytab *keytab, const char *name);
+
+/**
+ * How many entries the keytab has; 0 when `keytab` is NULL or not a keytab handle.
+ */
+size_t ktix_keytab_len(const struct ktix_keytab *keytab);
+
+/**
+ * Describes entry `index` (0 ≤ `index` < `ktix_keytab_len()`) in `*out`.
+ *
+ * Ownership: `out` is the caller's struct; the string it receives is owned by the keytab and
+ * valid until `ktix_keytab_free()`. On failure `*out` is zeroed.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (`index` out of range).
+ */
+ktix_result ktix_keytab_entry(const struct ktix_keytab *keytab,
+                              size_t index,
+                              struct ktix_keytab_entry_info *out);
+
+/**
+ * Frees a keytab; its keys are wiped. NULL is a no-op.
+ */
+void ktix_keytab_free(struct ktix_keytab *keytab);
 
 /**
  * The symbolic name of a result code, e.g. `"KRB_AP_ERR_SKEW"` for 37 or
@@ -46,6 +1090,32 @@ const char *ktix_version(void);
  * Never returns NULL. Safe to call from any thread.
  */
 const char *ktix_result_name(ktix_result code);
+
+/**
+ * What went wrong in the last call on this thread that failed, e.g.
+ * `"KRB_AP_ERR_SKEW (37): clock skew too great"`; `""` when the last call returning a
+ * `ktix_result` succeeded (or none was made).
+ *
+ * Returns a NUL-terminated string owned by the library, valid on this thread until the next
+ * libktix call that returns a `ktix_result`: copy it (or use `ktix_last_error_message_copy()`) to
+ * keep it. Never free it. Never returns NULL. Each thread has its own message.
+ */
+const char *ktix_last_error_message(void);
+
+/**
+ * Copies the thread's last error message (as `ktix_last_error_message()`) into the caller's
+ * buffer `buf` of `buf_len` bytes, always NUL-terminated when `buf_len > 0`, cut at a UTF-8
+ * character boundary when it does not fit. When `out_len` is not NULL, `*out_len` receives the
+ * full length of the message in bytes, without the NUL: call with `buf` NULL and `buf_len` 0 to
+ * learn the size to allocate.
+ *
+ * The caller owns `buf`; nothing is allocated. This call does not change the last error.
+ *
+ * Returns `KTIX_OK` when the whole message was copied, `KTIX_ERR_INVALID_ARGUMENT` when it was
+ * cut short (the buffer is too small, or `buf_len` is 0), `KTIX_ERR_NULL_ARGUMENT` when `buf` is
+ * NULL and `buf_len` is not 0.
+ */
+ktix_result ktix_last_error_message_copy(char *buf, size_t buf_len, size_t *out_len);
 
 #ifdef __cplusplus
 }  // extern "C"
