@@ -1,29 +1,216 @@
-//! The client tools: `ktix kinit`, `klist`, `kvno`, `kdestroy` (being implemented).
+//! The client tools: `ktix kinit`, `klist`, `kvno`, `kdestroy` — MIT's commands, read the same
+//! files (`KRB5_CONFIG`, `KRB5CCNAME`, `KRB5_KTNAME`) and print the same layout.
 
-use ktix::{Error, ErrorCode, Result};
+use std::sync::Arc;
 
+use chrono::{Local, TimeZone};
+
+use ktix::config::{parse_duration, Krb5Conf};
+use ktix::wire::{self, ticket_flags, Ticket};
+use ktix::{CCache, Client, ClientConfig, Enctype, Error, ErrorCode, Keytab, Network, Principal, Result, Time};
+
+use crate::prompt::read_password;
 use crate::{KdestroyArgs, KinitArgs, KlistArgs, KvnoArgs};
 
-fn todo(what: &str) -> Result<()> {
-    Err(Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("not implemented yet: {what}")))
+/// The cache named by `-c`, else the default (`KRB5CCNAME`, else `FILE:/tmp/krb5cc_<uid>`).
+fn ccache(name: Option<&str>) -> Result<CCache> {
+    match name {
+        Some(n) => CCache::resolve(n),
+        None => CCache::resolve(&CCache::default_name()),
+    }
+}
+
+/// A client for `realm` that reaches the realm's KDCs as krb5.conf lists them; `adjust` may
+/// change the settings krb5.conf gave (command-line options).
+fn client_with(conf: &Krb5Conf, realm: &str, cache: CCache, adjust: impl FnOnce(&mut ClientConfig)) -> Result<Client> {
+    let kdcs = conf.kdcs_for(realm);
+    if kdcs.is_empty() {
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_CONFIG,
+            format!("no KDC for realm {realm} in the configuration ([realms] {realm} = {{ kdc = host:port }})"),
+        ));
+    }
+    let transport = Network::new(kdcs).with_udp_preference_limit(conf.udp_preference_limit);
+    let mut config = conf.to_client_config(realm);
+    adjust(&mut config);
+    Ok(Client::new(config, Arc::new(transport), cache))
+}
+
+fn client(conf: &Krb5Conf, realm: &str, cache: CCache) -> Result<Client> {
+    client_with(conf, realm, cache, |_| {})
+}
+
+fn default_realm(conf: &Krb5Conf) -> Result<String> {
+    conf.default_realm.clone().ok_or_else(|| {
+        Error::new(ErrorCode::KTIX_ERR_CONFIG, "no default realm set ([libdefaults] default_realm in krb5.conf)")
+    })
 }
 
 /// `ktix kinit`.
-pub fn kinit(_a: KinitArgs) -> Result<()> {
-    todo("kinit")
+pub fn kinit(a: KinitArgs) -> Result<()> {
+    let conf = Krb5Conf::load_default()?;
+    let cache = ccache(a.ccache.as_deref())?;
+    if a.renew {
+        let me = match &a.principal {
+            Some(p) => Principal::parse(p, Some(&default_realm(&conf)?))?,
+            None => cache.principal()?.ok_or_else(|| {
+                Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("no credentials in {}", cache.name()))
+            })?,
+        };
+        let c = client(&conf, me.realm(), cache)?;
+        c.renew().map_err(|e| e.context("while renewing credentials"))?;
+        return Ok(());
+    }
+    let name = match &a.principal {
+        Some(p) => p.clone(),
+        None if a.use_keytab => format!("host/{}", hostname()),
+        None => return Err(Error::invalid("kinit: name a principal")),
+    };
+    let realm = match Principal::parse(&name, None) {
+        Ok(p) => p.realm().to_string(),
+        Err(_) => default_realm(&conf)?,
+    };
+    let me = Principal::parse(&name, Some(&realm))?;
+    let lifetime = a.lifetime.as_deref().map(parse_duration).transpose()?;
+    let renewable = a.renewable.as_deref().map(parse_duration).transpose()?;
+    let c = client_with(&conf, &realm, cache, |config| {
+        if let Some(l) = lifetime {
+            config.ticket_lifetime = l;
+        }
+        if let Some(r) = renewable {
+            config.renew_lifetime = Some(r);
+        }
+    })?;
+    let result = if a.use_keytab {
+        let kt_name = a.keytab.clone().unwrap_or_else(Keytab::default_name);
+        let kt = Keytab::load(&kt_name)?;
+        c.login_with_keytab(&me.to_string(), &kt)
+    } else {
+        let pw = read_password(&format!("Password for {me}: "))?;
+        c.login(&me.to_string(), &pw)
+    };
+    result.map(|_| ()).map_err(|e| match e.code() {
+        ErrorCode::KDC_ERR_PREAUTH_FAILED | ErrorCode::KRB_AP_ERR_BAD_INTEGRITY => {
+            Error::new(e.code(), "Password incorrect while getting initial credentials")
+        }
+        ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN => Error::new(
+            e.code(),
+            format!("Client '{me}' not found in Kerberos database while getting initial credentials"),
+        ),
+        _ => e.context("while getting initial credentials"),
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+}
+
+/// MIT's `klist` time layout (`%m/%d/%y %H:%M:%S` in local time).
+fn when(t: Time) -> String {
+    match Local.timestamp_opt(t.unix(), 0).single() {
+        Some(dt) => dt.format("%m/%d/%y %H:%M:%S").to_string(),
+        None => t.to_utc_string(),
+    }
+}
+
+fn etype_name(n: i32) -> String {
+    Enctype::from_i32(n).map(|e| e.name().to_string()).unwrap_or_else(|_| format!("etype {n}"))
 }
 
 /// `ktix klist`.
-pub fn klist(_a: KlistArgs) -> Result<()> {
-    todo("klist")
+pub fn klist(a: KlistArgs) -> Result<()> {
+    if a.keytab_mode {
+        return klist_keytab(&a);
+    }
+    let name = a.name.as_deref().or(a.ccache.as_deref());
+    let cache = ccache(name)?;
+    let me = cache.principal()?.ok_or_else(|| {
+        Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("No credentials cache found (filename: {})", cache.name()))
+    })?;
+    println!("Ticket cache: {}", cache.name());
+    println!("Default principal: {me}\n");
+    println!("Valid starting     Expires            Service principal");
+    for c in cache.credentials()? {
+        println!("{}  {}  {}", when(c.start()), when(c.end_time), c.server);
+        // MIT's layout: renew-until and flags on one line, the enctypes on the next.
+        let mut extra = Vec::new();
+        if let Some(r) = c.renew_till {
+            extra.push(format!("renew until {}", when(r)));
+        }
+        if a.flags {
+            extra.push(format!("Flags: {}", c.flags.names(ticket_flags::KLIST_LETTERS).join("")));
+        }
+        if !extra.is_empty() {
+            println!("\t{}", extra.join(", "));
+        }
+        if a.enctypes {
+            let tkt = wire::decode::<Ticket>(&c.ticket).map(|t| etype_name(t.enc_part.etype)).unwrap_or_default();
+            println!("\tEtype (skey, tkt): {}, {}", c.key.enctype().name(), tkt);
+        }
+    }
+    Ok(())
+}
+
+fn klist_keytab(a: &KlistArgs) -> Result<()> {
+    let name = a.name.clone().unwrap_or_else(Keytab::default_name);
+    let kt = Keytab::load(&name)?;
+    let shown = if name.contains(':') { name.clone() } else { format!("FILE:{name}") };
+    println!("Keytab name: {shown}");
+    if a.timestamps {
+        println!("KVNO Timestamp         Principal");
+        println!("---- ----------------- --------------------------------------------------------");
+    } else {
+        println!("KVNO Principal");
+        println!("---- --------------------------------------------------------------------------");
+    }
+    for e in kt.entries() {
+        let mut line = format!("{:>4} ", e.kvno);
+        if a.timestamps {
+            line += &format!("{} ", when(e.timestamp));
+        }
+        line += &e.principal.to_string();
+        if a.enctypes {
+            line += &format!(" ({})", e.key.enctype_name());
+        }
+        if a.keys {
+            let hex: String = e.key.bytes().iter().map(|b| format!("{b:02x}")).collect();
+            line += &format!(" (0x{hex})");
+        }
+        println!("{line}");
+    }
+    Ok(())
 }
 
 /// `ktix kvno`.
-pub fn kvno(_a: KvnoArgs) -> Result<()> {
-    todo("kvno")
+pub fn kvno(a: KvnoArgs) -> Result<()> {
+    let conf = Krb5Conf::load_default()?;
+    let cache = ccache(a.ccache.as_deref())?;
+    let me = cache.principal()?.ok_or_else(|| {
+        Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("No credentials cache found (filename: {})", cache.name()))
+    })?;
+    let c = client(&conf, me.realm(), cache)?;
+    let mut failed = false;
+    for spn in &a.services {
+        let target = Principal::parse(spn, Some(me.realm()))?;
+        match c.service_ticket(&target.to_string()) {
+            Ok(cred) => {
+                let kvno = wire::decode::<Ticket>(&cred.ticket).ok().and_then(|t| t.enc_part.kvno).unwrap_or(0);
+                println!("{}: kvno = {kvno}", cred.server);
+            }
+            Err(e) => {
+                eprintln!("ktix kvno: {e} while getting credentials for {target}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err(Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, "some service tickets could not be obtained"));
+    }
+    Ok(())
 }
 
 /// `ktix kdestroy`.
-pub fn kdestroy(_a: KdestroyArgs) -> Result<()> {
-    todo("kdestroy")
+pub fn kdestroy(a: KdestroyArgs) -> Result<()> {
+    let cache = ccache(a.ccache.as_deref())?;
+    cache.destroy().map_err(|e| e.context("while destroying cache"))
 }
