@@ -59,3 +59,20 @@ pub use kdc::{KdcServer, ServerConfig};
 pub use keytab::{Keytab, KeytabEntry};
 pub use principal::Principal;
 pub use time::{Clock, FixedClock, SystemClock, Time};
+
+#[cfg(test)]
+mod thread_safety {
+    /// The core objects are shared between threads by `Arc` (a compile-time check).
+    #[test]
+    fn core_objects_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<crate::Kdc>();
+        check::<crate::KdcServer>();
+        check::<crate::Client>();
+        check::<crate::Acceptor>();
+        check::<crate::CCache>();
+        check::<crate::Keytab>();
+        check::<crate::Key>();
+        check::<crate::kdc::SqliteStore>();
+    }
+}
