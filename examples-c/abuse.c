@@ -153,14 +153,44 @@ static void bad_values(void) {
         close(fd);
         EXPECT(ktix_keytab_load(path, &kt), KTIX_ERR_BAD_FILE);
         {
+            ktix_ccache *bad = NULL;
+            ktix_credentials *list = NULL;
+            EXPECT(ktix_ccache_new_file(path, &bad), KTIX_OK); /* opening reads nothing yet */
+            EXPECT(ktix_ccache_credentials(bad, &list), KTIX_ERR_BAD_FILE);
+            TRUE(list == NULL);
+            ktix_ccache_free(bad);
+        }
+        {
             ktix_kdc *db = NULL;
             EXPECT(ktix_kdc_open(path, REALM, &db), KTIX_ERR_BAD_FILE); /* never modified */
             ktix_kdc_free(db);
         }
         unlink(path);
+        {
+            ktix_ccache *gone = NULL;
+            EXPECT(ktix_ccache_new_file(path, &gone), KTIX_OK);
+            EXPECT(ktix_ccache_destroy(gone), KTIX_ERR_NOT_FOUND); /* no such cache */
+            ktix_ccache_free(gone);
+        }
+        {
+            char lock[sizeof path + 8];
+            snprintf(lock, sizeof lock, "%s.lock", path);
+            unlink(lock); /* the file cache's lock file, if one was made */
+        }
     }
     EXPECT(ktix_kdc_open("/nonexistent/dir/realm.db", REALM, &kdc), KTIX_ERR_IO);
     TRUE(kdc == NULL);
+
+    /* Credential cache names. */
+    EXPECT(ktix_ccache_new_file(NULL, &cc), KTIX_ERR_NULL_ARGUMENT);
+    EXPECT(ktix_ccache_new_file("", &cc), KTIX_ERR_INVALID_ARGUMENT);
+    EXPECT(ktix_ccache_new_default(NULL), KTIX_ERR_NULL_ARGUMENT);
+    EXPECT(ktix_ccache_resolve("KEYRING:persistent:0", &cc), KTIX_ERR_INVALID_ARGUMENT);
+    EXPECT(ktix_ccache_resolve("", &cc), KTIX_ERR_INVALID_ARGUMENT);
+    EXPECT(ktix_ccache_new_file("/nonexistent/dir/krb5cc", &cc), KTIX_OK);
+    EXPECT(ktix_ccache_destroy(cc), KTIX_ERR_IO); /* cannot even lock it */
+    ktix_ccache_free(cc);
+    cc = NULL;
 
     /* Clients: no KDC address, an unreachable KDC, no login yet. */
     EXPECT(ktix_ccache_new_memory(&cc), KTIX_OK);

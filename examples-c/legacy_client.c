@@ -3,10 +3,13 @@
  * sends the AP-REQ (length-prefixed) as the first thing on the connection, checks the server's
  * AP-REP (mutual authentication) and prints what the server says.
  *
- *   legacy_client REALM KDC HOST:PORT SERVICE USER
+ *   legacy_client REALM KDC HOST:PORT SERVICE [USER]
  *
- * logs USER in with the password read from the first line of standard input, into a memory
- * cache, reaching the KDC at KDC (host:port).
+ * With USER: logs USER in with the password read from the first line of standard input, into a
+ * memory cache, reaching the KDC at KDC (host:port), and logs out at the end.
+ * Without USER: uses the tickets already in the default credential cache ($KRB5CCNAME, else
+ * FILE:/tmp/krb5cc_<uid>), as written by MIT's `kinit` or by another libktix program; no
+ * password is involved, and the cache is left as it is (with the new service ticket added).
  *
  *   cc -std=c99 -Wall -Wextra -Werror -Iinclude examples-c/legacy_client.c -Ltarget/debug -lktix
  */
@@ -116,25 +119,41 @@ int main(int argc, char **argv) {
     uint32_t code;
     int fd = -1, status = 1;
 
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s REALM KDC HOST:PORT SERVICE USER  (password on stdin)\n", argv[0]);
+    memset(password, 0, sizeof password);
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s REALM KDC HOST:PORT SERVICE [USER  (password on stdin)]\n", argv[0]);
         return 2;
     }
     realm = argv[1];
     kdc = argv[2];
     server = argv[3];
     service = argv[4];
-    user = argv[5];
+    user = argc == 6 ? argv[5] : NULL;
 
-    CHECK(ktix_ccache_new_memory(&ccache));
-    CHECK(ktix_client_new(realm, kdc, ccache, &client));
-    if (fgets(password, sizeof password, stdin) == NULL) {
-        fprintf(stderr, "legacy_client: no password on standard input\n");
-        goto done;
+    if (user != NULL) {
+        CHECK(ktix_ccache_new_memory(&ccache));
+        CHECK(ktix_client_new(realm, kdc, ccache, &client));
+        if (fgets(password, sizeof password, stdin) == NULL) {
+            fprintf(stderr, "legacy_client: no password on standard input\n");
+            goto done;
+        }
+        password[strcspn(password, "\r\n")] = 0;
+        CHECK(ktix_client_login(client, user, password));
+        printf("logged in as %s; cache %s\n", user, ktix_ccache_name(ccache));
+    } else {
+        ktix_credentials *creds = NULL;
+        ktix_credential_info tgt;
+        CHECK(ktix_ccache_new_default(&ccache));
+        CHECK(ktix_client_new(realm, kdc, ccache, &client));
+        CHECK(ktix_ccache_credentials(ccache, &creds));
+        if (ktix_credentials_len(creds) == 0 || ktix_credentials_get(creds, 0, &tgt) != KTIX_OK) {
+            fprintf(stderr, "legacy_client: no tickets in %s (run kinit first)\n", ktix_ccache_name(ccache));
+            ktix_credentials_free(creds);
+            goto done;
+        }
+        printf("using the tickets of %s in %s\n", tgt.client, ktix_ccache_name(ccache));
+        ktix_credentials_free(creds);
     }
-    password[strcspn(password, "\r\n")] = 0;
-    CHECK(ktix_client_login(client, user, password));
-    printf("logged in as %s; cache %s\n", user, ktix_ccache_name(ccache));
 
     CHECK(ktix_client_ap_req(client, service, true, &ap_req, &ctx));
 
@@ -170,7 +189,7 @@ int main(int argc, char **argv) {
         goto done;
     }
     printf("server says: %s\n", (char *)hello);
-    CHECK(ktix_client_logout(client));
+    if (user != NULL) CHECK(ktix_client_logout(client));
     status = 0;
 
 done:

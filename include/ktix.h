@@ -82,9 +82,10 @@ typedef struct ktix_acceptor ktix_acceptor;
 typedef struct ktix_ap_context ktix_ap_context;
 
 /**
- * A credential cache: a client's tickets and their session keys. Thread-safe; handles to the
- * same cache (and the clients using it) see the same contents. Made by
- * `ktix_ccache_new_memory()`, freed with `ktix_ccache_free()`.
+ * A credential cache: a client's tickets and their session keys, in memory or in a file (MIT's
+ * FILE format). Thread-safe; handles to the same cache (and the clients using it) see the same
+ * contents. Made by `ktix_ccache_new_memory()`, `ktix_ccache_new_file()`,
+ * `ktix_ccache_new_default()` or `ktix_ccache_resolve()`, freed with `ktix_ccache_free()`.
  */
 typedef struct ktix_ccache ktix_ccache;
 
@@ -728,6 +729,45 @@ void ktix_secret_free(struct ktix_secret *secret);
 ktix_result ktix_ccache_new_memory(struct ktix_ccache **out);
 
 /**
+ * A file cache (MIT's FILE format, as `kinit` writes it) at `path`, a plain file path (see
+ * `ktix_ccache_resolve()` for names such as `FILE:/tmp/krb5cc_1000`). The file need not exist
+ * yet: a missing file reads as an empty cache, and it is created (mode 0600) when a client logs
+ * in. Every read looks at the file afresh, so other processes' changes (MIT `kinit`, `ktix
+ * kinit`) are seen; changes are locked and written atomically.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_ccache_free()` (the file stays). `path` is borrowed for the call. On failure `*out` is
+ * NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (empty or non-UTF-8 path).
+ */
+ktix_result ktix_ccache_new_file(const char *path, struct ktix_ccache **out);
+
+/**
+ * The default cache, as MIT's tools choose it: `$KRB5CCNAME` when set and not empty, else
+ * `FILE:/tmp/krb5cc_<uid>`.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_ccache_free()`. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (`$KRB5CCNAME` names a type
+ * other than `FILE:` or `MEMORY:`, e.g. `KEYRING:`).
+ */
+ktix_result ktix_ccache_new_default(struct ktix_ccache **out);
+
+/**
+ * The cache named `name`: `FILE:path`, a plain path, or `MEMORY:name` (within one process, every
+ * `MEMORY:` cache of one name is the same cache, as with MIT).
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_ccache_free()`. `name` is borrowed for the call. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (an empty name, an unsupported
+ * type such as `KEYRING:`).
+ */
+ktix_result ktix_ccache_resolve(const char *name, struct ktix_ccache **out);
+
+/**
  * The cache's name, e.g. `"MEMORY:1f2e…"` or `"FILE:/tmp/krb5cc_1000"`.
  *
  * Returns a NUL-terminated string owned by the handle, valid until `ktix_ccache_free()`; do not
@@ -736,8 +776,9 @@ ktix_result ktix_ccache_new_memory(struct ktix_ccache **out);
 const char *ktix_ccache_name(const struct ktix_ccache *ccache);
 
 /**
- * Lists the cache's credentials (a snapshot: later changes to the cache do not show in it), in
- * the order they were stored; the first is normally the TGT.
+ * Lists the cache's usable credentials (a snapshot: later changes to the cache do not show in
+ * it), in the order they were stored; the first is normally the TGT. Configuration entries, and
+ * tickets of enctypes libktix does not implement, are not listed.
  *
  * Ownership: on success `*out` is a new listing owned by the caller; free it with
  * `ktix_credentials_free()`. On failure `*out` is NULL.
@@ -750,9 +791,11 @@ ktix_result ktix_ccache_credentials(const struct ktix_ccache *ccache,
 
 /**
  * Destroys the cache's contents: every credential is dropped and its session key wiped, and
- * the cache forgets its principal (as `kdestroy`). The handle stays valid (an empty cache).
+ * the cache forgets its principal (as `kdestroy`); a file cache's file is overwritten and
+ * removed. The handle stays valid (an empty cache).
  *
- * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_IO` (a file cache that cannot be removed).
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_NOT_FOUND` (a file cache whose file does not
+ * exist), `KTIX_ERR_IO` (a file cache that cannot be removed).
  */
 ktix_result ktix_ccache_destroy(const struct ktix_ccache *ccache);
 
@@ -846,7 +889,9 @@ ktix_result ktix_client_login_keytab(const struct ktix_client *client,
 
 /**
  * Builds an AP-REQ for `service` (e.g. `"host/server.ktix.test"`), getting the service ticket
- * from the cache or, the first time, from the KDC with the TGT. With `mutual`, the AP-REQ asks
+ * from the cache or, the first time, from the KDC with the TGT. The TGT is the cache's: from
+ * `ktix_client_login()`, or already there (a file cache written by `kinit`, so no password is
+ * needed here). With `mutual`, the AP-REQ asks
  * the server to answer with an AP-REP, to be checked with `ktix_ap_context_verify()`.
  *
  * Ownership: on success `*ap_req` holds bytes owned by the caller (send them to the service,
@@ -865,10 +910,11 @@ ktix_result ktix_client_ap_req(const struct ktix_client *client,
                                struct ktix_ap_context **ctx);
 
 /**
- * Logs out: flushes the cache, dropping every ticket and wiping its session key. The client
- * stays usable (log in again).
+ * Logs out: flushes the cache, dropping every ticket and wiping its session key (a file cache's
+ * file is overwritten and removed). The client stays usable (log in again).
  *
- * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_IO` (a file cache that cannot be removed).
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_NOT_FOUND` (a file cache whose file is already
+ * gone), `KTIX_ERR_IO` (a file cache that cannot be removed).
  */
 ktix_result ktix_client_logout(const struct ktix_client *client);
 

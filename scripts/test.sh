@@ -100,8 +100,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -n "$kdc_addr" ] || fail "ktix kdc serve did not start: $(cat "$legacy/kdc.log")"
-# Two connections: a client that authenticates, then garbage instead of an AP-REQ.
-run_c legacy_server "$legacy/service.keytab" "$legacy/port" 2 >"$legacy/server.out" &
+# Three connections: a client that logs in with a password (memory cache); a client that uses
+# the FILE cache MIT's kinit wrote, without a password; garbage instead of an AP-REQ.
+run_c legacy_server "$legacy/service.keytab" "$legacy/port" 3 >"$legacy/server.out" &
 server_pid=$!
 for _ in $(seq 100); do
     [ -s "$legacy/port" ] && break
@@ -114,6 +115,17 @@ echo legacy-alice-pw | run_c legacy_client LEGACY.TEST "$kdc_addr" "127.0.0.1:$p
 grep -q '^server says: hello alice@LEGACY.TEST$' "$legacy/client.out" \
     || fail "legacy_client: unexpected output: $(cat "$legacy/client.out")"
 grep -q '^mutual authentication' "$legacy/client.out" || fail "legacy_client did not check the AP-REP"
+printf '[libdefaults]\n  default_realm = LEGACY.TEST\n  dns_lookup_kdc = false\n  dns_lookup_realm = false\n[realms]\n  LEGACY.TEST = {\n    kdc = %s\n  }\n' \
+    "$kdc_addr" >"$legacy/krb5.conf"
+echo legacy-alice-pw | KRB5_CONFIG="$legacy/krb5.conf" kinit -c "FILE:$legacy/krb5cc" alice >/dev/null \
+    || fail "MIT kinit against ktix kdc serve failed"
+KRB5CCNAME="FILE:$legacy/krb5cc" run_c legacy_client LEGACY.TEST "$kdc_addr" "127.0.0.1:$port" host/legacy.ktix.test \
+    >"$legacy/client-kinit.out" || fail "legacy_client (MIT kinit cache) failed: $(cat "$legacy/client-kinit.out")"
+grep -q '^using the tickets of alice@LEGACY.TEST in FILE:' "$legacy/client-kinit.out" \
+    && grep -q '^server says: hello alice@LEGACY.TEST$' "$legacy/client-kinit.out" \
+    || fail "legacy_client (MIT kinit cache): unexpected output: $(cat "$legacy/client-kinit.out")"
+KRB5_CONFIG="$legacy/krb5.conf" klist -c "FILE:$legacy/krb5cc" | grep -q 'host/legacy.ktix.test@LEGACY.TEST' \
+    || fail "MIT klist does not see the service ticket libktix added to the cache"
 exec 3<>"/dev/tcp/127.0.0.1/$port"
 printf '\000\000\000\007garbage' >&3
 refusal=$(od -An -tx1 <&3 | tr -d ' \n')
@@ -126,7 +138,7 @@ grep -q '^refused a connection: KTIX_ERR_MALFORMED' "$legacy/server.out" \
     || fail "legacy_server did not refuse the garbage: $(cat "$legacy/server.out")"
 kill "$kdc_pid"
 wait "$kdc_pid" || true
-cat "$legacy/client.out" "$legacy/server.out"
+cat "$legacy/client.out" "$legacy/client-kinit.out" "$legacy/server.out"
 echo "${#examples[@]} C example(s) passed"
 
 section "C library install (scripts/install-c.sh) and pkg-config"
@@ -141,26 +153,38 @@ cc -std=c99 -Wall -Wextra -Werror examples-c/realm.c $(pkg-config --cflags --lib
     || fail "examples-c/realm.c does not build with pkg-config"
 readelf -d "$tmp/realm-installed" | grep -q 'NEEDED.*\[libktix\.so\.0\]' || fail "not linked against libktix.so.0"
 LD_LIBRARY_PATH="$prefix/lib" "$tmp/realm-installed" >/dev/null || fail "realm (installed library) failed"
+# The README's C quick start, exactly as written there.
+awk '/^## C$/ { c = 1 } c && /^cat > \/tmp\/hello.c <<.C.$/ { body = 1; next } body && /^C$/ { exit } body' \
+    README.md >"$tmp/hello.c"
+[ -s "$tmp/hello.c" ] || fail "README.md: no C quick start (cat > /tmp/hello.c <<'C' ... C) under '## C'"
+# shellcheck disable=SC2046
+cc -std=c99 -Wall -Wextra -Werror "$tmp/hello.c" $(pkg-config --cflags --libs ktix) -o "$tmp/hello" \
+    || fail "the README's C quick start does not build"
+LD_LIBRARY_PATH="$prefix/lib" "$tmp/hello" | grep -q 'mutual authentication verified' \
+    || fail "the README's C quick start failed"
 static_libs=$(pkg-config --static --libs-only-l ktix)
 # shellcheck disable=SC2046
 cc -std=c99 -Wall -Wextra -Werror examples-c/version.c $(pkg-config --cflags ktix) "$prefix/lib/libktix.a" \
     ${static_libs//-lktix/} -o "$tmp/version-static" || fail "examples-c/version.c does not link statically"
 "$tmp/version-static" >/dev/null || fail "version (static library) failed"
 unset PKG_CONFIG_PATH
-echo "installed into $prefix; realm.c built with pkg-config and run; version.c linked statically and run"
+echo "installed into $prefix; realm.c and the README's quick start built with pkg-config and run; version.c linked statically and run"
 
-section "Python package (venv at $target_dir/venv)"
+section "Python package: a fresh venv, pip install ./python, pytest python/tests"
 venv="$target_dir/venv"
-if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.7,<2" "pytest>=7"
-# Built in the debug profile in the shared target directory (reuses the core crate built above);
-# `pip install ./python` alone builds a release wheel, which works too but takes longer.
+# A fresh virtual environment every run: the package must install from ./python alone.
+rm -rf "$venv"
+python3 -m venv "$venv"
+# maturin: the PEP 517 backend of ./python; pytest; mypy for the stubs check (mypy.stubtest);
+# gssapi, built against the system libkrb5 (libkrb5-dev, installed by setup.sh): the MIT
+# GSS-API peer of the ktix.testing.Realm interop tests.
+"$venv/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.7,<2" "pytest>=7" "mypy>=1.10" "gssapi>=1.8"
+# `pip install ./python` through maturin's PEP 517 hooks, in the debug profile and without build
+# isolation so that it reuses the core crate built above in the shared target directory (a plain
+# `pip install ./python` builds the same package in release, which takes longer).
 PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" \
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
-    --force-reinstall ./python
-"$venv/bin/pytest" -p no:cacheprovider python/tests
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation ./python
+# KTIX_REQUIRE_INTEROP=1: the MIT interop tests fail instead of skipping when a peer is missing.
+KTIX_REQUIRE_INTEROP=1 "$venv/bin/pytest" -p no:cacheprovider python/tests
 
 section "all checks passed"

@@ -4,13 +4,14 @@ use std::ffi::{c_char, CString};
 
 use ktix::{CCache, Credential, Error};
 
-use crate::handle::{castable, free, into_raw, try_ref, Empty, Out};
+use crate::handle::{castable, free, into_raw, try_ref, try_str, Empty, Out};
 use crate::panic::ffi_boundary;
 use crate::result::ktix_result;
 
-/// A credential cache: a client's tickets and their session keys. Thread-safe; handles to the
-/// same cache (and the clients using it) see the same contents. Made by
-/// `ktix_ccache_new_memory()`, freed with `ktix_ccache_free()`.
+/// A credential cache: a client's tickets and their session keys, in memory or in a file (MIT's
+/// FILE format). Thread-safe; handles to the same cache (and the clients using it) see the same
+/// contents. Made by `ktix_ccache_new_memory()`, `ktix_ccache_new_file()`,
+/// `ktix_ccache_new_default()` or `ktix_ccache_resolve()`, freed with `ktix_ccache_free()`.
 pub struct ktix_ccache {
     _private: [u8; 0],
 }
@@ -128,6 +129,71 @@ pub extern "C" fn ktix_ccache_new_memory(out: *mut *mut ktix_ccache) -> ktix_res
     )
 }
 
+/// A file cache (MIT's FILE format, as `kinit` writes it) at `path`, a plain file path (see
+/// `ktix_ccache_resolve()` for names such as `FILE:/tmp/krb5cc_1000`). The file need not exist
+/// yet: a missing file reads as an empty cache, and it is created (mode 0600) when a client logs
+/// in. Every read looks at the file afresh, so other processes' changes (MIT `kinit`, `ktix
+/// kinit`) are seen; changes are locked and written atomically.
+///
+/// Ownership: on success `*out` is a new handle owned by the caller; free it with
+/// `ktix_ccache_free()` (the file stays). `path` is borrowed for the call. On failure `*out` is
+/// NULL.
+///
+/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (empty or non-UTF-8 path).
+#[no_mangle]
+pub extern "C" fn ktix_ccache_new_file(path: *const c_char, out: *mut *mut ktix_ccache) -> ktix_result {
+    ffi_boundary!(
+        try {
+            let out = Out::new(out, "out")?;
+            let path = try_str(path, "path")?;
+            if path.is_empty() {
+                return Err(Error::invalid("the cache path is empty"));
+            }
+            out.set(into_raw::<ktix_ccache>(CCacheValue::new(CCache::file(path))));
+            Ok(())
+        }
+    )
+}
+
+/// The default cache, as MIT's tools choose it: `$KRB5CCNAME` when set and not empty, else
+/// `FILE:/tmp/krb5cc_<uid>`.
+///
+/// Ownership: on success `*out` is a new handle owned by the caller; free it with
+/// `ktix_ccache_free()`. On failure `*out` is NULL.
+///
+/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (`$KRB5CCNAME` names a type
+/// other than `FILE:` or `MEMORY:`, e.g. `KEYRING:`).
+#[no_mangle]
+pub extern "C" fn ktix_ccache_new_default(out: *mut *mut ktix_ccache) -> ktix_result {
+    ffi_boundary!(
+        try {
+            let out = Out::new(out, "out")?;
+            out.set(into_raw::<ktix_ccache>(CCacheValue::new(CCache::default()?)));
+            Ok(())
+        }
+    )
+}
+
+/// The cache named `name`: `FILE:path`, a plain path, or `MEMORY:name` (within one process, every
+/// `MEMORY:` cache of one name is the same cache, as with MIT).
+///
+/// Ownership: on success `*out` is a new handle owned by the caller; free it with
+/// `ktix_ccache_free()`. `name` is borrowed for the call. On failure `*out` is NULL.
+///
+/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_INVALID_ARGUMENT` (an empty name, an unsupported
+/// type such as `KEYRING:`).
+#[no_mangle]
+pub extern "C" fn ktix_ccache_resolve(name: *const c_char, out: *mut *mut ktix_ccache) -> ktix_result {
+    ffi_boundary!(
+        try {
+            let out = Out::new(out, "out")?;
+            let cache = CCache::resolve(try_str(name, "name")?)?;
+            out.set(into_raw::<ktix_ccache>(CCacheValue::new(cache)));
+            Ok(())
+        }
+    )
+}
+
 /// The cache's name, e.g. `"MEMORY:1f2e…"` or `"FILE:/tmp/krb5cc_1000"`.
 ///
 /// Returns a NUL-terminated string owned by the handle, valid until `ktix_ccache_free()`; do not
@@ -137,8 +203,9 @@ pub extern "C" fn ktix_ccache_name(ccache: *const ktix_ccache) -> *const c_char 
     ffi_boundary!({ try_ref(ccache).map_or(std::ptr::null(), |c| c.name.as_ptr()) })
 }
 
-/// Lists the cache's credentials (a snapshot: later changes to the cache do not show in it), in
-/// the order they were stored; the first is normally the TGT.
+/// Lists the cache's usable credentials (a snapshot: later changes to the cache do not show in
+/// it), in the order they were stored; the first is normally the TGT. Configuration entries, and
+/// tickets of enctypes libktix does not implement, are not listed.
 ///
 /// Ownership: on success `*out` is a new listing owned by the caller; free it with
 /// `ktix_credentials_free()`. On failure `*out` is NULL.
@@ -159,9 +226,11 @@ pub extern "C" fn ktix_ccache_credentials(ccache: *const ktix_ccache, out: *mut 
 }
 
 /// Destroys the cache's contents: every credential is dropped and its session key wiped, and
-/// the cache forgets its principal (as `kdestroy`). The handle stays valid (an empty cache).
+/// the cache forgets its principal (as `kdestroy`); a file cache's file is overwritten and
+/// removed. The handle stays valid (an empty cache).
 ///
-/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_IO` (a file cache that cannot be removed).
+/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_NOT_FOUND` (a file cache whose file does not
+/// exist), `KTIX_ERR_IO` (a file cache that cannot be removed).
 #[no_mangle]
 pub extern "C" fn ktix_ccache_destroy(ccache: *const ktix_ccache) -> ktix_result {
     ffi_boundary!(

@@ -143,7 +143,9 @@ pub extern "C" fn ktix_client_login_keytab(
 }
 
 /// Builds an AP-REQ for `service` (e.g. `"host/server.ktix.test"`), getting the service ticket
-/// from the cache or, the first time, from the KDC with the TGT. With `mutual`, the AP-REQ asks
+/// from the cache or, the first time, from the KDC with the TGT. The TGT is the cache's: from
+/// `ktix_client_login()`, or already there (a file cache written by `kinit`, so no password is
+/// needed here). With `mutual`, the AP-REQ asks
 /// the server to answer with an AP-REP, to be checked with `ktix_ap_context_verify()`.
 ///
 /// Ownership: on success `*ap_req` holds bytes owned by the caller (send them to the service,
@@ -177,10 +179,11 @@ pub extern "C" fn ktix_client_ap_req(
     )
 }
 
-/// Logs out: flushes the cache, dropping every ticket and wiping its session key. The client
-/// stays usable (log in again).
+/// Logs out: flushes the cache, dropping every ticket and wiping its session key (a file cache's
+/// file is overwritten and removed). The client stays usable (log in again).
 ///
-/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_IO` (a file cache that cannot be removed).
+/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_NOT_FOUND` (a file cache whose file is already
+/// gone), `KTIX_ERR_IO` (a file cache that cannot be removed).
 #[no_mangle]
 pub extern "C" fn ktix_client_logout(client: *const ktix_client) -> ktix_result {
     ffi_boundary!(

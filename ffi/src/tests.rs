@@ -237,3 +237,49 @@ fn null_and_wrong_arguments_give_result_codes() {
     ktix_kdc_free(null_mut());
     ktix_accepted_free(null_mut());
 }
+
+#[test]
+fn file_cache_is_shared_through_the_file() {
+    let dir = std::env::temp_dir().join(format!("ktix-ffi-cc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = std::ffi::CString::new(dir.join("cc").to_string_lossy().as_bytes()).expect("path");
+    let (kdc, keytab) = realm();
+
+    // One client logs in into the file; a second client on another handle to the file uses the TGT.
+    let mut cc = null_mut();
+    ok(ktix_ccache_new_file(path.as_ptr(), &mut cc));
+    assert_eq!(text(ktix_ccache_name(cc)), format!("FILE:{}", dir.join("cc").display()));
+    let mut client = null_mut();
+    ok(ktix_client_new_in_process(kdc, cc, &mut client));
+    ok(ktix_client_login(client, c"alice".as_ptr(), c"alice-pw".as_ptr()));
+    ktix_client_free(client);
+    ktix_ccache_free(cc);
+
+    let name = std::ffi::CString::new(format!("FILE:{}", dir.join("cc").display())).expect("name");
+    let mut cc2 = null_mut();
+    ok(ktix_ccache_resolve(name.as_ptr(), &mut cc2));
+    let mut client2 = null_mut();
+    ok(ktix_client_new_in_process(kdc, cc2, &mut client2));
+    let mut req = ktix_bytes { data: null_mut(), len: 0 };
+    ok(ktix_client_ap_req(client2, SERVICE.as_ptr(), false, &mut req, null_mut()));
+    let mut acceptor = null_mut();
+    ok(ktix_acceptor_new(keytab, &mut acceptor));
+    let mut accepted = null_mut();
+    ok(ktix_acceptor_accept(acceptor, req.data, req.len, &mut accepted));
+    assert_eq!(text(ktix_accepted_client(accepted)), "alice@KTIX.TEST");
+    ok(ktix_client_logout(client2));
+    assert!(!dir.join("cc").exists());
+    assert_eq!(ktix_ccache_destroy(cc2), KTIX_ERR_NOT_FOUND);
+    assert_eq!(ktix_ccache_resolve(c"KEYRING:x".as_ptr(), &mut null_mut()), KTIX_ERR_INVALID_ARGUMENT);
+    assert_eq!(ktix_ccache_new_file(c"".as_ptr(), &mut null_mut()), KTIX_ERR_INVALID_ARGUMENT);
+
+    ktix_bytes_free(&mut req);
+    ktix_accepted_free(accepted);
+    ktix_acceptor_free(acceptor);
+    ktix_client_free(client2);
+    ktix_ccache_free(cc2);
+    ktix_keytab_free(keytab);
+    ktix_kdc_free(kdc);
+    let _ = std::fs::remove_dir_all(&dir);
+}
