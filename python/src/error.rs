@@ -1,24 +1,25 @@
 //! The one mapping from a core [`ktix::Error`] to a Python exception.
 //!
-//! `ktix.KtixError` is a plain Python class (`ktix/_errors.py`), so that it pickles, can be
-//! subclassed and constructed from Python like any exception; this module looks it up once and
-//! instantiates it as `KtixError(code, name, message)`.
+//! `ktix.KtixError` and its family subclasses are plain Python classes (`ktix/_errors.py`), so
+//! that they pickle, can be subclassed and constructed from Python like any exception. This module
+//! calls `ktix._errors._from_core(code, name, message)`, which picks the class for the code (the
+//! table is documented there) and builds the instance.
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
 
-/// Converts a core error into the `ktix.KtixError` carrying its code, name and message.
+/// Converts a core error into the `ktix.KtixError` (or family subclass) carrying its code, name
+/// and message.
 ///
-/// Should the exception class itself be unavailable (a broken installation), the failure to
-/// find it is returned instead, so the caller still gets an exception.
+/// Should the exception classes themselves be unavailable (a broken installation), the failure
+/// to find them is returned instead, so the caller still gets an exception.
 pub(crate) fn to_py_err(py: Python<'_>, err: &ktix::Error) -> PyErr {
-    static KTIX_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    static FROM_CORE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let code = err.code();
-    let made = KTIX_ERROR
-        .import(py, "ktix._errors", "KtixError")
-        .and_then(|class| class.call1((code.code(), code.name(), err.message())));
+    let made = FROM_CORE
+        .import(py, "ktix._errors", "_from_core")
+        .and_then(|make| make.call1((code.code(), code.name(), err.message())));
     match made {
         Ok(instance) => PyErr::from_value(instance),
         Err(lookup) => {
@@ -26,5 +27,17 @@ pub(crate) fn to_py_err(py: Python<'_>, err: &ktix::Error) -> PyErr {
             e.set_cause(py, Some(lookup));
             e
         }
+    }
+}
+
+/// `ktix::Result` → `PyResult`, through [`to_py_err`].
+pub(crate) trait OrRaise<T> {
+    /// The value, or the core error raised as a `KtixError`.
+    fn or_raise(self, py: Python<'_>) -> PyResult<T>;
+}
+
+impl<T> OrRaise<T> for ktix::Result<T> {
+    fn or_raise(self, py: Python<'_>) -> PyResult<T> {
+        self.map_err(|e| to_py_err(py, &e))
     }
 }

@@ -1,0 +1,280 @@
+//! `ktix.Kdc` (a realm: principal database, policy, AS/TGS) and `ktix.KdcServer` (its UDP/TCP
+//! listener, a context manager).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
+
+use ktix::kdc::{silent_logger, stash_path, stderr_logger, MasterKey, MemoryStore, PrincipalStore, SqliteStore};
+use ktix::{Error, ErrorCode, RealmPolicy, ServerConfig, Time};
+
+use crate::error::OrRaise;
+use crate::keytab::Keytab;
+
+/// One address or several (`str` or a sequence of `str`).
+#[derive(FromPyObject)]
+pub(crate) enum OneOrMany {
+    /// A single `host:port`.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub(crate) fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// A Kerberos realm: its principal database (in memory, or an SQLite file), its policy, and the
+/// AS and TGS exchanges.
+///
+/// ``Kdc(realm, db=None)``: ``db=None`` keeps the database in memory; ``db="realm.db"`` uses the
+/// SQLite realm database at that path, created (with its master-key stash ``realm.db.stash``,
+/// mode 0600) if absent. ``max_life``, ``max_renewable_life`` (seconds) and ``clock_skew``
+/// (seconds) override the policy defaults (8 hours, 7 days, 300 s).
+///
+/// Safe to share between threads; every method may be called from many threads at once.
+#[pyclass(frozen, module = "ktix")]
+pub struct Kdc {
+    pub(crate) inner: Arc<ktix::Kdc>,
+    db: Option<PathBuf>,
+}
+
+/// Opens the SQLite realm database at `path` with its stash, or creates both.
+fn open_or_create_db(path: &Path, realm: &str) -> ktix::Result<SqliteStore> {
+    let stash = stash_path(path);
+    if std::fs::symlink_metadata(path).is_ok() {
+        let info = SqliteStore::inspect(path)?;
+        if info.realm != realm {
+            return Err(Error::invalid(format!(
+                "{}: the database is of realm {}, not {realm}",
+                path.display(),
+                info.realm
+            )));
+        }
+        if !stash.exists() {
+            return Err(Error::new(
+                ErrorCode::KTIX_ERR_IO,
+                format!("{}: its master-key stash {} is missing", path.display(), stash.display()),
+            ));
+        }
+        let master = MasterKey::load_stash(&stash)?;
+        return SqliteStore::open(path, &master);
+    }
+    if stash.exists() {
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_EXISTS,
+            format!("{}: a master-key stash exists without its database; remove it first", stash.display()),
+        ));
+    }
+    let master = MasterKey::generate()?;
+    master.save_stash(&stash)?;
+    SqliteStore::create(path, realm, &master).inspect_err(|_| {
+        let _ = std::fs::remove_file(&stash);
+    })
+}
+
+#[pymethods]
+impl Kdc {
+    #[new]
+    #[pyo3(signature = (realm, db=None, *, max_life=None, max_renewable_life=None, clock_skew=None))]
+    fn new(
+        py: Python<'_>,
+        realm: String,
+        db: Option<PathBuf>,
+        max_life: Option<i64>,
+        max_renewable_life: Option<i64>,
+        clock_skew: Option<i64>,
+    ) -> PyResult<Kdc> {
+        let mut policy = RealmPolicy::default();
+        for (value, slot, what) in [
+            (max_life, &mut policy.max_life, "max_life"),
+            (max_renewable_life, &mut policy.max_renewable_life, "max_renewable_life"),
+            (clock_skew, &mut policy.clock_skew, "clock_skew"),
+        ] {
+            if let Some(v) = value {
+                if v <= 0 {
+                    return Err(Error::invalid(format!("{what} must be positive, not {v}"))).or_raise(py);
+                }
+                *slot = v;
+            }
+        }
+        let kdc = py
+            .detach(|| {
+                let store: Arc<dyn PrincipalStore> = match &db {
+                    None => Arc::new(MemoryStore::new()),
+                    Some(path) => Arc::new(open_or_create_db(path, &realm)?),
+                };
+                ktix::Kdc::with_store(&realm, store, policy)
+            })
+            .or_raise(py)?;
+        Ok(Kdc { inner: Arc::new(kdc), db })
+    }
+
+    /// The realm name, e.g. ``"KTIX.TEST"``.
+    #[getter]
+    fn realm(&self) -> &str {
+        self.inner.realm()
+    }
+
+    /// The path of the SQLite realm database, or ``None`` for an in-memory realm.
+    #[getter]
+    fn db(&self) -> Option<String> {
+        self.db.as_ref().map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// Adds a principal with keys of every realm enctype, derived from ``password`` or random
+    /// when ``password`` is ``None``; returns its full name (``"alice@KTIX.TEST"``).
+    ///
+    /// Pre-authentication is required unless ``requires_preauth=False``. Raises ``ExistsError``
+    /// when the principal exists.
+    #[pyo3(signature = (name, password=None, *, requires_preauth=true))]
+    fn add_principal(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        password: Option<&str>,
+        requires_preauth: bool,
+    ) -> PyResult<String> {
+        py.detach(|| {
+            let p = self.inner.add_principal(name, password)?;
+            if !requires_preauth {
+                let mut entry = (*self.inner.entry(&p)?).clone();
+                entry.requires_preauth = false;
+                self.inner.put_principal(entry)?;
+            }
+            Ok(p.to_string())
+        })
+        .or_raise(py)
+    }
+
+    /// Deletes a principal; ``False`` when there was none.
+    fn delete_principal(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
+        py.detach(|| {
+            let p = self.inner.principal(name)?;
+            self.inner.store().delete(&p)
+        })
+        .or_raise(py)
+    }
+
+    /// Every principal of the realm (``krbtgt/REALM@REALM`` included), sorted by name.
+    fn principals(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        py.detach(|| self.inner.store().list()).or_raise(py).map(|v| v.iter().map(|p| p.to_string()).collect())
+    }
+
+    /// A keytab (in memory) with the current keys of ``name``, for its service to accept
+    /// tickets: ``kdc.keytab("host/server.ktix.test").save(path)``.
+    fn keytab(&self, py: Python<'_>, name: &str) -> PyResult<Keytab> {
+        py.detach(|| self.inner.keytab(name, Time::now())).or_raise(py).map(Keytab::from)
+    }
+
+    /// Turns a KDC request (AS-REQ or TGS-REQ bytes) into the reply bytes (AS-REP, TGS-REP or
+    /// KRB-ERROR), without any network: the pure core of the KDC.
+    fn handle<'py>(&self, py: Python<'py>, request: PyBackedBytes) -> Bound<'py, PyBytes> {
+        let reply = py.detach(|| self.inner.handle(&request, Time::now()));
+        PyBytes::new(py, &reply)
+    }
+
+    /// Serves this realm over UDP and TCP on ``listen`` (``"host:port"`` or a sequence of them;
+    /// port 0 picks a free port) until ``stop()``; use it as a context manager::
+    ///
+    ///     with kdc.serve("127.0.0.1:0") as server:
+    ///         client = ktix.Client("KTIX.TEST", kdc=server.address)
+    ///
+    /// ``workers``: threads answering UDP (default: one per CPU). ``log=True`` writes one line
+    /// per request to standard error.
+    #[pyo3(signature = (listen = OneOrMany::One("127.0.0.1:0".to_string()), *, workers=None, log=false),
+           text_signature = "(self, listen='127.0.0.1:0', *, workers=None, log=False)")]
+    fn serve(&self, py: Python<'_>, listen: OneOrMany, workers: Option<i64>, log: bool) -> PyResult<KdcServer> {
+        let mut config =
+            ServerConfig { logger: if log { stderr_logger() } else { silent_logger() }, ..Default::default() };
+        if let Some(w) = workers {
+            config.workers = usize::try_from(w)
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| Error::invalid(format!("workers must be at least 1, not {w}")))
+                .or_raise(py)?;
+        }
+        let listen = listen.into_vec();
+        let server = py.detach(|| ktix::KdcServer::start(self.inner.clone(), &listen, config)).or_raise(py)?;
+        let addresses = server.local_addrs().iter().map(|a| a.to_string()).collect();
+        Ok(KdcServer { address: server.address(), addresses, inner: Mutex::new(server) })
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.db {
+            None => format!("<ktix.Kdc {} (in memory)>", self.inner.realm()),
+            Some(p) => format!("<ktix.Kdc {} db={}>", self.inner.realm(), p.display()),
+        }
+    }
+}
+
+/// A running KDC network server (UDP and TCP on each listen address), made by ``Kdc.serve``.
+///
+/// A context manager: leaving the ``with`` block stops it. ``stop()`` is idempotent; the server
+/// is also stopped when garbage-collected.
+#[pyclass(frozen, module = "ktix")]
+pub struct KdcServer {
+    inner: Mutex<ktix::KdcServer>,
+    address: String,
+    addresses: Vec<String>,
+}
+
+#[pymethods]
+impl KdcServer {
+    /// The first bound address as ``"host:port"`` (with the port chosen for port 0): what
+    /// ``Client(kdc=...)`` and krb5.conf's ``kdc =`` take.
+    #[getter]
+    fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Every bound address as ``"host:port"``.
+    #[getter]
+    fn addresses(&self) -> Vec<String> {
+        self.addresses.clone()
+    }
+
+    /// ``True`` until ``stop()``.
+    #[getter]
+    fn running(&self) -> bool {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).is_running()
+    }
+
+    /// Stops serving: answers what is queued, closes every socket and joins the server's
+    /// threads. Idempotent.
+    fn stop(&self, py: Python<'_>) {
+        py.detach(|| self.inner.lock().unwrap_or_else(|e| e.into_inner()).stop());
+    }
+
+    /// Returns the server itself.
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Stops the server; exceptions propagate.
+    #[pyo3(signature = (exc_type, exc_value, traceback))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        exc_value: Option<&Bound<'_, PyAny>>,
+        traceback: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        let _ = (exc_type, exc_value, traceback);
+        self.stop(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.running() { "running" } else { "stopped" };
+        format!("<ktix.KdcServer {} {state}>", self.addresses.join(", "))
+    }
+}
