@@ -5,8 +5,8 @@ use std::ffi::{c_char, CString};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ktix::kdc::{silent_logger, stash_path, stderr_logger, MasterKey, SqliteStore};
-use ktix::{Error, ErrorCode, Kdc, KdcServer, RealmPolicy, Result, ServerConfig, Time};
+use ktix::kdc::{silent_logger, stderr_logger, SqliteStore};
+use ktix::{Error, Kdc, KdcServer, RealmPolicy, ServerConfig, Time};
 
 use crate::bytes::ktix_bytes;
 use crate::handle::{castable, free, into_raw, try_bytes, try_opt_str, try_ref, try_str, Out};
@@ -84,58 +84,13 @@ pub extern "C" fn ktix_kdc_open(db_path: *const c_char, realm: *const c_char, ou
             let out = Out::new(out, "out")?;
             let path = Path::new(try_str(db_path, "db_path")?);
             let realm = try_opt_str(realm, "realm")?;
-            let store = open_or_create(path, realm)?;
+            let store = SqliteStore::open_or_create(path, realm)?;
             let name = store.realm().to_string();
             let kdc = Kdc::with_store(&name, Arc::new(store), RealmPolicy::default())?;
             out.set(into_raw::<ktix_kdc>(Arc::new(kdc)));
             Ok(())
         }
     )
-}
-
-/// The database at `path` with its stash: opened when it exists, created (with a new random
-/// master key, stashed first) when it does not.
-fn open_or_create(path: &Path, realm: Option<&str>) -> Result<SqliteStore> {
-    let stash = stash_path(path);
-    if std::fs::symlink_metadata(path).is_ok() {
-        let info = SqliteStore::inspect(path)?;
-        if let Some(r) = realm {
-            if r != info.realm {
-                return Err(Error::invalid(format!(
-                    "{}: the database is for realm {}, not {r}",
-                    path.display(),
-                    info.realm
-                )));
-            }
-        }
-        if std::fs::symlink_metadata(&stash).is_err() {
-            return Err(Error::new(
-                ErrorCode::KTIX_ERR_IO,
-                format!("{}: its master-key stash {} is missing", path.display(), stash.display()),
-            ));
-        }
-        return SqliteStore::open(path, &MasterKey::load_stash(&stash)?);
-    }
-    let realm = realm.ok_or_else(|| {
-        Error::new(
-            ErrorCode::KTIX_ERR_NULL_ARGUMENT,
-            format!("{}: no database there, and realm is NULL (needed to create one)", path.display()),
-        )
-    })?;
-    if realm.is_empty() {
-        return Err(Error::invalid("the realm name is empty"));
-    }
-    if std::fs::symlink_metadata(&stash).is_ok() {
-        return Err(Error::new(
-            ErrorCode::KTIX_ERR_EXISTS,
-            format!("{}: a master-key stash already exists but the database does not", stash.display()),
-        ));
-    }
-    let master = MasterKey::generate()?;
-    master.save_stash(&stash)?;
-    SqliteStore::create(path, realm, &master).inspect_err(|_| {
-        let _ = std::fs::remove_file(&stash);
-    })
 }
 
 /// Adds the principal `name` (e.g. `"alice"` or `"host/server.example.com"`; the realm is the

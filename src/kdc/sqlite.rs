@@ -379,6 +379,53 @@ impl SqliteStore {
         SqliteStore::open(path, master)
     }
 
+    /// The database at `path` with its stash beside it ([`stash_path`]): opened when it exists
+    /// (its realm must be `realm` when one is given), created with a new random master key,
+    /// stashed first, when it does not (then `realm` is required). For embedders (the C and
+    /// Python layers); the `ktix db` commands create and open explicitly.
+    pub fn open_or_create(path: &Path, realm: Option<&str>) -> Result<SqliteStore> {
+        let stash = stash_path(path);
+        if std::fs::symlink_metadata(path).is_ok() {
+            let info = SqliteStore::inspect(path)?;
+            if let Some(r) = realm {
+                if r != info.realm {
+                    return Err(Error::invalid(format!(
+                        "{}: the database is for realm {}, not {r}",
+                        path.display(),
+                        info.realm
+                    )));
+                }
+            }
+            if std::fs::symlink_metadata(&stash).is_err() {
+                return Err(Error::new(
+                    ErrorCode::KTIX_ERR_IO,
+                    format!("{}: its master-key stash {} is missing", path.display(), stash.display()),
+                ));
+            }
+            return SqliteStore::open(path, &MasterKey::load_stash(&stash)?);
+        }
+        let realm = realm.ok_or_else(|| {
+            Error::new(
+                ErrorCode::KTIX_ERR_NULL_ARGUMENT,
+                format!("{}: no database there, and realm is NULL (needed to create one)", path.display()),
+            )
+        })?;
+        if realm.is_empty() {
+            return Err(Error::invalid("the realm name is empty"));
+        }
+        if std::fs::symlink_metadata(&stash).is_ok() {
+            return Err(Error::new(
+                ErrorCode::KTIX_ERR_EXISTS,
+                format!("{}: a master-key stash already exists but the database does not", stash.display()),
+            ));
+        }
+        let master = MasterKey::generate()?;
+        master.save_stash(&stash)?;
+        SqliteStore::create(path, realm, &master).inspect_err(|_| {
+            let _ = std::fs::remove_file(&stash);
+        })
+    }
+
     /// Opens an existing realm database. Errors name the file: a missing or unreadable file
     /// (`KTIX_ERR_IO`); a file that is not SQLite, or an SQLite database that is not a ktix realm
     /// database, or of a newer schema (`KTIX_ERR_BAD_FILE`); a master key other than the one the
