@@ -553,22 +553,22 @@ fn kdc_api_and_outcome() {
 
     let now = realm.now();
     let o = realm.kdc.process(&AsReqParams::new("alice", now).encode(), now);
-    assert_eq!(o.kind, ktix::kdc::ExchangeKind::As);
-    assert_eq!(o.code, ErrorCode::KDC_ERR_PREAUTH_REQUIRED);
-    assert_eq!(o.client, Some(principal("alice")));
-    assert_eq!(o.service, Some(krbtgt()));
+    assert_eq!(o.facts.kind, ktix::kdc::ExchangeKind::As);
+    assert_eq!(o.facts.code, ErrorCode::KDC_ERR_PREAUTH_REQUIRED);
+    assert_eq!(o.facts.client, Some(principal("alice")));
+    assert_eq!(o.facts.service, Some(krbtgt()));
     let err = krb_error(&o.reply);
     assert_eq!(wire::time_from(&err.stime), now);
     assert_eq!(wire::principal_from(&err.sname, &err.realm).unwrap(), krbtgt());
 
     let req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha384192), now);
     let o = realm.kdc.process(&req.encode(), now);
-    assert_eq!(o.code, ErrorCode::KDC_ERR_NONE);
-    assert!(o.detail.is_none());
-    assert_eq!(o.session_enctype, Some(Enctype::Aes256CtsHmacSha384192));
+    assert_eq!(o.facts.code, ErrorCode::KDC_ERR_NONE);
+    assert!(o.facts.detail.is_none());
+    assert_eq!(o.facts.session_enctype, Some(Enctype::Aes256CtsHmacSha384192));
     let o = realm.kdc.process(b"not kerberos", now);
-    assert_eq!(o.kind, ktix::kdc::ExchangeKind::Unknown);
-    assert_eq!(o.code, ErrorCode::KRB_AP_ERR_MSG_TYPE);
+    assert_eq!(o.facts.kind, ktix::kdc::ExchangeKind::Unknown);
+    assert_eq!(o.facts.code, ErrorCode::KRB_AP_ERR_MSG_TYPE);
 
     // The session key enctype is the first of the client's list (RFC 4120 §3.1.3).
     let mut req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha384192), now);

@@ -138,7 +138,7 @@ fn login_and_ap_req_over_udp() {
     let text = lines(&logs);
     assert_eq!(logs.len(), 3, "{text}");
     assert!(logs.iter().all(|l| l.transport == Protocol::Udp), "{text}");
-    let results: Vec<_> = logs.iter().map(|l| (l.kind.as_str(), l.code)).collect();
+    let results: Vec<_> = logs.iter().map(|l| (l.facts.kind.as_str(), l.facts.code)).collect();
     assert_eq!(
         results,
         [
@@ -149,10 +149,10 @@ fn login_and_ap_req_over_udp() {
         "{text}"
     );
     let ok = &logs[1];
-    assert_eq!(ok.client.as_ref().unwrap().to_string(), "alice@KTIX.TEST");
-    assert_eq!(ok.service.as_ref().unwrap().to_string(), "krbtgt/KTIX.TEST@KTIX.TEST");
-    assert!(ok.session_enctype.is_some());
-    assert_eq!(logs[2].service.as_ref().unwrap().to_string(), "host/server.ktix.test@KTIX.TEST");
+    assert_eq!(ok.facts.client.as_ref().unwrap().to_string(), "alice@KTIX.TEST");
+    assert_eq!(ok.facts.service.as_ref().unwrap().to_string(), "krbtgt/KTIX.TEST@KTIX.TEST");
+    assert!(ok.facts.session_enctype.is_some());
+    assert_eq!(logs[2].facts.service.as_ref().unwrap().to_string(), "host/server.ktix.test@KTIX.TEST");
     let line = ok.to_string();
     assert!(line.contains(" udp peer=127.0.0.1:"), "{line}");
     assert!(line.contains(" exchange=AS client=alice@KTIX.TEST service=krbtgt/KTIX.TEST@KTIX.TEST"), "{line}");
@@ -185,7 +185,7 @@ fn login_over_ipv6_loopback() {
     full_flow(&server, network(&server));
     full_flow(&server, network(&server).with_udp_preference_limit(1));
     let logs = logs_after(&logs, 6);
-    assert!(logs.iter().all(|l| l.peer.is_ipv6() && l.code != ErrorCode::KRB_ERR_GENERIC), "{}", lines(&logs));
+    assert!(logs.iter().all(|l| l.peer.is_ipv6() && l.facts.code != ErrorCode::KRB_ERR_GENERIC), "{}", lines(&logs));
     assert_eq!(logs.iter().filter(|l| l.transport == Protocol::Udp).count(), 3);
     assert_eq!(logs.iter().filter(|l| l.transport == Protocol::Tcp).count(), 3);
 }
@@ -210,18 +210,22 @@ fn reply_too_big_for_udp_is_fetched_over_tcp() {
     full_flow(&server, network(&server));
     let logs = logs_after(&logs, 5);
     let text = lines(&logs);
-    let too_big: Vec<_> =
-        logs.iter().filter(|l| l.transport == Protocol::Udp && l.code == ErrorCode::KRB_ERR_RESPONSE_TOO_BIG).collect();
+    let too_big: Vec<_> = logs
+        .iter()
+        .filter(|l| l.transport == Protocol::Udp && l.facts.code == ErrorCode::KRB_ERR_RESPONSE_TOO_BIG)
+        .collect();
     let tcp: Vec<_> = logs.iter().filter(|l| l.transport == Protocol::Tcp).collect();
     assert_eq!(too_big.len(), 2, "one for the AS-REP, one for the TGS-REP:\n{text}");
     assert_eq!(tcp.len(), 2, "{text}");
-    assert!(tcp.iter().all(|l| l.code == ErrorCode::KDC_ERR_NONE && l.reply_len > 400), "{text}");
-    assert_eq!(tcp.iter().map(|l| l.kind.as_str()).collect::<Vec<_>>(), ["AS", "TGS"], "{text}");
+    assert!(tcp.iter().all(|l| l.facts.code == ErrorCode::KDC_ERR_NONE && l.reply_len > 400), "{text}");
+    assert_eq!(tcp.iter().map(|l| l.facts.kind.as_str()).collect::<Vec<_>>(), ["AS", "TGS"], "{text}");
     assert!(
-        !logs.iter().any(|l| l.transport == Protocol::Udp && l.code == ErrorCode::KDC_ERR_NONE),
+        !logs.iter().any(|l| l.transport == Protocol::Udp && l.facts.code == ErrorCode::KDC_ERR_NONE),
         "no ticket went over udp:\n{text}"
     );
-    assert!(too_big.iter().all(|l| l.reply_len <= 400 && l.detail.as_deref().unwrap_or("").contains("over the UDP")));
+    assert!(too_big
+        .iter()
+        .all(|l| l.reply_len <= 400 && l.facts.detail.as_deref().unwrap_or("").contains("over the UDP")));
 }
 
 #[test]
@@ -254,7 +258,7 @@ fn garbage_gets_a_krb_error_over_udp_and_tcp() {
     expect_closed(&mut s);
 
     let logs = logs_after(&logs, 6);
-    assert!(logs.iter().all(|l| l.code != ErrorCode::KDC_ERR_NONE), "{}", lines(&logs));
+    assert!(logs.iter().all(|l| l.facts.code != ErrorCode::KDC_ERR_NONE), "{}", lines(&logs));
     // After all that, a normal login still works.
     client(network(&server)).login("alice", ALICE_PW).unwrap();
 }
@@ -289,7 +293,7 @@ fn bad_tcp_frames_close_the_connection() {
     wait_until("aborted connections counted", || stats(&server).tcp_aborted == 3);
     let logs = logs_after(&logs, 1);
     assert_eq!(logs.len(), 1, "only the answered request is logged: {}", lines(&logs));
-    assert_eq!(logs[0].code, ErrorCode::KRB_ERR_FIELD_TOOLONG);
+    assert_eq!(logs[0].facts.code, ErrorCode::KRB_ERR_FIELD_TOOLONG);
     wait_until("connections closed", || stats(&server).tcp_open == 0);
     client(network(&server).with_udp_preference_limit(1)).login("alice", ALICE_PW).unwrap();
 }
@@ -491,5 +495,5 @@ fn concurrent_logins() {
         h.join().unwrap();
     }
     let logs = logs_after(&logs, 16);
-    assert_eq!(logs.iter().filter(|l| l.code == ErrorCode::KDC_ERR_NONE).count(), 8);
+    assert_eq!(logs.iter().filter(|l| l.facts.code == ErrorCode::KDC_ERR_NONE).count(), 8);
 }

@@ -414,11 +414,11 @@ fn disabled_or_expired_service_gets_no_ticket() {
     realm.add_service(WEB);
     let p = TgsReqParams::new(&cred_ticket(&tgt), &tgt.key, &principal(WEB), realm.now());
     let o = realm.kdc.process(&p.encode(), realm.now());
-    assert_eq!(o.kind, ktix::kdc::ExchangeKind::Tgs);
-    assert_eq!(o.code, ErrorCode::KDC_ERR_NONE);
-    assert_eq!(o.client, Some(principal("alice")));
-    assert_eq!(o.service, Some(principal(WEB)));
-    assert_eq!(o.session_enctype, Some(Enctype::Aes256CtsHmacSha384192));
+    assert_eq!(o.facts.kind, ktix::kdc::ExchangeKind::Tgs);
+    assert_eq!(o.facts.code, ErrorCode::KDC_ERR_NONE);
+    assert_eq!(o.facts.client, Some(principal("alice")));
+    assert_eq!(o.facts.service, Some(principal(WEB)));
+    assert_eq!(o.facts.session_enctype, Some(Enctype::Aes256CtsHmacSha384192));
 }
 
 #[test]

@@ -62,6 +62,15 @@ pub enum ExchangeKind {
 }
 
 impl ExchangeKind {
+    /// What a request is, by its APPLICATION tag.
+    pub fn of(request: &[u8]) -> ExchangeKind {
+        match wire::message_tag(request) {
+            Some(msg_type::AS_REQ) => ExchangeKind::As,
+            Some(msg_type::TGS_REQ) => ExchangeKind::Tgs,
+            _ => ExchangeKind::Unknown,
+        }
+    }
+
     /// `"AS"`, `"TGS"` or `"?"`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,11 +81,9 @@ impl ExchangeKind {
     }
 }
 
-/// What the KDC did with one request: the reply and the facts a log line needs (no secrets).
+/// What the KDC made of one request, for logging: names, codes and enctypes, never secrets.
 #[derive(Clone, Debug)]
-pub struct Outcome {
-    /// The reply to send.
-    pub reply: Vec<u8>,
+pub struct RequestFacts {
     /// AS or TGS.
     pub kind: ExchangeKind,
     /// The client, when known.
@@ -89,6 +96,29 @@ pub struct Outcome {
     pub detail: Option<String>,
     /// The enctype of the issued session key.
     pub session_enctype: Option<Enctype>,
+}
+
+impl RequestFacts {
+    /// The facts of a request answered with `code` before anything about it was known.
+    pub fn failure(kind: ExchangeKind, code: ErrorCode, detail: &str) -> RequestFacts {
+        RequestFacts {
+            kind,
+            client: None,
+            service: None,
+            code,
+            detail: Some(detail.to_string()),
+            session_enctype: None,
+        }
+    }
+}
+
+/// What the KDC did with one request: the reply, and the facts a log line needs.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The reply to send.
+    pub reply: Vec<u8>,
+    /// What happened.
+    pub facts: RequestFacts,
 }
 
 /// Facts gathered while a request is processed, so a failure can still name client and server.
@@ -201,11 +231,7 @@ impl Kdc {
     /// Like [`Kdc::handle`], with what happened, for logging.
     pub fn process(&self, request: &[u8], now: Time) -> Outcome {
         let mut info = RequestInfo::default();
-        let kind = match wire::message_tag(request) {
-            Some(msg_type::AS_REQ) => ExchangeKind::As,
-            Some(msg_type::TGS_REQ) => ExchangeKind::Tgs,
-            _ => ExchangeKind::Unknown,
-        };
+        let kind = ExchangeKind::of(request);
         let result = match kind {
             ExchangeKind::As => as_exchange::handle(self, request, now, &mut info),
             ExchangeKind::Tgs => tgs_exchange::handle(self, request, now, &mut info),
@@ -221,12 +247,14 @@ impl Kdc {
         };
         Outcome {
             reply,
-            kind,
-            client: info.client,
-            service: info.service,
-            code,
-            detail,
-            session_enctype: info.session_enctype,
+            facts: RequestFacts {
+                kind,
+                client: info.client,
+                service: info.service,
+                code,
+                detail,
+                session_enctype: info.session_enctype,
+            },
         }
     }
 

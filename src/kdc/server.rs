@@ -33,13 +33,11 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::{ExchangeKind, Kdc, Outcome};
-use crate::crypto::Enctype;
+use super::{ExchangeKind, Kdc, Outcome, RequestFacts};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::proto::{self, ErrorReply};
 use crate::time::{Clock, SystemClock, Time};
-use crate::wire::{self, msg_type};
 
 /// The largest UDP payload over IPv4 (65535 − 8-byte UDP header − 20-byte IP header).
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
@@ -91,18 +89,8 @@ pub struct RequestLog {
     pub transport: Protocol,
     /// The peer's address.
     pub peer: SocketAddr,
-    /// AS, TGS, or not a KDC request.
-    pub kind: ExchangeKind,
-    /// The client, when known.
-    pub client: Option<Principal>,
-    /// The service asked for, when known.
-    pub service: Option<Principal>,
-    /// The result: `KDC_ERR_NONE` for a ticket, otherwise the KRB-ERROR code sent.
-    pub code: ErrorCode,
-    /// Why, for failures (the KRB-ERROR's text; never secrets).
-    pub detail: Option<String>,
-    /// The enctype of the issued session key, for tickets.
-    pub session_enctype: Option<Enctype>,
+    /// What the KDC made of the request (exchange, names, result code, session enctype).
+    pub facts: RequestFacts,
     /// Request size in bytes (without the TCP length prefix).
     pub request_len: usize,
     /// Reply size in bytes (without the TCP length prefix).
@@ -124,25 +112,25 @@ impl fmt::Display for RequestLog {
             self.time.subsec_micros(),
             self.transport,
             self.peer,
-            self.kind.as_str()
+            self.facts.kind.as_str()
         )?;
         f.write_str(" client=")?;
-        match &self.client {
+        match &self.facts.client {
             Some(p) => write_value(f, &p.to_string())?,
             None => f.write_str("-")?,
         }
         f.write_str(" service=")?;
-        match &self.service {
+        match &self.facts.service {
             Some(p) => write_value(f, &p.to_string())?,
             None => f.write_str("-")?,
         }
-        write!(f, " result={}", self.code)?;
-        match self.session_enctype {
+        write!(f, " result={}", self.facts.code)?;
+        match self.facts.session_enctype {
             Some(e) => write!(f, " etype={}", e.name())?,
             None => f.write_str(" etype=-")?,
         }
         write!(f, " req={} rep={} us={}", self.request_len, self.reply_len, self.elapsed.as_micros())?;
-        if let Some(d) = &self.detail {
+        if let Some(d) = &self.facts.detail {
             write!(f, " detail={d:?}")?;
         }
         Ok(())
@@ -511,20 +499,10 @@ fn process(kdc: &Kdc, request: &[u8], now: Time) -> Outcome {
     match catch_unwind(AssertUnwindSafe(|| kdc.process(request, now))) {
         Ok(outcome) => outcome,
         Err(_) => {
-            let kind = match wire::message_tag(request) {
-                Some(msg_type::AS_REQ) => ExchangeKind::As,
-                Some(msg_type::TGS_REQ) => ExchangeKind::Tgs,
-                _ => ExchangeKind::Unknown,
-            };
             let detail = "internal error";
             Outcome {
                 reply: error_reply(kdc, ErrorCode::KRB_ERR_GENERIC, detail, now, None, None),
-                kind,
-                client: None,
-                service: None,
-                code: ErrorCode::KRB_ERR_GENERIC,
-                detail: Some(detail.to_string()),
-                session_enctype: None,
+                facts: RequestFacts::failure(ExchangeKind::of(request), ErrorCode::KRB_ERR_GENERIC, detail),
             }
         }
     }
@@ -563,14 +541,9 @@ fn log_entry(outcome: Outcome, transport: Protocol, peer: SocketAddr, now: Time,
         time: now,
         transport,
         peer,
-        kind: outcome.kind,
-        client: outcome.client,
-        service: outcome.service,
-        code: outcome.code,
-        detail: outcome.detail,
-        session_enctype: outcome.session_enctype,
-        request_len,
         reply_len: outcome.reply.len(),
+        facts: outcome.facts,
+        request_len,
         elapsed: Duration::ZERO,
     }
 }
@@ -625,10 +598,11 @@ fn serve_datagram(shared: &Shared, job: UdpJob) {
     if outcome.reply.len() > limit {
         let detail = format!("reply of {} bytes is over the UDP limit of {limit}", outcome.reply.len());
         let code = ErrorCode::KRB_ERR_RESPONSE_TOO_BIG;
-        outcome.reply = error_reply(kdc, code, &detail, now, outcome.client.as_ref(), outcome.service.as_ref());
-        outcome.code = code;
-        outcome.detail = Some(detail);
-        outcome.session_enctype = None;
+        let facts = &mut outcome.facts;
+        outcome.reply = error_reply(kdc, code, &detail, now, facts.client.as_ref(), facts.service.as_ref());
+        facts.code = code;
+        facts.detail = Some(detail);
+        facts.session_enctype = None;
     }
     let _ = job.socket.send_to(&outcome.reply, job.peer);
     bump(&shared.counters.udp_requests);
@@ -850,12 +824,7 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, b
                     time: now,
                     transport: Protocol::Tcp,
                     peer,
-                    kind: ExchangeKind::Unknown,
-                    client: None,
-                    service: None,
-                    code,
-                    detail: Some(detail.to_string()),
-                    session_enctype: None,
+                    facts: RequestFacts::failure(ExchangeKind::Unknown, code, detail),
                     request_len: 0,
                     reply_len: reply.len(),
                     elapsed: arrived.elapsed(),
@@ -937,12 +906,10 @@ mod tests {
             time: Time::from_unix_parts(1_790_000_000, 42),
             transport: Protocol::Tcp,
             peer: "127.0.0.1:4000".parse().unwrap(),
-            kind: ExchangeKind::As,
-            client: Some(Principal::parse("a b@R", None).unwrap()),
-            service: None,
-            code: ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN,
-            detail: Some("no\nsuch".into()),
-            session_enctype: None,
+            facts: RequestFacts {
+                client: Some(Principal::parse("a b@R", None).unwrap()),
+                ..RequestFacts::failure(ExchangeKind::As, ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, "no\nsuch")
+            },
             request_len: 10,
             reply_len: 20,
             elapsed: Duration::from_micros(7),
