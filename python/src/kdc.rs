@@ -1,15 +1,15 @@
 //! `ktix.Kdc` (a realm: principal database, policy, AS/TGS) and `ktix.KdcServer` (its UDP/TCP
 //! listener, a context manager).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
-use ktix::kdc::{silent_logger, stash_path, stderr_logger, MasterKey, MemoryStore, PrincipalStore, SqliteStore};
-use ktix::{Error, ErrorCode, RealmPolicy, ServerConfig, Time};
+use ktix::kdc::{silent_logger, stderr_logger, MemoryStore, PrincipalStore, SqliteStore};
+use ktix::{Error, RealmPolicy, ServerConfig, Time};
 
 use crate::error::OrRaise;
 use crate::keytab::Keytab;
@@ -47,40 +47,6 @@ pub struct Kdc {
     db: Option<PathBuf>,
 }
 
-/// Opens the SQLite realm database at `path` with its stash, or creates both.
-fn open_or_create_db(path: &Path, realm: &str) -> ktix::Result<SqliteStore> {
-    let stash = stash_path(path);
-    if std::fs::symlink_metadata(path).is_ok() {
-        let info = SqliteStore::inspect(path)?;
-        if info.realm != realm {
-            return Err(Error::invalid(format!(
-                "{}: the database is of realm {}, not {realm}",
-                path.display(),
-                info.realm
-            )));
-        }
-        if !stash.exists() {
-            return Err(Error::new(
-                ErrorCode::KTIX_ERR_IO,
-                format!("{}: its master-key stash {} is missing", path.display(), stash.display()),
-            ));
-        }
-        let master = MasterKey::load_stash(&stash)?;
-        return SqliteStore::open(path, &master);
-    }
-    if stash.exists() {
-        return Err(Error::new(
-            ErrorCode::KTIX_ERR_EXISTS,
-            format!("{}: a master-key stash exists without its database; remove it first", stash.display()),
-        ));
-    }
-    let master = MasterKey::generate()?;
-    master.save_stash(&stash)?;
-    SqliteStore::create(path, realm, &master).inspect_err(|_| {
-        let _ = std::fs::remove_file(&stash);
-    })
-}
-
 #[pymethods]
 impl Kdc {
     #[new]
@@ -110,7 +76,7 @@ impl Kdc {
             .detach(|| {
                 let store: Arc<dyn PrincipalStore> = match &db {
                     None => Arc::new(MemoryStore::new()),
-                    Some(path) => Arc::new(open_or_create_db(path, &realm)?),
+                    Some(path) => Arc::new(SqliteStore::open_or_create(path, Some(&realm))?),
                 };
                 ktix::Kdc::with_store(&realm, store, policy)
             })
