@@ -46,6 +46,12 @@ pub fn enctype_name(enctype: i32) -> &'static str {
     }
 }
 
+/// The service `host/eN.ktix.test` that [`MitKdc::add_per_enctype_services`] gives only a key of
+/// enctype N.
+pub fn per_enctype_service(enctype: i32) -> String {
+    format!("host/e{enctype}.ktix.test")
+}
+
 /// Fails the test with a clear message when MIT's client programs are not installed.
 pub fn require_mit_client() {
     for program in ["kinit", "klist", "kvno"] {
@@ -348,6 +354,9 @@ pub struct MitKdc {
     dir: PathBuf,
     port: u16,
     stop_script: Option<PathBuf>,
+    /// The daemon's pid, read once it listens: it is stopped even when its directory is gone
+    /// (e.g. a temporary directory dropped before this guard).
+    pid: Option<u32>,
 }
 
 impl MitKdc {
@@ -359,7 +368,7 @@ impl MitKdc {
         }
         std::fs::create_dir_all(dir).expect("create the MIT realm directory");
         let port = free_port();
-        let mut kdc = MitKdc { dir: dir.to_path_buf(), port, stop_script: None };
+        let mut kdc = MitKdc { dir: dir.to_path_buf(), port, stop_script: None, pid: None };
         match peer_dir() {
             Some(peer) => {
                 kdc.stop_script = Some(peer.join("mit-stop.sh"));
@@ -373,7 +382,74 @@ impl MitKdc {
             None => kdc.start_own(),
         }
         wait_for_tcp(port, &dir.join("kdc.log"));
+        kdc.pid = read_pid(&dir.join("kdc.pid"));
         kdc
+    }
+
+    /// Starts it in `dir` (created) with the minimal realm of our own even when the peer scripts
+    /// are there: alice and `host/server.ktix.test` (its keys in [`MitKdc::server_keytab`]) only,
+    /// ready in a fraction of a second.
+    pub fn start_minimal(dir: &Path) -> MitKdc {
+        for program in ["krb5kdc", "kdb5_util", "kadmin.local"] {
+            require_program(program, "krb5-kdc / krb5-admin-server");
+        }
+        std::fs::create_dir_all(dir).expect("create the MIT realm directory");
+        let mut kdc = MitKdc { dir: dir.to_path_buf(), port: free_port(), stop_script: None, pid: None };
+        kdc.start_own();
+        wait_for_tcp(kdc.port, &dir.join("kdc.log"));
+        kdc.pid = read_pid(&dir.join("kdc.pid"));
+        kdc
+    }
+
+    /// Its directory (database, `kdc.conf`, `krb5.conf`, logs).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The `krb5.conf` written beside the realm (one KDC, no enctype restriction).
+    pub fn krb5_conf(&self) -> PathBuf {
+        self.dir.join("krb5.conf")
+    }
+
+    /// The keytab `kadmin.local ktadd` made for `host/server.ktix.test` (kvno 2, enctypes 17..20).
+    pub fn server_keytab(&self) -> PathBuf {
+        self.dir.join("server.keytab")
+    }
+
+    /// Runs MIT's `kadmin.local` on the realm with `script` (one query a line) on stdin, and
+    /// returns its standard output; fails the test if it fails or reports an error for a query.
+    pub fn kadmin(&self, script: &str) -> String {
+        let mut admin = Command::new("kadmin.local");
+        admin
+            .args(["-r", REALM])
+            .env("KRB5_CONFIG", self.dir.join("krb5.conf"))
+            .env("KRB5_KDC_PROFILE", self.dir.join("kdc.conf"))
+            .env("LC_ALL", "C");
+        let out = run_with_limit(&mut admin, script, COMMAND_LIMIT);
+        check_ok("kadmin.local", &out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // kadmin.local exits 0 after a failed query; its error lines name the query.
+        let failed: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains(" while ") || l.contains("rror") || l.starts_with("kadmin.local:"))
+            .filter(|l| !l.contains("No policy specified") && !l.contains("defaulting to no policy"))
+            .collect();
+        assert!(failed.is_empty(), "kadmin.local reported errors for\n{script}\n{stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds, for each of `enctypes`, the service [`per_enctype_service`] with a random key of that
+    /// enctype only (kvno 1), so that its tickets, not only their session keys, come in that
+    /// enctype; with `keytab`, also exports those keys there (`ktadd -norandkey`: kvno 1 stays).
+    pub fn add_per_enctype_services(&self, enctypes: &[i32], keytab: Option<&Path>) {
+        let mut script = String::new();
+        for &e in enctypes {
+            let _ = writeln!(script, "addprinc -randkey -e {}:normal {}", enctype_name(e), per_enctype_service(e));
+            if let Some(kt) = keytab {
+                let _ = writeln!(script, "ktadd -norandkey -k {} {}", kt.display(), per_enctype_service(e));
+            }
+        }
+        self.kadmin(&script);
     }
 
     /// The fallback when the peer scripts are absent: the same realm settings, alice only.
@@ -429,8 +505,26 @@ impl MitKdc {
     }
 }
 
+/// The pid in `krb5kdc -P FILE`'s file, waiting up to 5 s for it to be written.
+fn read_pid(file: &Path) -> Option<u32> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(file).ok().and_then(|t| t.trim().parse().ok()) {
+            return Some(pid);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 impl Drop for MitKdc {
     fn drop(&mut self) {
+        if let Some(pid) = self.pid {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            return;
+        }
         match &self.stop_script {
             Some(script) => {
                 let _ = Command::new("bash").arg(script).arg(&self.dir).status();
@@ -566,6 +660,8 @@ pub struct Run {
     pub command: String,
     /// Whether it exited with status 0.
     pub ok: bool,
+    /// The exit status (`None` when a signal ended it).
+    pub code: Option<i32>,
     /// Standard output.
     pub stdout: String,
     /// Standard error.
@@ -573,6 +669,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// What `command` did, from its output.
+    pub fn from_output(command: String, out: &Output) -> Run {
+        Run {
+            command,
+            ok: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Fails the test unless the command succeeded; returns it for chaining.
     pub fn expect_ok(self) -> Run {
         assert!(self.ok, "`{}` failed:\n{}{}", self.command, self.stdout, self.stderr);
@@ -614,6 +721,14 @@ impl Mit {
     /// Runs `program args…` with `stdin` as its input; fails the test if it runs longer than
     /// [`COMMAND_LIMIT`].
     pub fn run(&self, program: &str, args: &[&str], stdin: &str) -> Run {
+        let out = run_with_limit(&mut self.command(program, args), stdin, COMMAND_LIMIT);
+        Run::from_output(format!("{program} {}", args.join(" ")), &out)
+    }
+
+    /// The command `program args…` with this environment: `KRB5_CONFIG`, `KRB5CCNAME`, the C
+    /// locale, UTC, no replay cache (`KRB5RCACHETYPE=none`), and no inherited keytab, trace or
+    /// KDC-profile variables.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env("KRB5_CONFIG", &self.config)
@@ -625,13 +740,20 @@ impl Mit {
             .env_remove("KRB5_CLIENT_KTNAME")
             .env_remove("KRB5_TRACE")
             .env_remove("KRB5_KDC_PROFILE");
-        let out = run_with_limit(&mut cmd, stdin, COMMAND_LIMIT);
-        Run {
-            command: format!("{program} {}", args.join(" ")),
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        cmd
+    }
+
+    /// Runs the built `ktix args…` with this environment (see [`Mit::command`]), `stdin` as its
+    /// input.
+    pub fn ktix(&self, args: &[&str], stdin: &str) -> Run {
+        let out = run_with_limit(&mut self.command(env!("CARGO_BIN_EXE_ktix"), args), stdin, COMMAND_LIMIT);
+        Run::from_output(format!("ktix {}", args.join(" ")), &out)
+    }
+
+    /// Starts `program args…` with this environment for a line-by-line conversation.
+    pub fn spawn(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Interactive {
+        let name = program.as_ref().to_string_lossy().into_owned();
+        Interactive::start(self.command(program, args), format!("{name} {}", args.join(" ")))
     }
 
     /// `kinit PRINCIPAL` with `password` on stdin (and `args` before the principal).
@@ -689,11 +811,132 @@ pub fn run_with_limit(cmd: &mut Command, stdin: &str, limit: Duration) -> Output
     Output { status, stdout, stderr }
 }
 
+/// A running program spoken to line by line (its standard input and output piped, standard error
+/// collected); killed if still running when dropped. Every wait is bounded by [`COMMAND_LIMIT`].
+pub struct Interactive {
+    child: Child,
+    command: String,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: Option<thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Interactive {
+    fn start(mut cmd: Command, command: String) -> Interactive {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {command}: {e}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut err = child.stderr.take().expect("stderr is piped");
+        let stderr = thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = err.read_to_end(&mut buf);
+            buf
+        });
+        let stdin = child.stdin.take();
+        Interactive { child, command, stdin, lines, stderr: Some(stderr) }
+    }
+
+    /// The next line of standard output; fails the test (with the program's standard error) when
+    /// the program ends first or says nothing for [`COMMAND_LIMIT`].
+    pub fn read_line(&mut self) -> String {
+        match self.lines.recv_timeout(COMMAND_LIMIT) {
+            Ok(line) => line,
+            Err(e) => {
+                let _ = self.child.kill();
+                let status = self.child.wait().ok();
+                let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+                panic!(
+                    "`{}` gave no line ({e:?}; exit {status:?}):\n{}",
+                    self.command,
+                    String::from_utf8_lossy(&stderr)
+                );
+            }
+        }
+    }
+
+    /// Writes `line` and a newline to its standard input.
+    pub fn write_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("standard input still open");
+        stdin.write_all(format!("{line}\n").as_bytes()).expect("write to the program");
+        stdin.flush().expect("flush the program's input");
+    }
+
+    /// Closes its standard input, waits (up to [`COMMAND_LIMIT`]) for the exit, and returns what
+    /// it printed from now on.
+    pub fn finish(mut self) -> Run {
+        self.stdin = None;
+        let deadline = Instant::now() + COMMAND_LIMIT;
+        let status = loop {
+            match self.child.try_wait().expect("wait for a child") {
+                Some(status) => break status,
+                None if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+                None => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!("`{}` did not finish within {COMMAND_LIMIT:?}", self.command);
+                }
+            }
+        };
+        let mut stdout = String::new();
+        // The reader ends at end of file, soon after the exit.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        let stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        Run {
+            command: self.command.clone(),
+            ok: status.success(),
+            code: status.code(),
+            stdout,
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Interactive {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Compiles the C program `tests/mit/NAME.c` against MIT's libkrb5 (`krb5-config --cflags --libs
+/// krb5`, Debian `libkrb5-dev`) into `out_dir/NAME`, and returns the executable's path.
+pub fn build_c_helper(name: &str, out_dir: &Path) -> PathBuf {
+    require_program("krb5-config", "libkrb5-dev");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("mit").join(format!("{name}.c"));
+    let flags = run_with_limit(Command::new("krb5-config").args(["--cflags", "--libs", "krb5"]), "", COMMAND_LIMIT);
+    check_ok("krb5-config --cflags --libs krb5", &flags);
+    let exe = out_dir.join(name);
+    let mut cc = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()));
+    cc.args(["-Wall", "-O1", "-o"]).arg(&exe).arg(&source);
+    cc.args(String::from_utf8_lossy(&flags.stdout).split_whitespace());
+    check_ok(&format!("cc {}", source.display()), &run_with_limit(&mut cc, "", Duration::from_secs(120)));
+    exe
+}
+
 // ----- klist output -----------------------------------------------------------------------------
 
 /// One ticket of `klist -e -f` output (times in seconds since the epoch, read as UTC: run klist
 /// with `TZ=UTC`, as [`Mit::run`] does).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KlistTicket {
     /// Valid starting.
     pub start: i64,
@@ -743,10 +986,12 @@ pub fn parse_klist(text: &str) -> Result<Vec<KlistTicket>, String> {
                 let (d, h) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
                 t.renew_until = Some(parse_time(d, h).ok_or_else(|| format!("bad renew-until in {line:?}"))?);
             }
+            // The fields share a line, ", "-separated, as long as they fit (e.g. "Flags: IA,
+            // Etype (skey, tkt): …" when the ticket is not renewable).
             if let Some(at) = body.find("Flags: ") {
-                t.flags = body[at + "Flags: ".len()..].trim().to_string();
+                t.flags = body[at + "Flags: ".len()..].split(',').next().unwrap_or("").trim().to_string();
             }
-            if let Some(rest) = body.strip_prefix("Etype (skey, tkt): ") {
+            if let Some(rest) = body.find("Etype (skey, tkt): ").map(|at| &body[at + "Etype (skey, tkt): ".len()..]) {
                 let mut parts = rest.split(',').map(str::trim);
                 t.skey_etype = parts.next().unwrap_or("").to_string();
                 t.ticket_etype = parts.next().unwrap_or("").to_string();
@@ -754,6 +999,58 @@ pub fn parse_klist(text: &str) -> Result<Vec<KlistTicket>, String> {
         }
     }
     Ok(tickets)
+}
+
+/// The `Default principal:` of `klist` output.
+pub fn klist_default_principal(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| l.strip_prefix("Default principal: ")).map(str::trim)
+}
+
+/// One key of `klist -k [-t] [-e]` output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeytabRow {
+    /// The key version.
+    pub kvno: u32,
+    /// The timestamp (with `-t`), UTC seconds since the epoch (run klist with `TZ=UTC`).
+    pub timestamp: Option<i64>,
+    /// The principal.
+    pub principal: String,
+    /// The enctype name (with `-e`), else empty.
+    pub enctype: String,
+}
+
+/// Parses the key list of `klist -k`: after the `----` rule, `KVNO [DATE TIME] PRINCIPAL
+/// [(ENCTYPE)]` a line.
+pub fn parse_klist_keytab(text: &str) -> Result<Vec<KeytabRow>, String> {
+    let timestamps = text.lines().any(|l| l.starts_with("KVNO Timestamp"));
+    let mut rows = Vec::new();
+    let mut in_list = false;
+    for line in text.lines() {
+        if line.starts_with("----") {
+            in_list = true;
+            continue;
+        }
+        if !in_list || line.trim().is_empty() {
+            continue;
+        }
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let kvno = w.first().and_then(|k| k.parse().ok()).ok_or_else(|| format!("bad kvno in {line:?}"))?;
+        let mut i = 1;
+        let timestamp = if timestamps {
+            i = 3;
+            Some(
+                parse_time(w.get(1).unwrap_or(&""), w.get(2).unwrap_or(&""))
+                    .ok_or_else(|| format!("bad time in {line:?}"))?,
+            )
+        } else {
+            None
+        };
+        let principal = w.get(i).ok_or_else(|| format!("no principal in {line:?}"))?.to_string();
+        let enctype =
+            w.get(i + 1).map(|e| e.trim_start_matches('(').trim_end_matches(')').to_string()).unwrap_or_default();
+        rows.push(KeytabRow { kvno, timestamp, principal, enctype });
+    }
+    Ok(rows)
 }
 
 /// `MM/DD/YY` (or `MM/DD/YYYY`) and `HH:MM:SS` as UTC seconds since the epoch.
@@ -799,9 +1096,15 @@ mod tests {
                    \trenew until 11/26/26 14:08:07, Flags: FRIA\n\
                    \tEtype (skey, tkt): aes256-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192 \n\
                    11/25/26 14:08:07  11/25/26 22:08:07  host/server.ktix.test@KTIX.TEST\n\
-                   \tFlags: FA\n";
+                   \tFlags: FA\n\
+                   11/25/26 14:08:07  11/25/26 22:08:07  host/other.ktix.test@KTIX.TEST\n\
+                   \tFlags: FAT, Etype (skey, tkt): aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96 \n";
+        assert_eq!(klist_default_principal(out), Some("alice@KTIX.TEST"));
         let t = parse_klist(out).unwrap();
-        assert_eq!(t.len(), 2);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t[2].flags, "FAT");
+        assert_eq!(t[2].skey_etype, "aes128-cts-hmac-sha1-96");
+        assert_eq!(t[2].ticket_etype, "aes256-cts-hmac-sha1-96");
         assert_eq!(t[0].service, KRBTGT);
         assert_eq!(t[0].start, 1_795_615_687);
         assert_eq!(t[0].expires - t[0].start, 8 * 3600);
@@ -812,6 +1115,26 @@ mod tests {
         assert_eq!(t[1].flags, "FA");
         assert!(t[1].renew_until.is_none());
     }
+
+    #[test]
+    fn keytab_lists_parse() {
+        let out = "Keytab name: FILE:/tmp/kt\nKVNO Timestamp         Principal\n\
+                   ---- ----------------- --------------------------------------------------------\n\
+                   \x20  2 11/25/26 14:25:14 host/server.ktix.test@KTIX.TEST (aes256-cts-hmac-sha1-96) \n";
+        let rows = parse_klist_keytab(out).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].kvno, 2);
+        assert_eq!(rows[0].timestamp, Some(1_795_616_714));
+        assert_eq!(rows[0].principal, SERVICE_FULL_FOR_TESTS);
+        assert_eq!(rows[0].enctype, "aes256-cts-hmac-sha1-96");
+        let plain = parse_klist_keytab("Keytab name: FILE:/k\nKVNO Principal\n---- ---\n   3 a@B\n").unwrap();
+        assert_eq!(
+            plain,
+            vec![KeytabRow { kvno: 3, timestamp: None, principal: "a@B".into(), enctype: String::new() }]
+        );
+    }
+
+    const SERVICE_FULL_FOR_TESTS: &str = "host/server.ktix.test@KTIX.TEST";
 
     #[test]
     fn log_lines_parse() {

@@ -46,6 +46,12 @@ fn default_realm(conf: &Krb5Conf) -> Result<String> {
     })
 }
 
+/// MIT's error for a cache that does not exist (naming the file of a file cache, as MIT does).
+fn no_cache(cache: &CCache) -> Error {
+    let name = cache.path().map(|p| p.display().to_string()).unwrap_or_else(|| cache.name().to_string());
+    Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("No credentials cache found (filename: {name})"))
+}
+
 /// `ktix kinit`.
 pub fn kinit(a: KinitArgs) -> Result<()> {
     let conf = Krb5Conf::load_default()?;
@@ -124,29 +130,44 @@ pub fn klist(a: KlistArgs) -> Result<()> {
     }
     let name = a.name.as_deref().or(a.ccache.as_deref());
     let cache = ccache(name)?;
-    let me = cache.principal()?.ok_or_else(|| {
-        Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("No credentials cache found (filename: {})", cache.name()))
-    })?;
+    let me = cache.principal()?.ok_or_else(|| no_cache(&cache))?;
     println!("Ticket cache: {}", cache.name());
     println!("Default principal: {me}\n");
     println!("Valid starting     Expires            Service principal");
     for c in cache.credentials()? {
         println!("{}  {}  {}", when(c.start()), when(c.end_time), c.server);
-        // MIT's layout: renew-until and flags on one line, the enctypes on the next.
-        let mut extra = Vec::new();
+        // MIT's layout: the extra fields on tab-indented lines, separated by ", "; renew-until
+        // counts as two fields, flags and enctypes as one, and the line breaks after more than two
+        // (so "renew until …, Flags: …" then "Etype …" on the next line, but "Flags: …, Etype …").
+        let mut extra = String::new();
+        let mut fields = 0;
+        let add = |extra: &mut String, fields: &mut u32, text: &str, weight: u32| {
+            extra.push_str(if *fields == 0 { "\t" } else { ", " });
+            extra.push_str(text);
+            *fields += weight;
+        };
         if let Some(r) = c.renew_till {
-            extra.push(format!("renew until {}", when(r)));
+            add(&mut extra, &mut fields, &format!("renew until {}", when(r)), 2);
         }
         if a.flags {
-            extra.push(format!("Flags: {}", c.flags.names(ticket_flags::KLIST_LETTERS).join("")));
+            let letters = c.flags.names(ticket_flags::KLIST_LETTERS).join("");
+            if !letters.is_empty() {
+                add(&mut extra, &mut fields, &format!("Flags: {letters}"), 1);
+            }
         }
-        if !extra.is_empty() {
-            println!("\t{}", extra.join(", "));
+        if fields > 2 {
+            extra.push('\n');
+            fields = 0;
         }
         if a.enctypes {
             let tkt = wire::decode::<Ticket>(&c.ticket).map(|t| etype_name(t.enc_part.etype)).unwrap_or_default();
-            println!("\tEtype (skey, tkt): {}, {}", c.key.enctype().name(), tkt);
+            // MIT ends the line with a space after the ticket's enctype.
+            add(&mut extra, &mut fields, &format!("Etype (skey, tkt): {}, {tkt} ", c.key.enctype().name()), 1);
         }
+        if fields > 0 {
+            extra.push('\n');
+        }
+        print!("{extra}");
     }
     Ok(())
 }
@@ -170,7 +191,8 @@ fn klist_keytab(a: &KlistArgs) -> Result<()> {
         }
         line += &e.principal.to_string();
         if a.enctypes {
-            line += &format!(" ({})", e.key.enctype_name());
+            // MIT's spacing: " (enctype) ", so " (enctype)  (0xkey)" with -K.
+            line += &format!(" ({}) ", e.key.enctype_name());
         }
         if a.keys {
             let hex: String = e.key.bytes().iter().map(|b| format!("{b:02x}")).collect();
@@ -185,9 +207,7 @@ fn klist_keytab(a: &KlistArgs) -> Result<()> {
 pub fn kvno(a: KvnoArgs) -> Result<()> {
     let conf = Krb5Conf::load_default()?;
     let cache = ccache(a.ccache.as_deref())?;
-    let me = cache.principal()?.ok_or_else(|| {
-        Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("No credentials cache found (filename: {})", cache.name()))
-    })?;
+    let me = cache.principal()?.ok_or_else(|| no_cache(&cache))?;
     let c = client(&conf, me.realm(), cache)?;
     let mut failed = false;
     for spn in &a.services {
@@ -212,5 +232,12 @@ pub fn kvno(a: KvnoArgs) -> Result<()> {
 /// `ktix kdestroy`.
 pub fn kdestroy(a: KdestroyArgs) -> Result<()> {
     let cache = ccache(a.ccache.as_deref())?;
-    cache.destroy().map_err(|e| e.context("while destroying cache"))
+    match cache.destroy() {
+        // As MIT's kdestroy: no cache to destroy is said, not a failure (exit status 0).
+        Err(e) if e.code() == ErrorCode::KTIX_ERR_NOT_FOUND => {
+            eprintln!("ktix kdestroy: No credentials cache found while destroying cache");
+            Ok(())
+        }
+        other => other.map_err(|e| e.context("while destroying cache")),
+    }
 }
