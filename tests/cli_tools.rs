@@ -119,9 +119,10 @@ fn kinit_klist_kvno_kdestroy_round_trip() {
     assert_eq!(tickets[0].flags, "FRIA");
     assert!(tickets[1].has_flags("FRAT") && !tickets[1].has_flags("I"), "{}", tickets[1].flags);
     assert_eq!(tickets[0].expires - tickets[0].start, 8 * 3600, "max_life");
-    // kinit asks for renewal until its own now + 1 d; the KDC's start may be a second later.
+    // kinit asks for renewal until its own now + 1 d; the KDC's start is that now or later
+    // (seconds later on a loaded machine).
     let renew = tickets[0].renew_until.expect("a renewable TGT") - tickets[0].start;
-    assert!((86398..=86400).contains(&renew), "renewable life {renew}");
+    assert!((86400 - 60..=86400).contains(&renew), "renewable life {renew}");
     assert!((tickets[0].start - unix_now()).abs() < 60);
     for t in &tickets {
         assert!(ENCTYPE_NAMES.contains(&t.skey_etype.as_str()), "{t:?}");
@@ -172,7 +173,7 @@ fn kinit_klist_kvno_kdestroy_round_trip() {
     let t = parsed(&m.ktix(&["klist", "-c", &other_name], "").expect_ok());
     assert_eq!(t.iter().map(|t| t.service.as_str()).collect::<Vec<_>>(), [KRBTGT, SERVICE_FULL]);
     let life = t[0].expires - t[0].start;
-    assert!((3598..=3600).contains(&life), "-l 1h: {life}");
+    assert!((3600 - 60..=3600).contains(&life), "-l 1h: {life}");
     assert!(t[0].renew_until.is_none(), "no -r, no renewable life");
     assert!(!m.ccache.exists(), "the default cache was created");
     m.ktix(&["kdestroy", "-c", &other_name], "").expect_ok();

@@ -116,9 +116,10 @@ fn ktix_tools_with_mit_kdc() {
         let tgt = find(&tickets, KRBTGT);
         assert!(tgt.has_flags("FRIA"), "{ctx}: TGT flags {}", tgt.flags);
         assert_eq!(tgt.expires - tgt.start, HOURS_8, "{ctx}: TGT life");
-        // kinit asks for renewal until its own now + 1 d; the KDC's start may be a second later.
+        // kinit asks for renewal until its own now + 1 d; the KDC's start is that now or later
+        // (seconds later on a loaded machine).
         let renew = tgt.renew_until.expect("a renewable TGT") - tgt.start;
-        assert!((86398..=86400).contains(&renew), "{ctx}: renewable life {renew}");
+        assert!((86400 - 60..=86400).contains(&renew), "{ctx}: renewable life {renew}");
         assert!((tgt.start - mit::unix_now()).abs() < 60, "{ctx}: TGT start {}", tgt.start);
         let st = find(&tickets, &full(&svc));
         assert_eq!(st.ticket_etype, name, "{ctx}: {svc} ticket enctype");

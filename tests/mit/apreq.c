@@ -5,9 +5,10 @@
  * Messages travel as one line of hexadecimal each, so one process keeps its auth context
  * between building a request and checking the reply.
  *
- *   apreq mkreq SERVICE [DELAY]
+ *   apreq mkreq SERVICE [DELAY | +AFTER]
  *       Gets a ticket for SERVICE with the default credential cache (krb5_get_credentials:
- *       from the cache, or from the KDC), waits DELAY seconds (default 0), builds an AP-REQ with
+ *       from the cache, or from the KDC), waits DELAY seconds (default 0), or until AFTER
+ *       seconds past the ticket's end time with "+AFTER", builds an AP-REQ with
  *       krb5_mk_req_extended and AP_OPTS_MUTUAL_REQUIRED and prints "apreq HEX". Then reads one
  *       line: "aprep HEX" is checked with krb5_rd_rep ("verified" printed, exit 0; exit 3 if it
  *       fails); "skip" ends it (exit 0).
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static krb5_context ctx;
@@ -104,7 +106,7 @@ static void decode_hex(const char *text, krb5_data *out)
     }
 }
 
-static int mkreq(const char *service, int delay)
+static int mkreq(const char *service, const char *wait)
 {
     krb5_ccache cc;
     krb5_principal me, server;
@@ -122,8 +124,22 @@ static int mkreq(const char *service, int delay)
     wanted.client = me;
     wanted.server = server;
     check("krb5_get_credentials", krb5_get_credentials(ctx, 0, cc, &wanted, &creds));
-    if (delay > 0)
-        sleep((unsigned int)delay);
+    if (wait != NULL && wait[0] == '+') {
+        /* Until AFTER seconds (and a tenth) past the end time. */
+        struct timespec now, left;
+        double until = (double)creds->times.endtime + atoi(wait + 1) + 0.1, rest;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        rest = until - ((double)now.tv_sec + now.tv_nsec / 1e9);
+        if (rest > 0) {
+            left.tv_sec = (time_t)rest;
+            left.tv_nsec = (long)((rest - (double)left.tv_sec) * 1e9);
+            while (nanosleep(&left, &left) != 0)
+                ;
+        }
+    } else if (wait != NULL && atoi(wait) > 0) {
+        sleep((unsigned int)atoi(wait));
+    }
     check("krb5_mk_req_extended",
           krb5_mk_req_extended(ctx, &ac, AP_OPTS_MUTUAL_REQUIRED, NULL, creds, &req));
     print_hex("apreq", &req);
@@ -205,11 +221,11 @@ int main(int argc, char **argv)
         return 2;
     }
     if (argc >= 3 && argc <= 4 && strcmp(argv[1], "mkreq") == 0)
-        status = mkreq(argv[2], argc == 4 ? atoi(argv[3]) : 0);
+        status = mkreq(argv[2], argc == 4 ? argv[3] : NULL);
     else if (argc == 3 && strcmp(argv[1], "rdreq") == 0)
         status = rdreq(argv[2]);
     else {
-        fprintf(stderr, "usage: apreq mkreq SERVICE [DELAY] | apreq rdreq KEYTAB\n");
+        fprintf(stderr, "usage: apreq mkreq SERVICE [DELAY | +AFTER] | apreq rdreq KEYTAB\n");
         status = 2;
     }
     krb5_free_context(ctx);
