@@ -33,6 +33,7 @@ fn setup(enctype: Enctype) -> Setup {
     let recorder = Arc::new(Recording::new(InProcess::new(kdc.clone(), clock.clone())));
     let mut config = ClientConfig::new(REALM);
     config.enctypes = vec![enctype];
+    config.tgs_enctypes = vec![enctype];
     let client = Client::with_clock(config, recorder.clone(), CCache::memory(), clock.clone());
     Setup { kdc, clock, client, recorder }
 }

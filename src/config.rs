@@ -1028,6 +1028,7 @@ impl Krb5Conf {
             c.forwardable = f;
         }
         c.enctypes = self.tkt_enctypes();
+        c.tgs_enctypes = self.tgs_enctypes();
         c.clock_skew = self.clockskew;
         c
     }

@@ -568,3 +568,15 @@ fn damaged_files_never_panic() {
         let _ = parse_bool(junk);
     }
 }
+
+#[test]
+fn tkt_and_tgs_enctypes_go_to_their_own_exchanges() {
+    let conf = Krb5Conf::parse(
+        "[libdefaults]\n default_realm = R\n default_tkt_enctypes = aes256-cts-hmac-sha1-96\n default_tgs_enctypes = aes128-cts-hmac-sha1-96\n",
+        "inline",
+    )
+    .expect("parse");
+    let client = conf.to_client_config("R");
+    assert_eq!(client.enctypes, vec![ktix::Enctype::Aes256CtsHmacSha196]);
+    assert_eq!(client.tgs_enctypes, vec![ktix::Enctype::Aes128CtsHmacSha196]);
+}

@@ -35,8 +35,10 @@ pub struct ClientConfig {
     pub renew_lifetime: Option<i64>,
     /// Ask for forwardable tickets.
     pub forwardable: bool,
-    /// Enctypes to ask for, in preference order.
+    /// Enctypes to ask for in the AS exchange (`default_tkt_enctypes`), in preference order.
     pub enctypes: Vec<Enctype>,
+    /// Session-key enctypes to ask for in the TGS exchange (`default_tgs_enctypes`).
+    pub tgs_enctypes: Vec<Enctype>,
     /// Clock skew allowance, seconds: cached tickets are replaced this long before they end.
     pub clock_skew: i64,
 }
@@ -50,6 +52,7 @@ impl ClientConfig {
             renew_lifetime: None,
             forwardable: true,
             enctypes: Enctype::ALL.to_vec(),
+            tgs_enctypes: Enctype::ALL.to_vec(),
             clock_skew: 300,
         }
     }

@@ -91,7 +91,7 @@ impl Client {
             till,
             rtime: None,
             nonce,
-            etype: self.config.enctypes.iter().map(|e| e.id()).collect(),
+            etype: self.config.tgs_enctypes.iter().map(|e| e.id()).collect(),
             addresses: None,
             enc_authorization_data: None,
             additional_tickets: None,
