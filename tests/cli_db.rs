@@ -259,3 +259,40 @@ fn kill_9_during_db_add_loses_nothing_committed() {
     ok(&["db", "add", "--db", d.arg(), "--random", "after"], None);
     println!("{killed} of {ROUNDS} adds killed, {} reported committed", reported.len());
 }
+
+#[test]
+fn realm_enctypes_are_configurable_at_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("realm.db");
+    let db_arg = db.to_str().unwrap();
+    assert!(fails(&["db", "init", "--db", db_arg, "--realm", REALM, "--enctypes", "des-cbc-crc"], None)
+        .contains("no supported encryption type"));
+    ok(
+        &[
+            "db",
+            "init",
+            "--db",
+            db_arg,
+            "--realm",
+            REALM,
+            "--enctypes",
+            "aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96",
+        ],
+        None,
+    );
+    ok(&["db", "add", "--db", db_arg, "alice"], Some("alice-pw\n"));
+    ok(&["db", "add", "--db", db_arg, "--random", SERVICE], None);
+    let store = SqliteStore::open(&db, &MasterKey::load_stash(&stash_path(&db)).unwrap()).unwrap();
+    let want = vec![ktix::Enctype::Aes256CtsHmacSha196, ktix::Enctype::Aes128CtsHmacSha196];
+    assert_eq!(store.enctypes().unwrap(), want);
+    for name in ["alice", SERVICE, "krbtgt/CLI.TEST"] {
+        let p = ktix::Principal::parse(name, Some(REALM)).unwrap();
+        let e = store.get(&p).unwrap().unwrap();
+        let mut got: Vec<_> = e.keys.iter().map(|k| k.key.enctype()).collect();
+        got.sort();
+        assert_eq!(got, vec![ktix::Enctype::Aes128CtsHmacSha196, ktix::Enctype::Aes256CtsHmacSha196], "{name}");
+    }
+    // A database that names none gives every supported enctype.
+    let other = Db::init();
+    assert_eq!(other.store().enctypes().unwrap(), ktix::Enctype::ALL.to_vec());
+}

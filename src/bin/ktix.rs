@@ -68,6 +68,11 @@ pub enum DbCommand {
         /// Derive the master key from a master password (read like other passwords) instead of random.
         #[arg(long)]
         master_password: bool,
+        /// The enctypes principals get keys of, as MIT names them, comma- or space-separated
+        /// (default: all four, aes256-cts-hmac-sha384-192 aes256-cts-hmac-sha1-96
+        /// aes128-cts-hmac-sha256-128 aes128-cts-hmac-sha1-96).
+        #[arg(long)]
+        enctypes: Option<String>,
     },
     /// Add a principal.
     Add {

@@ -476,6 +476,43 @@ impl SqliteStore {
         &self.realm
     }
 
+    /// The enctypes the realm gives principals keys of, strongest first (`ktix db init
+    /// --enctypes`); every supported enctype when the database names none.
+    pub fn enctypes(&self) -> Result<Vec<Enctype>> {
+        let mut r = self.reader()?;
+        let value: Option<String> = r
+            .conn()
+            .query_row("SELECT value FROM ktix_meta WHERE name = 'enctypes'", [], |row| row.get(0))
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        match value {
+            None => Ok(Enctype::ALL.to_vec()),
+            Some(v) => v.split(',').map(Enctype::from_name).collect::<Result<Vec<_>>>().map_err(|e| {
+                Error::new(
+                    ErrorCode::KTIX_ERR_BAD_FILE,
+                    format!("{}: realm enctypes: {}", self.path.display(), e.message()),
+                )
+            }),
+        }
+    }
+
+    /// Sets the enctypes the realm gives principals keys of (new keys only; existing keys stay).
+    pub fn set_enctypes(&self, enctypes: &[Enctype]) -> Result<()> {
+        if enctypes.is_empty() {
+            return Err(Error::invalid("the realm needs at least one enctype"));
+        }
+        let names: Vec<&str> = enctypes.iter().map(|e| e.name()).collect();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO ktix_meta (name, value) VALUES ('enctypes', ?1)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                [names.join(",")],
+            )
+            .map_err(|e| self.sql(e))?;
+            Ok(())
+        })
+    }
+
     /// Turns the in-memory cache of decoded entries on (the default) or off.
     pub fn set_caching(&self, on: bool) {
         self.caching.store(on, Ordering::Relaxed);

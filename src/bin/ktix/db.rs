@@ -7,8 +7,9 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
+use ktix::config::parse_enctypes;
 use ktix::kdc::{stash_path, MasterKey, PrincipalEntry, PrincipalStore, SqliteStore};
-use ktix::{Enctype, Error, ErrorCode, Keytab, Principal, RealmPolicy, Result, Time};
+use ktix::{Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
 use crate::DbCommand;
@@ -16,17 +17,14 @@ use crate::DbCommand;
 /// Runs one `ktix db` command.
 pub fn run(cmd: DbCommand) -> Result<()> {
     match cmd {
-        DbCommand::Init { db, realm, master_password } => init(&db.db, &realm, master_password),
+        DbCommand::Init { db, realm, master_password, enctypes } => {
+            init(&db.db, &realm, master_password, enctypes.as_deref())
+        }
         DbCommand::Add { db, principal, password: _, random } => add(&db.db, &principal, random),
         DbCommand::Del { db, principal } => del(&db.db, &principal),
         DbCommand::List { db } => list(&db.db),
         DbCommand::Ktadd { db, principal, keytab, randkey } => ktadd(&db.db, &principal, &keytab, randkey),
     }
-}
-
-/// The enctypes every principal gets keys of: the realm default (20, 18, 19, 17).
-fn realm_enctypes() -> Vec<Enctype> {
-    RealmPolicy::default().enctypes
 }
 
 /// Reads a new password: twice on a terminal (the two must match), once from stdin otherwise.
@@ -44,7 +42,8 @@ fn read_new_password(label: &str) -> Result<Zeroizing<String>> {
     Ok(pw)
 }
 
-fn init(db: &Path, realm: &str, master_password: bool) -> Result<()> {
+fn init(db: &Path, realm: &str, master_password: bool, enctypes: Option<&str>) -> Result<()> {
+    let enctypes = enctypes.map(parse_enctypes).transpose()?;
     let tgs = Principal::new(ktix::principal::name_type::SRV_INST, vec!["krbtgt".into(), realm.into()], realm)?;
     if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
@@ -89,8 +88,11 @@ fn init(db: &Path, realm: &str, master_password: bool) -> Result<()> {
             return Err(e);
         }
     };
+    if let Some(list) = &enctypes {
+        store.set_enctypes(list)?;
+    }
     let mut e = PrincipalEntry::new(tgs.clone());
-    e.set_random_keys(&realm_enctypes(), 1)?;
+    e.set_random_keys(&store.enctypes()?, 1)?;
     store.add(e)?;
     println!("created realm {realm}: database {}, master-key stash {}", db.display(), stash.display());
     println!("added {tgs} (kvno 1, random keys)");
@@ -143,10 +145,10 @@ fn add(db: &Path, name: &str, random: bool) -> Result<()> {
     }
     let mut e = PrincipalEntry::new(p.clone());
     if random {
-        e.set_random_keys(&realm_enctypes(), 1)?;
+        e.set_random_keys(&store.enctypes()?, 1)?;
     } else {
         let pw = read_new_password(&format!("Password for {p}"))?;
-        e.set_password(pw.as_bytes(), &realm_enctypes(), 1)?;
+        e.set_password(pw.as_bytes(), &store.enctypes()?, 1)?;
     }
     store.add(e)?;
     // Printed only after the commit: a caller may rely on this line meaning "stored".
@@ -212,12 +214,13 @@ fn ktadd(db: &Path, name: &str, keytab: &str, randkey: bool) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     let entry = if randkey {
+        let enctypes = store.enctypes()?;
         store.modify(&p, |e| {
             let next = e
                 .current_kvno()
                 .checked_add(1)
                 .ok_or_else(|| Error::invalid(format!("{p} is at the highest key version")))?;
-            e.set_random_keys(&realm_enctypes(), next)
+            e.set_random_keys(&enctypes, next)
         })?
     } else {
         store.get(&p)?.ok_or_else(|| not_found(&store, &p))?

@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use ktix::config::{KdcConf, Profile};
-use ktix::kdc::{stderr_logger, KdcServer, ServerConfig};
+use ktix::kdc::{stderr_logger, KdcServer, ServerConfig, SqliteStore};
 use ktix::{Error, ErrorCode, Kdc, RealmPolicy, Result};
 
 use crate::KdcCommand;
@@ -17,18 +17,27 @@ pub fn run(cmd: KdcCommand) -> Result<()> {
     }
 }
 
-/// The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else defaults.
-fn policy(config: Option<&Path>, realm: &str) -> Result<RealmPolicy> {
-    match config {
-        Some(path) => Ok(KdcConf::from_profile(&Profile::load(path)?, Some(realm))?.to_policy()),
-        None => Ok(RealmPolicy::default()),
+/// The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else
+/// defaults; the enctypes are kdc.conf's `supported_enctypes`, else the database's.
+fn policy(config: Option<&Path>, store: &SqliteStore) -> Result<RealmPolicy> {
+    let (mut policy, conf_enctypes) = match config {
+        Some(path) => {
+            let conf = KdcConf::from_profile(&Profile::load(path)?, Some(store.realm()))?;
+            (conf.to_policy(), conf.supported_enctypes.is_some())
+        }
+        None => (RealmPolicy::default(), false),
+    };
+    if !conf_enctypes {
+        policy.enctypes = store.enctypes()?;
     }
+    Ok(policy)
 }
 
 fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<usize>) -> Result<()> {
     let store = crate::db::open(db)?;
     let realm = store.realm().to_string();
-    let kdc = Arc::new(Kdc::with_store(&realm, Arc::new(store), policy(config, &realm)?)?);
+    let policy = policy(config, &store)?;
+    let kdc = Arc::new(Kdc::with_store(&realm, Arc::new(store), policy)?);
     let mut server_config = ServerConfig { logger: stderr_logger(), ..ServerConfig::default() };
     if let Some(w) = workers {
         server_config.workers = w;
