@@ -976,7 +976,8 @@ ktix_result ktix_kdc_new(const char *realm, struct ktix_kdc **out);
  * Opens the realm database at `db_path` (an SQLite file kept by libktix, as `ktix db` makes), or
  * creates it when no file exists there. The master key is read from, or on creation written to,
  * the stash file beside it (`db_path` with `.stash` appended, mode 0600). A new database gets
- * `krbtgt/REALM` with random keys. Principals added later are stored in the file at once.
+ * `krbtgt/REALM` with random keys. Principals added later are stored in the file at once, with
+ * keys of the database's enctypes (those `ktix db init --enctypes` chose; all four by default).
  *
  * `realm` names the realm to create; for an existing database it may be NULL, and when given it
  * must match the database's realm.

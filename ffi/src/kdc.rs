@@ -63,7 +63,8 @@ pub extern "C" fn ktix_kdc_new(realm: *const c_char, out: *mut *mut ktix_kdc) ->
 /// Opens the realm database at `db_path` (an SQLite file kept by libktix, as `ktix db` makes), or
 /// creates it when no file exists there. The master key is read from, or on creation written to,
 /// the stash file beside it (`db_path` with `.stash` appended, mode 0600). A new database gets
-/// `krbtgt/REALM` with random keys. Principals added later are stored in the file at once.
+/// `krbtgt/REALM` with random keys. Principals added later are stored in the file at once, with
+/// keys of the database's enctypes (those `ktix db init --enctypes` chose; all four by default).
 ///
 /// `realm` names the realm to create; for an existing database it may be NULL, and when given it
 /// must match the database's realm.
@@ -86,7 +87,9 @@ pub extern "C" fn ktix_kdc_open(db_path: *const c_char, realm: *const c_char, ou
             let realm = try_opt_str(realm, "realm")?;
             let store = SqliteStore::open_or_create(path, realm)?;
             let name = store.realm().to_string();
-            let kdc = Kdc::with_store(&name, Arc::new(store), RealmPolicy::default())?;
+            // The database's enctypes (`ktix db init --enctypes`) are the realm's, as for `ktix kdc serve`.
+            let policy = RealmPolicy { enctypes: store.enctypes()?, ..RealmPolicy::default() };
+            let kdc = Kdc::with_store(&name, Arc::new(store), policy)?;
             out.set(into_raw::<ktix_kdc>(Arc::new(kdc)));
             Ok(())
         }

@@ -208,6 +208,31 @@ fn database_realm_is_created_then_reopened() {
 }
 
 #[test]
+fn database_realm_keeps_the_database_enctypes() {
+    let dir = std::env::temp_dir().join(format!("ktix-ffi-enctypes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("realm.db");
+    // A database made as `ktix db init --enctypes aes128-cts-hmac-sha1-96` makes it.
+    let store = ktix::kdc::SqliteStore::open_or_create(&path, Some("DB.TEST")).expect("database");
+    store.set_enctypes(&[ktix::Enctype::Aes128CtsHmacSha196]).expect("enctypes");
+    drop(store);
+    let db = std::ffi::CString::new(path.to_string_lossy().as_bytes()).expect("path");
+    let mut kdc = null_mut();
+    ok(ktix_kdc_open(db.as_ptr(), null(), &mut kdc));
+    ok(ktix_kdc_add_principal(kdc, c"alice".as_ptr(), c"pw".as_ptr()));
+    let mut kt = null_mut();
+    ok(ktix_kdc_keytab(kdc, c"alice".as_ptr(), &mut kt));
+    assert_eq!(ktix_keytab_len(kt), 1);
+    let mut e = ktix_keytab_entry_info { principal: null(), kvno: 0, enctype: 0, timestamp: 0 };
+    ok(ktix_keytab_entry(kt, 0, &mut e));
+    assert_eq!(e.enctype, 17);
+    ktix_keytab_free(kt);
+    ktix_kdc_free(kdc);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn null_and_wrong_arguments_give_result_codes() {
     let mut out = null_mut();
     assert_eq!(ktix_kdc_new(null(), &mut out), KTIX_ERR_NULL_ARGUMENT);

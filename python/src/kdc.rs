@@ -76,7 +76,12 @@ impl Kdc {
             .detach(|| {
                 let store: Arc<dyn PrincipalStore> = match &db {
                     None => Arc::new(MemoryStore::new()),
-                    Some(path) => Arc::new(SqliteStore::open_or_create(path, Some(&realm))?),
+                    Some(path) => {
+                        let store = SqliteStore::open_or_create(path, Some(&realm))?;
+                        // The database's enctypes (`ktix db init --enctypes`) are the realm's.
+                        policy.enctypes = store.enctypes()?;
+                        Arc::new(store)
+                    }
                 };
                 ktix::Kdc::with_store(&realm, store, policy)
             })

@@ -259,6 +259,19 @@ def test_sqlite_realm_database(tmp_path: Path) -> None:
         ktix.Kdc(REALM, db=db)
 
 
+KTIX_TOOL = Path(__file__).resolve().parents[2] / "target" / "debug" / "ktix"
+
+
+@pytest.mark.skipif(not KTIX_TOOL.is_file(), reason="the ktix tool is not built (cargo build --bin ktix)")
+def test_sqlite_realm_keeps_the_database_enctypes(tmp_path: Path) -> None:
+    db = tmp_path / "realm.db"
+    init = [str(KTIX_TOOL), "db", "init", "--db", str(db), "--realm", REALM, "--enctypes", "aes128-cts-hmac-sha1-96"]
+    subprocess.run(init, check=True, stdout=subprocess.DEVNULL)
+    kdc = ktix.Kdc(REALM, db=db)
+    kdc.add_principal(USER, password=PASSWORD)
+    assert [e.enctype for e in kdc.keytab(USER).entries()] == [17]
+
+
 def test_kdc_policy_arguments(tmp_path: Path) -> None:
     kdc = ktix.Kdc(REALM, max_life=3600)
     kdc.add_principal(USER, PASSWORD)
