@@ -69,14 +69,21 @@ impl Time {
         Time { micros: self.micros.saturating_sub(secs.saturating_mul(1_000_000)) }
     }
 
-    /// Signed difference `self - other` in whole seconds (truncated toward zero).
+    /// Signed difference `self - other` in whole seconds (truncated toward zero, saturating).
     pub const fn secs_since(self, other: Time) -> i64 {
-        (self.micros - other.micros) / 1_000_000
+        self.micros.saturating_sub(other.micros) / 1_000_000
     }
 
     /// Absolute difference in microseconds.
     pub const fn abs_diff_micros(self, other: Time) -> u64 {
         self.micros.abs_diff(other.micros)
+    }
+
+    /// Whether `self` and `other` are at most `secs` seconds apart: the clock-skew check. A
+    /// negative `secs` (a misconfigured skew) counts as 0, never as "any difference".
+    pub const fn within_secs(self, other: Time, secs: i64) -> bool {
+        let allowed = if secs < 0 { 0 } else { secs as u64 };
+        self.abs_diff_micros(other) <= allowed.saturating_mul(1_000_000)
     }
 
     /// As a `SystemTime` (times before the epoch clamp to it).
@@ -201,6 +208,19 @@ mod tests {
             let (y, mo, d, h, mi, s) = t.civil();
             assert_eq!(Time::from_civil(y, mo, d, h, mi, s), Some(t));
         }
+    }
+
+    #[test]
+    fn skew_window_and_extremes() {
+        let t = Time::from_unix(1000);
+        assert!(t.within_secs(t.plus_secs(300), 300));
+        assert!(!t.within_secs(t.plus_secs(301), 300));
+        assert!(!t.within_secs(t.minus_secs(1), -5), "a negative skew allows nothing, not everything");
+        assert!(t.within_secs(t, -5));
+        assert!(t.within_secs(Time::from_unix(i64::MAX), i64::MAX));
+        // No overflow at the ends of the range.
+        assert_eq!(Time::from_unix_micros(i64::MAX).secs_since(Time::from_unix_micros(i64::MIN)), i64::MAX / 1_000_000);
+        assert_eq!(Time::from_unix_micros(i64::MIN).secs_since(Time::from_unix_micros(i64::MAX)), i64::MIN / 1_000_000);
     }
 
     #[test]

@@ -164,6 +164,23 @@ fn skew_is_37() {
 }
 
 #[test]
+fn negative_skew_setting_allows_no_skew() {
+    // A misconfigured negative skew must not turn the check off (it once overflowed to "any").
+    let realm = Realm::new();
+    let client = realm.alice();
+    let acceptor = realm.acceptor_with(AcceptorConfig { clock_skew: -300, ..AcceptorConfig::default() });
+    let (req, _) = client.ap_req(SERVICE, false).unwrap();
+    let e = acceptor.accept_at(&req, realm.now().plus_secs(3600)).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::KRB_AP_ERR_SKEW, "{e}");
+    let (req, _) = client.ap_req(SERVICE, false).unwrap();
+    acceptor.accept(&req).unwrap();
+    // A huge skew does not overflow either.
+    let acceptor = realm.acceptor_with(AcceptorConfig { clock_skew: i64::MAX, ..AcceptorConfig::default() });
+    let (req, _) = client.ap_req(SERVICE, false).unwrap();
+    acceptor.accept(&req).unwrap();
+}
+
+#[test]
 fn replay_is_34() {
     let realm = Realm::new();
     let client = realm.alice();

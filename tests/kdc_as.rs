@@ -163,6 +163,16 @@ fn timestamp_outside_skew_is_37() {
 }
 
 #[test]
+fn negative_skew_policy_allows_no_skew() {
+    let realm = Realm::with_policy(RealmPolicy { clock_skew: -300, ..RealmPolicy::default() });
+    let now = realm.now();
+    let req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha196), now.plus_secs(3600));
+    assert_eq!(error_code(&realm.handle(&req.encode())), ErrorCode::KRB_AP_ERR_SKEW);
+    let req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha196), now);
+    expect_tag(&realm.handle(&req.encode()), wire::msg_type::AS_REP);
+}
+
+#[test]
 fn strongest_enctype_is_chosen_for_the_reply() {
     let realm = Realm::new();
     let now = realm.now();

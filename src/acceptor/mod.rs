@@ -136,9 +136,9 @@ impl Acceptor {
         if client != ticket.client {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "ticket and authenticator name different clients"));
         }
-        let skew = self.config.clock_skew;
+        let skew = self.config.clock_skew.max(0);
         let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
-        if ctime.abs_diff_micros(now) > skew as u64 * 1_000_000 {
+        if !ctime.within_secs(now, skew) {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
         }
         if ticket.start().minus_secs(skew) > now || ticket.flags.has(tf::INVALID) {

@@ -171,7 +171,7 @@ fn verify_timestamp(kdc: &Kdc, centry: &PrincipalEntry, value: &[u8], now: Time)
     })?;
     let usec = ts.pausec.as_ref().map(wire::micros).transpose()?.unwrap_or(0);
     let t = Time::from_unix_parts(wire::time_from(&ts.patimestamp).unix(), usec);
-    if t.abs_diff_micros(now) > kdc.policy().clock_skew as u64 * 1_000_000 {
+    if !t.within_secs(now, kdc.policy().clock_skew) {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
     }
     Ok(())

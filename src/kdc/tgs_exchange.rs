@@ -62,9 +62,9 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     if auth_client != tgt.client {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "authenticator and ticket name different clients"));
     }
-    let skew = kdc.policy().clock_skew;
+    let skew = kdc.policy().clock_skew.max(0);
     let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
-    if ctime.abs_diff_micros(now) > skew as u64 * 1_000_000 {
+    if !ctime.within_secs(now, skew) {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
     }
     let cksum = auth
