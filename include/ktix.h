@@ -642,7 +642,8 @@ void ktix_acceptor_free(struct ktix_acceptor *acceptor);
  * The authenticated client, e.g. `"alice@KTIX.TEST"`.
  *
  * Returns a NUL-terminated string owned by `accepted`, valid until `ktix_accepted_free()`; do
- * not free it. NULL when `accepted` is NULL or not an accepted handle.
+ * not free it. NULL when `accepted` is NULL or not an accepted handle (the reason is the
+ * thread's last error).
  */
 const char *ktix_accepted_client(const struct ktix_accepted *accepted);
 
@@ -650,7 +651,8 @@ const char *ktix_accepted_client(const struct ktix_accepted *accepted);
  * The service the ticket was for, e.g. `"host/server.ktix.test@KTIX.TEST"`.
  *
  * Returns a NUL-terminated string owned by `accepted`, valid until `ktix_accepted_free()`; do
- * not free it. NULL when `accepted` is NULL or not an accepted handle.
+ * not free it. NULL when `accepted` is NULL or not an accepted handle (the reason is the
+ * thread's last error).
  */
 const char *ktix_accepted_server(const struct ktix_accepted *accepted);
 
@@ -664,7 +666,8 @@ const char *ktix_accepted_server(const struct ktix_accepted *accepted);
 ktix_result ktix_accepted_times(const struct ktix_accepted *accepted, struct ktix_times *out);
 
 /**
- * The ticket flags as MIT's `krb5_flags` (see `ktix_credential_info.flags`); 0 for NULL.
+ * The ticket flags as MIT's `krb5_flags` (see `ktix_credential_info.flags`); 0 for NULL (the
+ * reason is the thread's last error).
  */
 uint32_t ktix_accepted_flags(const struct ktix_accepted *accepted);
 
@@ -771,7 +774,8 @@ ktix_result ktix_ccache_resolve(const char *name, struct ktix_ccache **out);
  * The cache's name, e.g. `"MEMORY:1f2e…"` or `"FILE:/tmp/krb5cc_1000"`.
  *
  * Returns a NUL-terminated string owned by the handle, valid until `ktix_ccache_free()`; do not
- * free it. NULL when `ccache` is NULL or not a cache handle.
+ * free it. NULL when `ccache` is NULL or not a cache handle (the reason is the thread's last
+ * error).
  */
 const char *ktix_ccache_name(const struct ktix_ccache *ccache);
 
@@ -806,7 +810,8 @@ ktix_result ktix_ccache_destroy(const struct ktix_ccache *ccache);
 void ktix_ccache_free(struct ktix_ccache *ccache);
 
 /**
- * How many credentials a listing holds; 0 when `list` is NULL or not a listing.
+ * How many credentials a listing holds; 0 when `list` is NULL or not a listing (the reason is
+ * the thread's last error).
  */
 size_t ktix_credentials_len(const struct ktix_credentials *list);
 
@@ -939,7 +944,8 @@ ktix_result ktix_ap_context_verify(struct ktix_ap_context *ctx,
                                    size_t ap_rep_len);
 
 /**
- * Whether `ktix_ap_context_verify()` has succeeded on this context; false for NULL.
+ * Whether `ktix_ap_context_verify()` has succeeded on this context; false for NULL (the
+ * reason is the thread's last error).
  */
 bool ktix_ap_context_is_verified(const struct ktix_ap_context *ctx);
 
@@ -1068,7 +1074,8 @@ ktix_result ktix_kdc_server_new(const struct ktix_kdc *kdc,
  * the port the system chose: what `ktix_client_new()` takes as the KDC.
  *
  * Returns a NUL-terminated string owned by the server handle, valid until
- * `ktix_kdc_server_free()`; do not free it. NULL when `server` is NULL or not a server handle.
+ * `ktix_kdc_server_free()`; do not free it. NULL when `server` is NULL or not a server handle
+ * (the reason is the thread's last error).
  */
 const char *ktix_kdc_server_address(const struct ktix_kdc_server *server);
 
@@ -1107,7 +1114,8 @@ ktix_result ktix_keytab_load(const char *name, struct ktix_keytab **out);
 ktix_result ktix_keytab_save(const struct ktix_keytab *keytab, const char *name);
 
 /**
- * How many entries the keytab has; 0 when `keytab` is NULL or not a keytab handle.
+ * How many entries the keytab has; 0 when `keytab` is NULL or not a keytab handle (the reason
+ * is the thread's last error).
  */
 size_t ktix_keytab_len(const struct ktix_keytab *keytab);
 

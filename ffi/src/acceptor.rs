@@ -6,7 +6,7 @@ use ktix::{Accepted, Acceptor};
 
 use crate::bytes::ktix_secret;
 use crate::ccache::ktix_times;
-use crate::handle::{castable, free, into_raw, try_bytes, try_ref, Out};
+use crate::handle::{castable, free, into_raw, try_bytes, try_ref, value_ref, Out};
 use crate::keytab::ktix_keytab;
 use crate::panic::ffi_boundary;
 use crate::result::ktix_result;
@@ -96,19 +96,21 @@ pub extern "C" fn ktix_acceptor_free(acceptor: *mut ktix_acceptor) {
 /// The authenticated client, e.g. `"alice@KTIX.TEST"`.
 ///
 /// Returns a NUL-terminated string owned by `accepted`, valid until `ktix_accepted_free()`; do
-/// not free it. NULL when `accepted` is NULL or not an accepted handle.
+/// not free it. NULL when `accepted` is NULL or not an accepted handle (the reason is the
+/// thread's last error).
 #[no_mangle]
 pub extern "C" fn ktix_accepted_client(accepted: *const ktix_accepted) -> *const c_char {
-    ffi_boundary!({ try_ref(accepted).map_or(std::ptr::null(), |a| a.client.as_ptr()) })
+    ffi_boundary!({ value_ref(accepted).map_or(std::ptr::null(), |a| a.client.as_ptr()) })
 }
 
 /// The service the ticket was for, e.g. `"host/server.ktix.test@KTIX.TEST"`.
 ///
 /// Returns a NUL-terminated string owned by `accepted`, valid until `ktix_accepted_free()`; do
-/// not free it. NULL when `accepted` is NULL or not an accepted handle.
+/// not free it. NULL when `accepted` is NULL or not an accepted handle (the reason is the
+/// thread's last error).
 #[no_mangle]
 pub extern "C" fn ktix_accepted_server(accepted: *const ktix_accepted) -> *const c_char {
-    ffi_boundary!({ try_ref(accepted).map_or(std::ptr::null(), |a| a.server.as_ptr()) })
+    ffi_boundary!({ value_ref(accepted).map_or(std::ptr::null(), |a| a.server.as_ptr()) })
 }
 
 /// The ticket's times (authentication, start, end, renew-till) in `*out`.
@@ -133,10 +135,11 @@ pub extern "C" fn ktix_accepted_times(accepted: *const ktix_accepted, out: *mut 
     )
 }
 
-/// The ticket flags as MIT's `krb5_flags` (see `ktix_credential_info.flags`); 0 for NULL.
+/// The ticket flags as MIT's `krb5_flags` (see `ktix_credential_info.flags`); 0 for NULL (the
+/// reason is the thread's last error).
 #[no_mangle]
 pub extern "C" fn ktix_accepted_flags(accepted: *const ktix_accepted) -> u32 {
-    ffi_boundary!({ try_ref(accepted).map_or(0, |a| a.accepted.flags.0) })
+    ffi_boundary!({ value_ref(accepted).map_or(0, |a| a.accepted.flags.0) })
 }
 
 /// The AP-REP to send back to the client: `*data` and `*len` receive it when the client asked for

@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 
 use ktix::{CCache, Credential, Error};
 
-use crate::handle::{castable, free, into_raw, try_ref, try_str, Empty, Out};
+use crate::handle::{castable, free, into_raw, try_ref, try_str, value_ref, Empty, Out};
 use crate::panic::ffi_boundary;
 use crate::result::ktix_result;
 
@@ -197,10 +197,11 @@ pub extern "C" fn ktix_ccache_resolve(name: *const c_char, out: *mut *mut ktix_c
 /// The cache's name, e.g. `"MEMORY:1f2e…"` or `"FILE:/tmp/krb5cc_1000"`.
 ///
 /// Returns a NUL-terminated string owned by the handle, valid until `ktix_ccache_free()`; do not
-/// free it. NULL when `ccache` is NULL or not a cache handle.
+/// free it. NULL when `ccache` is NULL or not a cache handle (the reason is the thread's last
+/// error).
 #[no_mangle]
 pub extern "C" fn ktix_ccache_name(ccache: *const ktix_ccache) -> *const c_char {
-    ffi_boundary!({ try_ref(ccache).map_or(std::ptr::null(), |c| c.name.as_ptr()) })
+    ffi_boundary!({ value_ref(ccache).map_or(std::ptr::null(), |c| c.name.as_ptr()) })
 }
 
 /// Lists the cache's usable credentials (a snapshot: later changes to the cache do not show in
@@ -248,10 +249,11 @@ pub extern "C" fn ktix_ccache_free(ccache: *mut ktix_ccache) {
     ffi_boundary!({ free(ccache) })
 }
 
-/// How many credentials a listing holds; 0 when `list` is NULL or not a listing.
+/// How many credentials a listing holds; 0 when `list` is NULL or not a listing (the reason is
+/// the thread's last error).
 #[no_mangle]
 pub extern "C" fn ktix_credentials_len(list: *const ktix_credentials) -> usize {
-    ffi_boundary!({ try_ref(list).map_or(0, Vec::len) })
+    ffi_boundary!({ value_ref(list).map_or(0, Vec::len) })
 }
 
 /// Describes credential `index` (0 ≤ `index` < `ktix_credentials_len()`) in `*out`.

@@ -8,7 +8,7 @@ use ktix::{ApContext, Client, ClientConfig, Error, InProcess, Network, SystemClo
 
 use crate::bytes::{ktix_bytes, ktix_secret};
 use crate::ccache::ktix_ccache;
-use crate::handle::{castable, free, into_raw, try_bytes, try_ref, try_str, Out};
+use crate::handle::{castable, free, into_raw, try_bytes, try_ref, try_str, value_ref, Out};
 use crate::kdc::ktix_kdc;
 use crate::keytab::ktix_keytab;
 use crate::panic::ffi_boundary;
@@ -224,11 +224,12 @@ pub extern "C" fn ktix_ap_context_verify(
     )
 }
 
-/// Whether `ktix_ap_context_verify()` has succeeded on this context; false for NULL.
+/// Whether `ktix_ap_context_verify()` has succeeded on this context; false for NULL (the
+/// reason is the thread's last error).
 #[no_mangle]
 pub extern "C" fn ktix_ap_context_is_verified(ctx: *const ktix_ap_context) -> bool {
     ffi_boundary!({
-        try_ref(ctx).is_ok_and(|c| c.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).is_verified())
+        value_ref(ctx).is_some_and(|c| c.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).is_verified())
     })
 }
 

@@ -83,6 +83,13 @@ pub(crate) fn try_ref<'a, C: Castable>(p: *const C) -> Result<&'a C::Value> {
     Ok(unsafe { &(*p.cast::<Handle<C::Value>>()).value })
 }
 
+/// The value behind a C handle, for calls that return a plain value (a string, a count, a flag)
+/// instead of a `ktix_result`: `None` for NULL or a handle of another type, with the reason
+/// recorded as the thread's last error (`ktix_last_error_message()`), as every failure is.
+pub(crate) fn value_ref<'a, C: Castable>(p: *const C) -> Option<&'a C::Value> {
+    try_ref(p).map_err(|e| crate::result::record(&e)).ok()
+}
+
 /// Frees a handle made by [`into_raw`]; NULL and pointers that are not live handles of type `C`
 /// are left alone (the latter is reported as the thread's last error).
 pub(crate) fn free<C: Castable>(p: *mut C) {
@@ -247,6 +254,18 @@ mod tests {
         assert_eq!(try_ref(a as *const test_a).map(String::len), Ok(5));
         free(a);
         free::<test_a>(std::ptr::null_mut());
+    }
+
+    #[test]
+    fn value_ref_records_why_it_failed() {
+        crate::result::clear_last_error();
+        assert!(value_ref::<test_a>(std::ptr::null()).is_none());
+        assert!(crate::result::last_error().contains("the test_a handle is NULL"), "{}", crate::result::last_error());
+        let b = into_raw::<test_b>(vec![1]);
+        assert!(value_ref::<test_a>(b.cast::<test_a>()).is_none());
+        assert!(crate::result::last_error().contains("not a live test_a handle"));
+        assert_eq!(value_ref(b as *const test_b).map(Vec::len), Some(1));
+        free(b);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ktix::kdc::{silent_logger, stderr_logger, SqliteStore};
 use ktix::{Error, Kdc, KdcServer, RealmPolicy, ServerConfig, Time};
 
 use crate::bytes::ktix_bytes;
-use crate::handle::{castable, free, into_raw, try_bytes, try_opt_str, try_ref, try_str, Out};
+use crate::handle::{castable, free, into_raw, try_bytes, try_opt_str, try_ref, try_str, value_ref, Out};
 use crate::keytab::{ktix_keytab, KeytabValue};
 use crate::panic::ffi_boundary;
 use crate::result::ktix_result;
@@ -225,10 +225,11 @@ pub extern "C" fn ktix_kdc_server_new(
 /// the port the system chose: what `ktix_client_new()` takes as the KDC.
 ///
 /// Returns a NUL-terminated string owned by the server handle, valid until
-/// `ktix_kdc_server_free()`; do not free it. NULL when `server` is NULL or not a server handle.
+/// `ktix_kdc_server_free()`; do not free it. NULL when `server` is NULL or not a server handle
+/// (the reason is the thread's last error).
 #[no_mangle]
 pub extern "C" fn ktix_kdc_server_address(server: *const ktix_kdc_server) -> *const c_char {
-    ffi_boundary!({ try_ref(server).map_or(std::ptr::null(), |s| s.address.as_ptr()) })
+    ffi_boundary!({ value_ref(server).map_or(std::ptr::null(), |s| s.address.as_ptr()) })
 }
 
 /// Stops the server: requests already received are answered, then every thread is joined and

@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 
 use ktix::{Error, Keytab};
 
-use crate::handle::{castable, free, into_raw, try_ref, try_str, Out};
+use crate::handle::{castable, free, into_raw, try_ref, try_str, value_ref, Out};
 use crate::panic::ffi_boundary;
 use crate::result::ktix_result;
 
@@ -88,10 +88,11 @@ pub extern "C" fn ktix_keytab_save(keytab: *const ktix_keytab, name: *const c_ch
     )
 }
 
-/// How many entries the keytab has; 0 when `keytab` is NULL or not a keytab handle.
+/// How many entries the keytab has; 0 when `keytab` is NULL or not a keytab handle (the reason
+/// is the thread's last error).
 #[no_mangle]
 pub extern "C" fn ktix_keytab_len(keytab: *const ktix_keytab) -> usize {
-    ffi_boundary!({ try_ref(keytab).map_or(0, |kt| kt.keytab.len()) })
+    ffi_boundary!({ value_ref(keytab).map_or(0, |kt| kt.keytab.len()) })
 }
 
 /// Describes entry `index` (0 ≤ `index` < `ktix_keytab_len()`) in `*out`.

@@ -253,6 +253,9 @@ fn null_and_wrong_arguments_give_result_codes() {
     assert_eq!(ktix_kdc_server_new(kdc, c"".as_ptr(), 0, &mut null_mut()), KTIX_ERR_INVALID_ARGUMENT);
     assert_eq!(ktix_kdc_server_new(kdc, c"127.0.0.1:0".as_ptr(), 0x80, &mut null_mut()), KTIX_ERR_INVALID_ARGUMENT);
     assert!(ktix_accepted_client(null()).is_null());
+    assert!(text(ktix_last_error_message()).contains("the ktix_accepted handle is NULL"));
+    assert!(ktix_kdc_server_address(kdc.cast::<ktix_kdc_server>()).is_null());
+    assert!(text(ktix_last_error_message()).contains("not a live ktix_kdc_server handle"));
     assert_eq!(ktix_keytab_len(null()), 0);
     assert_eq!(ktix_ccache_destroy(null()), KTIX_ERR_NULL_ARGUMENT);
     assert_eq!(text(ktix_result_name(KTIX_ERR_NULL_ARGUMENT)), "KTIX_ERR_NULL_ARGUMENT");
