@@ -5,6 +5,8 @@ use openssl::cipher::{Cipher, CipherRef};
 use openssl::cipher_ctx::CipherCtx;
 pub use openssl::symm::Mode;
 
+use zeroize::{Zeroize, Zeroizing};
+
 use crate::error::{Error, Result};
 
 /// The AES block size.
@@ -18,8 +20,9 @@ fn cbc_cipher(key: &[u8]) -> Result<&'static CipherRef> {
     }
 }
 
-/// Plain CBC over whole blocks, no padding. OpenSSL wants one spare block of output room.
-fn cbc(mode: Mode, key: &[u8], iv: &[u8; BLOCK], data: &[u8]) -> Result<Vec<u8>> {
+/// Plain CBC over whole blocks, no padding. OpenSSL wants one spare block of output room. The
+/// output is zeroized when dropped: for decryption it is plaintext.
+fn cbc(mode: Mode, key: &[u8], iv: &[u8; BLOCK], data: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     debug_assert_eq!(data.len() % BLOCK, 0);
     let mut c = CipherCtx::new()?;
     match mode {
@@ -27,7 +30,7 @@ fn cbc(mode: Mode, key: &[u8], iv: &[u8; BLOCK], data: &[u8]) -> Result<Vec<u8>>
         Mode::Decrypt => c.decrypt_init(Some(cbc_cipher(key)?), Some(key), Some(iv))?,
     }
     c.set_padding(false);
-    let mut out = vec![0u8; data.len() + BLOCK];
+    let mut out = Zeroizing::new(vec![0u8; data.len() + BLOCK]);
     let n = c.cipher_update(data, Some(&mut out))?;
     out.truncate(n);
     Ok(out)
@@ -48,10 +51,12 @@ pub fn encrypt(key: &[u8], iv: &[u8; BLOCK], data: &[u8]) -> Result<Vec<u8>> {
         return Err(Error::invalid("AES-CTS input shorter than one block"));
     }
     if n == BLOCK {
-        return cbc(Mode::Encrypt, key, iv, data);
+        return Ok(cbc(Mode::Encrypt, key, iv, data)?.to_vec());
     }
     let blocks = n.div_ceil(BLOCK);
-    let mut padded = data.to_vec();
+    // The padded copy is plaintext (keys, often): zeroized when dropped, sized once.
+    let mut padded = Zeroizing::new(Vec::with_capacity(blocks * BLOCK));
+    padded.extend_from_slice(data);
     padded.resize(blocks * BLOCK, 0);
     let c = cbc(Mode::Encrypt, key, iv, &padded)?;
     let tail = n - (blocks - 1) * BLOCK; // bytes in the last (partial or full) block
@@ -63,30 +68,39 @@ pub fn encrypt(key: &[u8], iv: &[u8; BLOCK], data: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// CTS-decrypts `data` (at least one block) with `iv`.
+///
+/// The plaintext is built in one buffer of its final size, and every intermediate copy is
+/// zeroized, so the only plaintext left is the returned `Vec` (which the caller should hold in
+/// zeroizing storage, as [`crate::Key::decrypt`] does).
 pub fn decrypt(key: &[u8], iv: &[u8; BLOCK], data: &[u8]) -> Result<Vec<u8>> {
     let n = data.len();
     if n < BLOCK {
         return Err(Error::integrity("ciphertext shorter than one AES block"));
     }
+    let mut out = Vec::with_capacity(n);
     if n == BLOCK {
-        return cbc(Mode::Decrypt, key, iv, data);
+        out.extend_from_slice(&cbc(Mode::Decrypt, key, iv, data)?);
+        return Ok(out);
     }
     let blocks = n.div_ceil(BLOCK);
     let tail = n - (blocks - 1) * BLOCK;
     let head_len = (blocks - 2) * BLOCK;
-    let mut out = cbc(Mode::Decrypt, key, iv, &data[..head_len])?;
-    let prev: [u8; BLOCK] =
-        if head_len == 0 { *iv } else { data[head_len - BLOCK..head_len].try_into().expect("one block") };
+    out.extend_from_slice(&cbc(Mode::Decrypt, key, iv, &data[..head_len])?);
+    let mut prev = [0u8; BLOCK];
+    prev.copy_from_slice(if head_len == 0 { iv } else { &data[head_len - BLOCK..head_len] });
     // The full block at position blocks-2 is the encryption of the padded last plaintext block.
-    let en: [u8; BLOCK] = data[head_len..head_len + BLOCK].try_into().expect("one block");
-    let d = block(Mode::Decrypt, key, &en)?;
+    let mut en = [0u8; BLOCK];
+    en.copy_from_slice(&data[head_len..head_len + BLOCK]);
+    let mut d = Zeroizing::new(block(Mode::Decrypt, key, &en)?);
     let tail_c = &data[head_len + BLOCK..];
     // Reconstruct the original second-to-last ciphertext block: tail bytes + stolen bytes of d.
-    let mut c_prev = d;
+    let mut c_prev = Zeroizing::new(*d);
     c_prev[..tail].copy_from_slice(tail_c);
-    let p_prev = block(Mode::Decrypt, key, &c_prev)?;
+    let p_prev = Zeroizing::new(block(Mode::Decrypt, key, &c_prev)?);
     out.extend(p_prev.iter().zip(prev.iter()).map(|(a, b)| a ^ b));
     out.extend(d[..tail].iter().zip(tail_c.iter()).map(|(a, b)| a ^ b));
+    d.zeroize();
+    debug_assert_eq!(out.len(), n);
     Ok(out)
 }
 
@@ -105,6 +119,12 @@ mod tests {
             assert_eq!(decrypt(&key, &iv, &c).unwrap(), p, "len {len}");
         }
         assert!(encrypt(&key, &iv, &[0u8; 15]).is_err());
+        // Decryption builds the plaintext in place: no reallocation (which would leave a copy).
+        for len in [16usize, 17, 31, 32, 40, 47, 48, 100] {
+            let p = vec![3u8; len];
+            let d = decrypt(&key, &iv, &encrypt(&key, &iv, &p).unwrap()).unwrap();
+            assert_eq!(d.capacity(), len, "len {len}");
+        }
         assert!(decrypt(&key, &iv, &[0u8; 15]).is_err());
     }
 }
