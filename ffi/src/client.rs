@@ -8,7 +8,7 @@ use ktix::{ApContext, Client, ClientConfig, Error, InProcess, Network, SystemClo
 
 use crate::bytes::{ktix_bytes, ktix_secret};
 use crate::ccache::ktix_ccache;
-use crate::handle::{castable, free, into_raw, try_bytes, try_ref, try_str, value_ref, Out};
+use crate::handle::{castable, free, into_raw, try_address_list, try_bytes, try_ref, try_str, value_ref, Out};
 use crate::kdc::ktix_kdc;
 use crate::keytab::ktix_keytab;
 use crate::panic::ffi_boundary;
@@ -51,14 +51,10 @@ pub extern "C" fn ktix_client_new(
         try {
             let out = Out::new(out, "out")?;
             let realm = try_str(realm, "realm")?;
-            let kdcs: Vec<String> =
-                try_str(kdcs, "kdcs")?.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect();
+            let kdcs: Vec<String> = try_address_list(kdcs, "kdcs")?.into_iter().map(String::from).collect();
             let ccache = try_ref(ccache)?.ccache.clone();
             if realm.is_empty() {
                 return Err(Error::invalid("the realm name is empty"));
-            }
-            if kdcs.is_empty() {
-                return Err(Error::invalid("kdcs names no KDC address"));
             }
             let client = Client::new(ClientConfig::new(realm), Arc::new(Network::new(kdcs)), ccache);
             out.set(into_raw::<ktix_client>(client));

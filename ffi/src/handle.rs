@@ -128,6 +128,17 @@ pub(crate) fn try_opt_str<'a>(p: *const c_char, what: &str) -> Result<Option<&'a
     }
 }
 
+/// A list of addresses as C gives it, `"a,b, c"`: the non-empty items, trimmed;
+/// `KTIX_ERR_INVALID_ARGUMENT` when there is none (or the text is not UTF-8),
+/// `KTIX_ERR_NULL_ARGUMENT` for NULL.
+pub(crate) fn try_address_list<'a>(p: *const c_char, what: &str) -> Result<Vec<&'a str>> {
+    let items: Vec<&str> = try_str(p, what)?.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
+    if items.is_empty() {
+        return Err(Error::invalid(format!("{what} names no address")));
+    }
+    Ok(items)
+}
+
 /// The largest message or buffer accepted from C, in bytes (1 MiB). Longer lengths are refused
 /// with `KTIX_ERR_INVALID_ARGUMENT` before anything is read, so a wrong length cannot make the
 /// library allocate without bound.
@@ -278,6 +289,11 @@ mod tests {
             Some(ErrorCode::KTIX_ERR_INVALID_ARGUMENT)
         );
         assert_eq!(try_opt_str(std::ptr::null(), "x"), Ok(None));
+        assert_eq!(try_address_list(c" a:1, ,[::1]:2 ".as_ptr(), "x"), Ok(vec!["a:1", "[::1]:2"]));
+        assert_eq!(
+            try_address_list(c" , ".as_ptr(), "x").err().map(|e| e.code()),
+            Some(ErrorCode::KTIX_ERR_INVALID_ARGUMENT)
+        );
         assert_eq!(try_bytes(std::ptr::null(), 0, "b"), Ok(&[][..]));
         assert_eq!(
             try_bytes(std::ptr::null(), 1, "b").err().map(|e| e.code()),

@@ -9,7 +9,9 @@ use ktix::kdc::{silent_logger, stderr_logger, SqliteStore};
 use ktix::{Error, Kdc, KdcServer, RealmPolicy, ServerConfig, Time};
 
 use crate::bytes::ktix_bytes;
-use crate::handle::{castable, free, into_raw, try_bytes, try_opt_str, try_ref, try_str, value_ref, Out};
+use crate::handle::{
+    castable, free, into_raw, try_address_list, try_bytes, try_opt_str, try_ref, try_str, value_ref, Out,
+};
 use crate::keytab::{ktix_keytab, KeytabValue};
 use crate::panic::ffi_boundary;
 use crate::result::ktix_result;
@@ -204,11 +206,7 @@ pub extern "C" fn ktix_kdc_server_new(
         try {
             let out = Out::new(out, "out")?;
             let kdc = try_ref(kdc)?.clone();
-            let addrs: Vec<&str> =
-                try_str(listen, "listen")?.split(',').map(str::trim).filter(|a| !a.is_empty()).collect();
-            if addrs.is_empty() {
-                return Err(Error::invalid("listen names no address"));
-            }
+            let addrs = try_address_list(listen, "listen")?;
             if flags & !KTIX_SERVER_LOG_STDERR != 0 {
                 return Err(Error::invalid(format!("unknown server flags {flags:#x}")));
             }
