@@ -46,6 +46,15 @@ fn default_realm(conf: &Krb5Conf) -> Result<String> {
     })
 }
 
+/// A principal named on the command line: in the realm it names, else in the default realm (which
+/// is needed only then).
+fn principal_arg(conf: &Krb5Conf, name: &str) -> Result<Principal> {
+    match Principal::parse(name, None) {
+        Ok(p) => Ok(p),
+        Err(_) => Principal::parse(name, Some(&default_realm(conf)?)),
+    }
+}
+
 /// MIT's error for a cache that does not exist (naming the file of a file cache, as MIT does).
 fn no_cache(cache: &CCache) -> Error {
     let name = cache.path().map(|p| p.display().to_string()).unwrap_or_else(|| cache.name().to_string());
@@ -58,7 +67,7 @@ pub fn kinit(a: KinitArgs) -> Result<()> {
     let cache = ccache(a.ccache.as_deref())?;
     if a.renew {
         let me = match &a.principal {
-            Some(p) => Principal::parse(p, Some(&default_realm(&conf)?))?,
+            Some(p) => principal_arg(&conf, p)?,
             None => cache.principal()?.ok_or_else(|| {
                 Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("no credentials in {}", cache.name()))
             })?,
@@ -72,11 +81,8 @@ pub fn kinit(a: KinitArgs) -> Result<()> {
         None if a.use_keytab => format!("host/{}", hostname()),
         None => return Err(Error::invalid("kinit: name a principal")),
     };
-    let realm = match Principal::parse(&name, None) {
-        Ok(p) => p.realm().to_string(),
-        Err(_) => default_realm(&conf)?,
-    };
-    let me = Principal::parse(&name, Some(&realm))?;
+    let me = principal_arg(&conf, &name)?;
+    let realm = me.realm().to_string();
     let lifetime = a.lifetime.as_deref().map(parse_duration).transpose()?;
     let renewable = a.renewable.as_deref().map(parse_duration).transpose()?;
     let c = client_with(&conf, &realm, cache, |config| {
@@ -239,5 +245,20 @@ pub fn kdestroy(a: KdestroyArgs) -> Result<()> {
             Ok(())
         }
         other => other.map_err(|e| e.context("while destroying cache")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_arguments_need_the_default_realm_only_without_their_own() {
+        let none = Krb5Conf::parse("[libdefaults]\n  forwardable = true\n", "test").expect("conf");
+        assert_eq!(principal_arg(&none, "alice@R.TEST").map(|p| p.to_string()), Ok("alice@R.TEST".to_string()));
+        assert_eq!(principal_arg(&none, "alice").err().map(|e| e.code()), Some(ErrorCode::KTIX_ERR_CONFIG));
+        let some = Krb5Conf::parse("[libdefaults]\n  default_realm = D.TEST\n", "test").expect("conf");
+        assert_eq!(principal_arg(&some, "host/h").map(|p| p.to_string()), Ok("host/h@D.TEST".to_string()));
+        assert_eq!(principal_arg(&some, "alice@R.TEST").map(|p| p.to_string()), Ok("alice@R.TEST".to_string()));
     }
 }
