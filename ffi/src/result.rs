@@ -234,8 +234,10 @@ pub(crate) fn last_error() -> String {
 /// `ktix_result` succeeded (or none was made).
 ///
 /// Returns a NUL-terminated string owned by the library, valid on this thread until the next
-/// libktix call that returns a `ktix_result`: copy it (or use `ktix_last_error_message_copy()`) to
-/// keep it. Never free it. Never returns NULL. Each thread has its own message.
+/// libktix call that returns a `ktix_result` or fails (a NULL or wrong handle given to a call
+/// returning a string, count or flag, or to a `_free`): copy it (or use
+/// `ktix_last_error_message_copy()`) to keep it. Never free it. Never returns NULL. Each thread has
+/// its own message.
 #[no_mangle]
 pub extern "C" fn ktix_last_error_message() -> *const c_char {
     crate::panic::ffi_boundary!({
