@@ -75,6 +75,13 @@ static uint8_t *read_frame(int fd, size_t *len) {
     return buf;
 }
 
+/* Overwrites a secret through a volatile pointer, so that the compiler cannot drop the stores as
+ * it may drop a memset() of memory that is not read again. */
+static void wipe(void *secret, size_t len) {
+    volatile unsigned char *p = (volatile unsigned char *)secret;
+    while (len-- > 0) *p++ = 0;
+}
+
 /* Connects to "host:port". */
 static int connect_to(const char *hostport) {
     char host[256];
@@ -193,7 +200,7 @@ int main(int argc, char **argv) {
     status = 0;
 
 done:
-    memset(password, 0, sizeof password);
+    wipe(password, sizeof password);
     if (fd >= 0) close(fd);
     free(hello);
     free(ap_rep);
