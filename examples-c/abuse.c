@@ -71,6 +71,7 @@ static void nulls_everywhere(void) {
     EXPECT(ktix_kdc_handle(NULL, (const uint8_t *)"x", 1, &bytes), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_kdc_server_new(NULL, "127.0.0.1:0", 0, &server), KTIX_ERR_NULL_ARGUMENT);
     TRUE(ktix_kdc_server_address(NULL) == NULL);
+    TRUE(strstr(ktix_last_error_message(), "ktix_kdc_server handle is NULL") != NULL); /* says why */
     EXPECT(ktix_kdc_server_stop(NULL), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_keytab_load(NULL, &kt), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_keytab_save(NULL, "/tmp/x"), KTIX_ERR_NULL_ARGUMENT);
