@@ -14,6 +14,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use zeroize::Zeroizing;
+
 use crate::error::{Error, ErrorCode, Result};
 
 /// The mode of every file written by [`write_atomic`]: read and write for the owner only.
@@ -53,9 +55,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Reads the whole file at `path`, refusing one longer than `max_len` bytes with
 /// [`ErrorCode::KTIX_ERR_BAD_FILE`]. Errors name the file.
-pub fn read_limited(path: &Path, max_len: usize) -> Result<Vec<u8>> {
+///
+/// The files read here hold keys (keytabs, credential caches, stashes), so the content is
+/// returned in zeroizing storage, and a buffer outgrown by a file that grew since its size was
+/// taken is zeroized before it is freed.
+pub fn read_limited(path: &Path, max_len: usize) -> Result<Zeroizing<Vec<u8>>> {
     let io_err = |e| Error::io(path.display(), e);
-    let file = File::open(path).map_err(io_err)?;
+    let mut file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
     let too_big = || {
         Error::new(
@@ -66,13 +72,28 @@ pub fn read_limited(path: &Path, max_len: usize) -> Result<Vec<u8>> {
     if meta.len() > max_len as u64 {
         return Err(too_big());
     }
-    // The file may grow between the stat and the read: read at most one byte more than allowed.
-    let mut out = Vec::with_capacity(meta.len() as usize);
-    file.take(max_len as u64 + 1).read_to_end(&mut out).map_err(io_err)?;
-    if out.len() > max_len {
-        return Err(too_big());
+    // Room for one byte more than the size, to see the end (or growth) without reallocating.
+    let mut buf = Zeroizing::new(vec![0u8; meta.len() as usize + 1]);
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            // The file grew since the stat: a bigger buffer, never more than one byte over the limit.
+            if buf.len() > max_len {
+                return Err(too_big());
+            }
+            let mut bigger = Zeroizing::new(vec![0u8; buf.len().saturating_mul(2).min(max_len + 1)]);
+            bigger[..filled].copy_from_slice(&buf[..filled]);
+            buf = bigger;
+        }
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_err(e)),
+        }
     }
-    Ok(out)
+    buf.truncate(filled);
+    Ok(buf)
 }
 
 /// Creates a new, empty temporary file next to the target with `O_EXCL` and mode 0600.
@@ -164,11 +185,47 @@ mod tests {
     }
 
     #[test]
+    fn read_limited_follows_a_file_that_grows_past_its_stat() {
+        // A FIFO stats as 0 bytes and then delivers more: the buffer grows, up to the limit.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&p).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo here
+        }
+        for (len, limit, ok) in [(5000usize, 10_000usize, true), (5000, 4999, false), (5000, 5000, true)] {
+            let writer = {
+                let p = p.clone();
+                std::thread::spawn(move || {
+                    // The reader may give up early (over the limit): ignore a broken pipe.
+                    let _ = fs::OpenOptions::new().write(true).open(&p).and_then(|mut f| f.write_all(&vec![9u8; len]));
+                })
+            };
+            match read_limited(&p, limit) {
+                Ok(b) => {
+                    assert!(ok, "len {len} limit {limit}");
+                    assert_eq!(*b, vec![9u8; len]);
+                }
+                Err(e) => {
+                    assert!(!ok, "len {len} limit {limit}: {e}");
+                    assert_eq!(e.code(), ErrorCode::KTIX_ERR_BAD_FILE);
+                }
+            }
+            // A reader that stopped early closed its end: the writer sees a broken pipe and ends.
+            writer.join().unwrap();
+        }
+    }
+
+    #[test]
     fn read_limited_refuses_big_files_and_names_missing_ones() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f");
         fs::write(&p, [7u8; 100]).unwrap();
         assert_eq!(read_limited(&p, 100).unwrap().len(), 100);
+        assert_eq!(*read_limited(&p, 1000).unwrap(), [7u8; 100]);
+        fs::write(&p, b"").unwrap();
+        assert!(read_limited(&p, 0).unwrap().is_empty());
+        fs::write(&p, [7u8; 100]).unwrap();
         let e = read_limited(&p, 99).unwrap_err();
         assert_eq!(e.code(), ErrorCode::KTIX_ERR_BAD_FILE);
         assert!(e.message().contains(&*p.to_string_lossy()), "{e}");

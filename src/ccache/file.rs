@@ -401,7 +401,7 @@ impl FileCache {
             return Ok(None);
         }
         let bytes = match fsutil::read_limited(&self.path, MAX_CCACHE_SIZE) {
-            Ok(b) => Zeroizing::new(b),
+            Ok(b) => b,
             // Destroyed between the check and the read.
             Err(_) if !self.exists()? => return Ok(None),
             Err(e) => return Err(e),

@@ -200,7 +200,7 @@ impl MasterKey {
     /// Reads a stash file (format in the [module documentation](self)). A missing or unreadable
     /// file is `KTIX_ERR_IO`, a truncated or corrupt one `KTIX_ERR_BAD_FILE`; both name the file.
     pub fn load_stash(path: &Path) -> Result<MasterKey> {
-        let bytes = Zeroizing::new(fsutil::read_limited(path, MAX_STASH_SIZE)?);
+        let bytes = fsutil::read_limited(path, MAX_STASH_SIZE)?;
         MasterKey::parse_stash(&bytes).map_err(|e| e.context(format!("master-key stash {}", path.display())))
     }
 
