@@ -228,6 +228,11 @@ fn klist_of_keytabs_and_kinit_with_them() {
     let list = m.ktix(&["klist"], "").expect_ok();
     assert_eq!(klist_default_principal(&list.stdout), Some(SERVICE_FULL));
     assert_eq!(parsed(&list).iter().map(|t| t.service.as_str()).collect::<Vec<_>>(), [KRBTGT]);
+    // -t alone forces -k, as MIT's kinit does (and says so); no password is read.
+    m.ktix(&["kdestroy"], "").expect_ok();
+    let forced = m.ktix(&["kinit", "-t", kt_arg, SERVICE], "").expect_ok();
+    assert!(forced.stderr.contains("keytab specified, forcing -k"), "{}", forced.stderr);
+    assert_eq!(klist_default_principal(&m.ktix(&["klist"], "").expect_ok().stdout), Some(SERVICE_FULL));
 
     // A keytab that is not one: a clear error naming it.
     let junk = s.path("junk.keytab");

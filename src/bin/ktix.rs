@@ -139,7 +139,7 @@ pub struct KinitArgs {
     /// Use a key from a keytab instead of a password.
     #[arg(short = 'k')]
     pub use_keytab: bool,
-    /// The keytab (with -k); default $KRB5_KTNAME or /etc/krb5.keytab.
+    /// The keytab (implies -k, as with MIT's kinit); with -k alone $KRB5_KTNAME or /etc/krb5.keytab.
     #[arg(short = 't')]
     pub keytab: Option<String>,
     /// The credential cache; default $KRB5CCNAME or FILE:/tmp/krb5cc_<uid>.

@@ -76,9 +76,14 @@ pub fn kinit(a: KinitArgs) -> Result<()> {
         c.renew().map_err(|e| e.context("while renewing credentials"))?;
         return Ok(());
     }
+    // As MIT's kinit: naming a keytab means logging in with it.
+    let use_keytab = a.use_keytab || a.keytab.is_some();
+    if use_keytab && !a.use_keytab {
+        eprintln!("keytab specified, forcing -k");
+    }
     let name = match &a.principal {
         Some(p) => p.clone(),
-        None if a.use_keytab => format!("host/{}", hostname()),
+        None if use_keytab => format!("host/{}", hostname()),
         None => return Err(Error::invalid("kinit: name a principal")),
     };
     let me = principal_arg(&conf, &name)?;
@@ -93,7 +98,7 @@ pub fn kinit(a: KinitArgs) -> Result<()> {
             config.renew_lifetime = Some(r);
         }
     })?;
-    let result = if a.use_keytab {
+    let result = if use_keytab {
         let kt_name = a.keytab.clone().unwrap_or_else(Keytab::default_name);
         let kt = Keytab::load(&kt_name)?;
         c.login_with_keytab(&me.to_string(), &kt)
