@@ -23,3 +23,22 @@ fn demo_runs_and_narrates_every_step() {
     }
     assert!(!text.contains("UNEXPECTED"), "{text}");
 }
+
+/// Output into a pipe whose reader has gone (`ktix demo | head -1`) ends the tool quietly, by
+/// SIGPIPE as MIT's tools end, not with a panic.
+#[test]
+fn a_closed_pipe_ends_the_tool_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ktix"))
+        .arg("demo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ktix demo");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait for ktix demo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(13), "{:?}: {stderr}", out.status);
+}

@@ -202,8 +202,27 @@ pub struct KdestroyArgs {
     pub ccache: Option<String>,
 }
 
+/// Lets a closed pipe end the process quietly, as it ends MIT's tools (`ktix klist | head -1`):
+/// Rust starts programs with SIGPIPE ignored, which turns the next write to stdout into a panic.
+/// Sockets are unaffected: the standard library writes to them without raising SIGPIPE.
+fn default_sigpipe() {
+    extern "C" {
+        fn signal(signum: std::ffi::c_int, handler: usize) -> usize;
+    }
+    /// SIGPIPE's number on Linux, the BSDs and macOS; SIG_DFL is 0 on all of them.
+    const SIGPIPE: std::ffi::c_int = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: signal(2) from the C library, called before any other thread exists, restoring the
+    // default disposition (no Rust handler is involved).
+    unsafe { signal(SIGPIPE, SIG_DFL) };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The KDC keeps its own behaviour: it serves until told to stop, whatever its output does.
+    if !matches!(cli.command, Command::Kdc(_)) {
+        default_sigpipe();
+    }
     let result = match cli.command {
         Command::Demo => demo::run(),
         Command::Db(cmd) => db::run(cmd),
