@@ -127,8 +127,9 @@ impl Acceptor {
         let (key, kvno, ticket_enctype) = self.service_key(&server, enc.etype, enc.kvno)?;
         let ticket = proto::open_ticket(&req.ticket, &key)?;
 
-        let auth: Authenticator = proto::open(&ticket.session_key, usage::AP_REQ_AUTH, &req.authenticator)
+        let mut auth: Authenticator = proto::open(&ticket.session_key, usage::AP_REQ_AUTH, &req.authenticator)
             .map_err(|e| e.context("authenticator"))?;
+        let subkey = auth.subkey.as_mut().map(proto::take_key).transpose()?;
         if wire::int_value(&auth.authenticator_vno, "authenticator-vno")? != wire::PVNO {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "authenticator version is not 5"));
         }
@@ -161,7 +162,6 @@ impl Acceptor {
                 Some((c.r#type, c.checksum.to_vec()))
             }
         };
-        let subkey = auth.subkey.as_ref().map(proto::key_from).transpose()?;
 
         // Only a request that passed every check is remembered.
         let fingerprint = fingerprint(&req.authenticator.cipher)?;

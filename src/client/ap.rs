@@ -75,13 +75,14 @@ impl ApContext {
         }
         let rep = wire::decode::<ApRep>(ap_rep)?;
         wire::check_header(&rep.pvno, &rep.msg_type, msg_type::AP_REP)?;
-        let part: EncApRepPart =
+        let mut part: EncApRepPart =
             proto::open(&self.session_key, usage::AP_REP_ENC_PART, &rep.enc_part).map_err(|e| {
                 Error::new(
                     ErrorCode::KRB_AP_ERR_MUT_FAIL,
                     format!("the AP-REP does not open with the session key: {}", e.message()),
                 )
             })?;
+        let server_subkey = part.subkey.as_mut().map(proto::take_key).transpose()?;
         let t = Time::from_unix_parts(wire::time_from(&part.ctime).unix(), wire::micros(&part.cusec)?);
         if t != self.ctime {
             return Err(Error::new(
@@ -89,7 +90,7 @@ impl ApContext {
                 "the AP-REP does not echo the authenticator's time",
             ));
         }
-        self.server_subkey = part.subkey.as_ref().map(proto::key_from).transpose()?;
+        self.server_subkey = server_subkey;
         self.server_seq_number = part.seq_number;
         self.verified = true;
         Ok(())
@@ -104,7 +105,7 @@ impl Client {
         let now = self.now();
         let subkey = Key::random(cred.key.enctype())?;
         let seq_number = Self::nonce()?;
-        let auth = Authenticator {
+        let mut auth = Authenticator {
             authenticator_vno: wire::int(wire::PVNO),
             crealm: wire::kstring(cred.client.realm())?,
             cname: wire::principal_name(&cred.client)?,
@@ -115,12 +116,16 @@ impl Client {
             seq_number: Some(seq_number),
             authorization_data: None,
         };
+        let authenticator = proto::seal(&cred.key, usage::AP_REQ_AUTH, &auth, None);
+        if let Some(k) = auth.subkey.as_mut() {
+            proto::wipe_key(k);
+        }
         let ap_req = ApReq {
             pvno: wire::int(wire::PVNO),
             msg_type: wire::int(msg_type::AP_REQ.into()),
             ap_options: ApOptions(Flags::NONE.with_if(ap_options::MUTUAL_REQUIRED, mutual).to_bits()),
             ticket: wire::decode::<Ticket>(&cred.ticket).map_err(|e| e.context("cached ticket"))?,
-            authenticator: proto::seal(&cred.key, usage::AP_REQ_AUTH, &auth, None)?,
+            authenticator: authenticator?,
         };
         let ctx = ApContext {
             server: cred.server.clone(),

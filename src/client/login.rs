@@ -204,7 +204,8 @@ impl Client {
         wire::check_header(&rep.pvno, &rep.msg_type, msg_type::AS_REP)?;
         let plain = proto::open_bytes(key, usage::AS_REP_ENC_PART, &rep.enc_part)
             .map_err(|e| Error::new(e.code(), "cannot open the AS reply: wrong password or key".to_string()))?;
-        let (part, _tag) = wire::decode_enc_kdc_rep_part(&plain)?;
+        let (mut part, _tag) = wire::decode_enc_kdc_rep_part(&plain)?;
+        let session_key = proto::take_key(&mut part.key)?;
         let mismatch = |what: &str| {
             Error::new(ErrorCode::KTIX_ERR_REPLY_MISMATCH, format!("AS reply: {what} does not match the request"))
         };
@@ -221,21 +222,23 @@ impl Client {
         if &ticket_server != tgs {
             return Err(mismatch("ticket server"));
         }
-        credential_from(me.clone(), tgs.clone(), &part, wire::encode(&rep.ticket)?)
+        credential_from(me.clone(), tgs.clone(), session_key, &part, wire::encode(&rep.ticket)?)
     }
 }
 
-/// A cache credential from a decrypted EncKDCRepPart and the ticket's bytes.
+/// A cache credential from a decrypted EncKDCRepPart (whose key the caller has taken out with
+/// [`proto::take_key`]) and the ticket's bytes.
 pub(super) fn credential_from(
     client: Principal,
     server: Principal,
+    key: Key,
     part: &wire::EncKdcRepPart,
     ticket: Vec<u8>,
 ) -> Result<Credential> {
     Ok(Credential {
         client,
         server,
-        key: proto::key_from(&part.key)?,
+        key,
         auth_time: wire::time_from(&part.auth_time),
         start_time: wire::opt_time(&part.start_time),
         end_time: wire::time_from(&part.end_time),

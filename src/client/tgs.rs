@@ -98,7 +98,7 @@ impl Client {
         };
         let body_bytes = wire::encode(&body)?;
         let subkey = Key::random(tgt.key.enctype())?;
-        let auth = Authenticator {
+        let mut auth = Authenticator {
             authenticator_vno: wire::int(wire::PVNO),
             crealm: wire::kstring(tgt.client.realm())?,
             cname: wire::principal_name(&tgt.client)?,
@@ -112,12 +112,16 @@ impl Client {
             seq_number: None,
             authorization_data: None,
         };
+        let authenticator = proto::seal(&tgt.key, usage::TGS_REQ_AUTH, &auth, None);
+        if let Some(k) = auth.subkey.as_mut() {
+            proto::wipe_key(k);
+        }
         let ap_req = ApReq {
             pvno: wire::int(wire::PVNO),
             msg_type: wire::int(msg_type::AP_REQ.into()),
             ap_options: ApOptions(Flags::NONE.to_bits()),
             ticket: wire::decode::<Ticket>(&tgt.ticket).map_err(|e| e.context("cached TGT"))?,
-            authenticator: proto::seal(&tgt.key, usage::TGS_REQ_AUTH, &auth, None)?,
+            authenticator: authenticator?,
         };
         let req = TgsReq(KdcReq {
             pvno: wire::int(wire::PVNO),
@@ -134,7 +138,8 @@ impl Client {
         wire::check_header(&rep.pvno, &rep.msg_type, msg_type::TGS_REP)?;
         let plain = proto::open_bytes(&subkey, usage::TGS_REP_ENC_PART_SUBKEY, &rep.enc_part)
             .map_err(|e| e.context("TGS reply"))?;
-        let (part, _) = wire::decode_enc_kdc_rep_part(&plain)?;
+        let (mut part, _) = wire::decode_enc_kdc_rep_part(&plain)?;
+        let key = proto::take_key(&mut part.key)?;
         let mismatch = |what: &str| {
             Error::new(ErrorCode::KTIX_ERR_REPLY_MISMATCH, format!("TGS reply: {what} does not match the request"))
         };
@@ -147,6 +152,6 @@ impl Client {
         if wire::principal_from(&rep.cname, &rep.crealm)? != tgt.client {
             return Err(mismatch("client name"));
         }
-        super::login::credential_from(tgt.client.clone(), server.clone(), &part, wire::encode(&rep.ticket)?)
+        super::login::credential_from(tgt.client.clone(), server.clone(), key, &part, wire::encode(&rep.ticket)?)
     }
 }

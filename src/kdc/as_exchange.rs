@@ -123,7 +123,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     let tkey = kdc.ticket_key(&sentry)?;
     let ticket = proto::issue_ticket(&contents, &server, &tkey.key, tkey.kvno)?;
 
-    let part = EncAsRepPart(EncKdcRepPart {
+    let mut part = EncAsRepPart(EncKdcRepPart {
         key: proto::encryption_key(&session_key),
         last_req: vec![LastReqValue { r#type: 0, value: wire::kerberos_time(start) }],
         nonce: body.nonce,
@@ -138,6 +138,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
         caddr: body.addresses.clone(),
         encrypted_pa_data: None,
     });
+    let enc_part = proto::seal(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno));
+    proto::wipe_key(&mut part.0.key);
     let rep = AsRep(KdcRep {
         pvno: wire::int(wire::PVNO),
         msg_type: wire::int(msg_type::AS_REP.into()),
@@ -148,7 +150,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
         crealm: wire::kstring(client.realm())?,
         cname: cname.clone(),
         ticket,
-        enc_part: proto::seal(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno))?,
+        enc_part: enc_part?,
     });
     wire::encode(&rep)
 }

@@ -56,8 +56,9 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     info.client = Some(tgt.client.clone());
 
     // The authenticator proves the sender holds the TGT session key.
-    let auth: Authenticator = proto::open(&tgt.session_key, usage::TGS_REQ_AUTH, &ap_req.authenticator)
+    let mut auth: Authenticator = proto::open(&tgt.session_key, usage::TGS_REQ_AUTH, &ap_req.authenticator)
         .map_err(|e| e.context("TGS authenticator"))?;
+    let subkey = auth.subkey.as_mut().map(proto::take_key).transpose()?;
     let auth_client = wire::principal_from(&auth.cname, &auth.crealm)?;
     if auth_client != tgt.client {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "authenticator and ticket name different clients"));
@@ -79,7 +80,6 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
             _ => e,
         },
     )?;
-    let subkey = auth.subkey.as_ref().map(proto::key_from).transpose()?;
 
     // Ticket times (RFC 4120 §3.3.3): an expired ticket gets nothing, not even a renewal.
     if tgt.end_time < now {
@@ -185,7 +185,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     let tkey = kdc.ticket_key(&sentry)?;
     let ticket = proto::issue_ticket(&contents, &server, &tkey.key, tkey.kvno)?;
 
-    let part = EncTgsRepPart(EncKdcRepPart {
+    let mut part = EncTgsRepPart(EncKdcRepPart {
         key: proto::encryption_key(&contents.session_key),
         last_req: vec![LastReqValue { r#type: 0, value: wire::kerberos_time(contents.auth_time) }],
         nonce: body.nonce,
@@ -202,9 +202,11 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     });
     // The reply is sealed in the authenticator subkey when there is one (usage 9), else the TGT session key (8).
     let enc_part = match &subkey {
-        Some(k) => proto::seal(k, usage::TGS_REP_ENC_PART_SUBKEY, &part, None)?,
-        None => proto::seal(&tgt.session_key, usage::TGS_REP_ENC_PART_SESSION, &part, None)?,
+        Some(k) => proto::seal(k, usage::TGS_REP_ENC_PART_SUBKEY, &part, None),
+        None => proto::seal(&tgt.session_key, usage::TGS_REP_ENC_PART_SESSION, &part, None),
     };
+    proto::wipe_key(&mut part.0.key);
+    let enc_part = enc_part?;
     let rep = TgsRep(KdcRep {
         pvno: wire::int(wire::PVNO),
         msg_type: wire::int(msg_type::TGS_REP.into()),

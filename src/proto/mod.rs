@@ -53,7 +53,58 @@ pub fn key_from(ek: &EncryptionKey) -> Result<Key> {
         .map_err(|e| Error::new(ErrorCode::KTIX_ERR_MALFORMED, format!("session key: {}", e.message())))
 }
 
+/// [`key_from`], then [`wipe_key`]: the key moves out of a decoded message part into a [`Key`]
+/// (whose bytes are zeroized on drop), and the message part keeps no copy. The EncryptionKey is
+/// wiped even when it does not make a key.
+pub fn take_key(ek: &mut EncryptionKey) -> Result<Key> {
+    let key = key_from(ek);
+    wipe_key(ek);
+    key
+}
+
+/// Zeroizes the bytes of an EncryptionKey we decoded or built and are done with (the key in an
+/// EncTicketPart, EncKDCRepPart, Authenticator or EncAPRepPart), leaving the value empty. Decoded
+/// and built values hold the only handle on their buffer, which is then wiped in place; a value
+/// whose buffer is shared elsewhere loses only this copy.
+pub fn wipe_key(ek: &mut EncryptionKey) {
+    drop(Zeroizing::new(into_vec(std::mem::take(&mut ek.value))));
+}
+
+/// The bytes of an OCTET STRING as a `Vec`: a buffer no other handle shares becomes the `Vec`
+/// itself, without a copy, so zeroizing the `Vec` wipes the original bytes.
+fn into_vec(o: wire::OctetString) -> Vec<u8> {
+    let held: bytes::Bytes = o.into();
+    Vec::from(held)
+}
+
 /// The EncryptionKey of a [`Key`], to be sealed into a message.
 pub fn encryption_key(key: &Key) -> EncryptionKey {
     EncryptionKey { r#type: key.enctype().id(), value: wire::octets(key.bytes().to_vec()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wiping_a_key_reaches_its_original_buffer() {
+        let key = Key::random(Enctype::Aes256CtsHmacSha196).unwrap();
+        // Built (as when sealing) and decoded (as when opening) values: no copy on the way to
+        // the zeroizing Vec, so the wipe hits the very bytes the message part held.
+        let built = encryption_key(&key);
+        let decoded: EncryptionKey = wire::decode(&wire::encode(&built).unwrap()).unwrap();
+        for ek in [built, decoded] {
+            let at = ek.value.as_ptr();
+            let v = into_vec(ek.value);
+            assert_eq!(&v[..], key.bytes());
+            assert_eq!(v.as_ptr(), at, "the bytes were copied, not taken");
+        }
+        let mut ek = encryption_key(&key);
+        assert_eq!(take_key(&mut ek).unwrap(), key);
+        assert!(ek.value.is_empty());
+        // Wiped even when it is not a usable key.
+        let mut bad = EncryptionKey { r#type: 18, value: wire::octets(vec![1u8; 5]) };
+        assert!(take_key(&mut bad).is_err());
+        assert!(bad.value.is_empty());
+    }
 }

@@ -6,7 +6,7 @@ use crate::principal::Principal;
 use crate::time::Time;
 use crate::wire::{self, AuthorizationData, EncTicketPart, Flags, HostAddresses, Ticket, TransitedEncoding};
 
-use super::{encryption_key, key_from, open, seal};
+use super::{encryption_key, open, seal, take_key, wipe_key};
 
 /// What a ticket says, in our own types.
 #[derive(Clone, Debug)]
@@ -42,7 +42,7 @@ impl TicketContents {
 
 /// Encodes `contents` as an EncTicketPart and seals it in `server_key` (usage 2): a Ticket for `server`.
 pub fn issue_ticket(contents: &TicketContents, server: &Principal, server_key: &Key, kvno: u32) -> Result<Ticket> {
-    let part = EncTicketPart {
+    let mut part = EncTicketPart {
         flags: wire::TicketFlags(contents.flags.to_bits()),
         key: encryption_key(&contents.session_key),
         crealm: wire::kstring(contents.client.realm())?,
@@ -55,11 +55,13 @@ pub fn issue_ticket(contents: &TicketContents, server: &Principal, server_key: &
         caddr: contents.addresses.clone(),
         authorization_data: contents.authorization_data.clone(),
     };
+    let enc_part = seal(server_key, usage::TICKET, &part, Some(kvno));
+    wipe_key(&mut part.key);
     Ok(Ticket {
         tkt_vno: wire::int(wire::PVNO),
         realm: wire::kstring(server.realm())?,
         sname: wire::principal_name(server)?,
-        enc_part: seal(server_key, usage::TICKET, &part, Some(kvno))?,
+        enc_part: enc_part?,
     })
 }
 
@@ -68,10 +70,11 @@ pub fn open_ticket(ticket: &Ticket, server_key: &Key) -> Result<TicketContents> 
     if wire::int_value(&ticket.tkt_vno, "tkt-vno")? != wire::PVNO {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "ticket version is not 5"));
     }
-    let part: EncTicketPart = open(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
+    let mut part: EncTicketPart = open(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
+    let session_key = take_key(&mut part.key)?;
     Ok(TicketContents {
         flags: Flags::from_bits(&part.flags.0),
-        session_key: key_from(&part.key)?,
+        session_key,
         client: wire::principal_from(&part.cname, &part.crealm)?,
         auth_time: wire::time_from(&part.auth_time),
         start_time: wire::opt_time(&part.start_time),
