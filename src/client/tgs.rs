@@ -37,13 +37,27 @@ impl Client {
             let mut inflight = self.inflight.lock();
             inflight.entry(server.clone()).or_insert_with(|| Arc::new(Mutex::new(()))).clone()
         };
-        let _turn = gate.lock();
-        // Someone may have fetched it while we waited.
-        if let Some(c) = self.fresh(&server)? {
+        let result = {
+            let _turn = gate.lock();
+            self.fetch_service_ticket(&server)
+        };
+        // The gate goes once nobody else waits on it, so the map holds only services being
+        // fetched now (not every service ever asked for). Handles are only cloned under the map's
+        // lock, so the count cannot grow behind our back.
+        let mut inflight = self.inflight.lock();
+        if Arc::strong_count(&gate) == 2 && inflight.get(&server).is_some_and(|g| Arc::ptr_eq(g, &gate)) {
+            inflight.remove(&server);
+        }
+        result
+    }
+
+    /// The TGS exchange for `server`, unless someone fetched the ticket while we waited our turn.
+    fn fetch_service_ticket(&self, server: &Principal) -> Result<Credential> {
+        if let Some(c) = self.fresh(server)? {
             return Ok(c);
         }
         let tgt = self.tgt()?;
-        let cred = self.tgs_exchange(&tgt, &server, TgsKind::Service)?;
+        let cred = self.tgs_exchange(&tgt, server, TgsKind::Service)?;
         self.ccache.store(cred.clone())?;
         Ok(cred)
     }
@@ -153,5 +167,43 @@ impl Client {
             return Err(mismatch("client name"));
         }
         super::login::credential_from(tgt.client.clone(), server.clone(), key, &part, wire::encode(&rep.ticket)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::client::InProcess;
+    use crate::{CCache, Client, ClientConfig, FixedClock, Kdc, Time};
+
+    #[test]
+    fn the_single_flight_map_keeps_only_services_in_flight() {
+        let kdc = Arc::new(Kdc::new("R.TEST").unwrap());
+        kdc.add_principal("alice", Some("pw")).unwrap();
+        let clock = Arc::new(FixedClock::new(Time::from_unix(1_790_000_000)));
+        let transport = Arc::new(InProcess::new(kdc.clone(), clock.clone()));
+        let client = Arc::new(Client::with_clock(ClientConfig::new("R.TEST"), transport, CCache::memory(), clock));
+        client.login("alice", "pw").unwrap();
+        for i in 0..20 {
+            let name = format!("host/s{i}.r.test");
+            kdc.add_principal(&name, None).unwrap();
+            client.service_ticket(&name).unwrap();
+        }
+        // Unknown services fail, and leave nothing behind either.
+        assert!(client.service_ticket("host/nobody.r.test").is_err());
+        // Many threads after one service share the gate while it is in flight.
+        kdc.add_principal("host/shared.r.test", None).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let c = client.clone();
+                std::thread::spawn(move || c.service_ticket("host/shared.r.test").unwrap())
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(client.stats().tgs_requests, 22);
+        assert!(client.inflight.lock().is_empty());
     }
 }
