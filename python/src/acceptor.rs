@@ -43,11 +43,7 @@ impl Acceptor {
         if clock_skew < 0 {
             return Err(Error::invalid(format!("clock_skew must not be negative, not {clock_skew}"))).or_raise(py);
         }
-        let replay_capacity = usize::try_from(replay_capacity)
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| Error::invalid(format!("replay_capacity must be at least 1, not {replay_capacity}")))
-            .or_raise(py)?;
+        let replay_capacity = conv::count(py, replay_capacity, "replay_capacity")?;
         let service = match service {
             None => None,
             Some(name) => {

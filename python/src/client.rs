@@ -78,16 +78,11 @@ impl Client {
         if network.kdcs().is_empty() {
             return Err(Error::invalid("the KDC list is empty")).or_raise(py);
         }
-        for (value, what) in [(ticket_lifetime, "ticket_lifetime"), (renew_lifetime, "renew_lifetime")] {
-            if let Some(v) = value.filter(|&v| v <= 0) {
-                return Err(Error::invalid(format!("{what} must be positive, not {v}"))).or_raise(py);
-            }
-        }
-        if let Some(v) = ticket_lifetime {
+        if let Some(v) = conv::positive(py, ticket_lifetime, "ticket_lifetime")? {
             config.ticket_lifetime = v;
         }
-        if renew_lifetime.is_some() {
-            config.renew_lifetime = renew_lifetime;
+        if let Some(v) = conv::positive(py, renew_lifetime, "renew_lifetime")? {
+            config.renew_lifetime = Some(v);
         }
         if let Some(f) = forwardable {
             config.forwardable = f;

@@ -1,11 +1,14 @@
 //! Conversions of core values to Python values: times to timezone-aware datetimes, flags to
-//! `ktix.TicketFlags`, credentials and keytab entries to the named tuples of `ktix/_types.py`.
+//! `ktix.TicketFlags`, credentials and keytab entries to the named tuples of `ktix/_types.py`;
+//! and the range checks of numeric arguments.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
 use ktix::wire::Flags;
-use ktix::Time;
+use ktix::{Error, Time};
+
+use crate::error::OrRaise;
 
 /// The range of Python's `datetime` (years 1 to 9999), in microseconds since the Unix epoch.
 const MIN_MICROS: i64 = -62_135_596_800_000_000;
@@ -56,4 +59,22 @@ pub(crate) fn keytab_entry<'py>(py: Python<'py>, e: &ktix::KeytabEntry) -> PyRes
 /// Client counters as `ktix.ClientStats(as_requests, tgs_requests)`.
 pub(crate) fn client_stats<'py>(py: Python<'py>, s: ktix::client::ClientStats) -> PyResult<Bound<'py, PyAny>> {
     types_attr!(py, "ClientStats")?.call1((s.as_requests, s.tgs_requests))
+}
+
+/// An optional argument that must be positive when given (lifetimes in seconds), else
+/// `InvalidArgumentError`.
+pub(crate) fn positive(py: Python<'_>, value: Option<i64>, what: &str) -> PyResult<Option<i64>> {
+    match value {
+        Some(v) if v <= 0 => Err(Error::invalid(format!("{what} must be positive, not {v}"))).or_raise(py),
+        other => Ok(other),
+    }
+}
+
+/// A count argument that must be at least 1 (threads, cache entries), else `InvalidArgumentError`.
+pub(crate) fn count(py: Python<'_>, value: i64, what: &str) -> PyResult<usize> {
+    usize::try_from(value)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Error::invalid(format!("{what} must be at least 1, not {value}")))
+        .or_raise(py)
 }

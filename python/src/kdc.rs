@@ -9,8 +9,9 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
 use ktix::kdc::{silent_logger, stderr_logger, MemoryStore, PrincipalStore, SqliteStore};
-use ktix::{Error, RealmPolicy, ServerConfig, Time};
+use ktix::{RealmPolicy, ServerConfig, Time};
 
+use crate::conv;
 use crate::error::OrRaise;
 use crate::keytab::Keytab;
 
@@ -65,10 +66,7 @@ impl Kdc {
             (max_renewable_life, &mut policy.max_renewable_life, "max_renewable_life"),
             (clock_skew, &mut policy.clock_skew, "clock_skew"),
         ] {
-            if let Some(v) = value {
-                if v <= 0 {
-                    return Err(Error::invalid(format!("{what} must be positive, not {v}"))).or_raise(py);
-                }
+            if let Some(v) = conv::positive(py, value, what)? {
                 *slot = v;
             }
         }
@@ -167,11 +165,7 @@ impl Kdc {
         let mut config =
             ServerConfig { logger: if log { stderr_logger() } else { silent_logger() }, ..Default::default() };
         if let Some(w) = workers {
-            config.workers = usize::try_from(w)
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| Error::invalid(format!("workers must be at least 1, not {w}")))
-                .or_raise(py)?;
+            config.workers = conv::count(py, w, "workers")?;
         }
         let listen = listen.into_vec();
         let server = py.detach(|| ktix::KdcServer::start(self.inner.clone(), &listen, config)).or_raise(py)?;
