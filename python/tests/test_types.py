@@ -92,6 +92,10 @@ def test_wrong_values_raise_invalid_argument_errors(served: Served) -> None:
         lambda: ktix.Client("R", kdc="127.0.0.1:88", ticket_lifetime=0),
         lambda: served.kdc.serve("not an address"),
         lambda: served.kdc.serve("127.0.0.1:0", workers=-2),
+        lambda: served.kdc.serve("127.0.0.1:0", workers=0),
+        lambda: ktix.Kdc("R", max_life=0),
+        lambda: ktix.Kdc("R", clock_skew=-300),
+        lambda: ktix.Client("R", kdc="127.0.0.1:88", renew_lifetime=-5),
     ]
     for call in calls:
         with pytest.raises(ktix.InvalidArgumentError):
