@@ -344,6 +344,14 @@ fn other_tgs_errors() {
     let rep = tgs_rep(&realm.handle(&p.encode()));
     let (part, _) = open_rep_part(&rep, &tgt.key, usage::TGS_REP_ENC_PART_SESSION);
     assert_eq!(wire::time_from(&part.end_time), tgt.end_time);
+    // Options the KDC does not implement are refused rather than ignored: user-to-user 13,
+    // postdating 10.
+    let mut p = base.clone();
+    p.options = Flags::NONE.with(opt::ENC_TKT_IN_SKEY);
+    assert_eq!(error_code(&realm.handle(&p.encode())), ErrorCode::KDC_ERR_BADOPTION);
+    let mut p = base.clone();
+    p.options = Flags::NONE.with(opt::POSTDATED);
+    assert_eq!(error_code(&realm.handle(&p.encode())), ErrorCode::KDC_ERR_CANNOT_POSTDATE);
     // No PA-TGS-REQ at all: 16.
     let mut req = wire::decode::<ktix::wire::TgsReq>(&base.encode()).unwrap();
     req.0.padata = None;

@@ -89,6 +89,15 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
         return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_NYV, "the ticket-granting ticket is not yet valid"));
     }
 
+    // Options this KDC does not implement are refused, not ignored: a client asking for a
+    // user-to-user ticket must not get one sealed in the server's long-term key instead.
+    if options.has(opt::ENC_TKT_IN_SKEY) {
+        return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "user-to-user (ENC-TKT-IN-SKEY) is not supported"));
+    }
+    if options.has(opt::POSTDATED) {
+        return Err(Error::new(ErrorCode::KDC_ERR_CANNOT_POSTDATE, "postdated tickets are not issued"));
+    }
+
     let policy = kdc.policy();
     let start = now.whole_seconds();
     let (server, contents) = if renew || validate {
