@@ -240,7 +240,8 @@ impl Kdc {
         let (reply, code, detail) = match result {
             Ok(reply) => (reply, ErrorCode::KDC_ERR_NONE, None),
             Err(err) => {
-                let reply = self.error_reply(&err, now, &mut info);
+                let data = info.e_data.take();
+                let reply = self.error_reply(&err, now, info.client.as_ref(), info.service.as_ref(), data);
                 let code = if err.code().is_kerberos() { err.code() } else { ErrorCode::KRB_ERR_GENERIC };
                 (reply, code, Some(err.message().to_string()))
             }
@@ -258,13 +259,22 @@ impl Kdc {
         }
     }
 
-    fn error_reply(&self, err: &Error, now: Time, info: &mut RequestInfo) -> Vec<u8> {
+    /// The KRB-ERROR this KDC answers `err` with, naming the client and server when known (and
+    /// without the names when one of them cannot be encoded).
+    pub(crate) fn error_reply(
+        &self,
+        err: &Error,
+        now: Time,
+        client: Option<&Principal>,
+        server: Option<&Principal>,
+        data: Option<Vec<u8>>,
+    ) -> Vec<u8> {
         let reply = ErrorReply {
             realm: self.realm.clone(),
-            server: info.service.clone(),
-            client: info.client.clone(),
+            server: server.cloned(),
+            client: client.cloned(),
             text: None,
-            data: info.e_data.take(),
+            data,
         };
         proto::krb_error(err, now, &reply).unwrap_or_else(|_| {
             // A name that cannot be encoded: answer without the names.

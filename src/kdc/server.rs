@@ -36,7 +36,6 @@ use parking_lot::{Condvar, Mutex};
 use super::{ExchangeKind, Kdc, Outcome, RequestFacts};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
-use crate::proto::{self, ErrorReply};
 use crate::time::{Clock, SystemClock, Time};
 
 /// The largest UDP payload over IPv4 (65535 − 8-byte UDP header − 20-byte IP header).
@@ -517,18 +516,7 @@ fn error_reply(
     client: Option<&Principal>,
     service: Option<&Principal>,
 ) -> Vec<u8> {
-    let err = Error::new(code, text);
-    let reply = ErrorReply {
-        realm: kdc.realm().to_string(),
-        server: service.cloned(),
-        client: client.cloned(),
-        text: None,
-        data: None,
-    };
-    proto::krb_error(&err, now, &reply).unwrap_or_else(|_| {
-        let bare = ErrorReply { realm: kdc.realm().to_string(), ..Default::default() };
-        proto::krb_error(&err, now, &bare).unwrap_or_default()
-    })
+    kdc.error_reply(&Error::new(code, text), now, client, service, None)
 }
 
 fn log(shared: &Shared, entry: &RequestLog) {

@@ -40,8 +40,9 @@ pub fn open_bytes(key: &Key, usage: u32, data: &EncryptedData) -> Result<Zeroizi
     key.decrypt(usage, &data.cipher)
 }
 
-/// Decrypts and decodes an EncryptedData. Plaintext that does not decode is `KRB_AP_ERR_BAD_INTEGRITY`
-/// too: it passed the MAC, so only a wrong usage assignment by the peer can cause it.
+/// Decrypts and decodes an EncryptedData. Failing to decrypt is `KRB_AP_ERR_BAD_INTEGRITY` (see
+/// [`open_bytes`]); plaintext that passed the integrity check but does not decode as `T` is
+/// `KTIX_ERR_MALFORMED`, as for any message that does not decode.
 pub fn open<T: rasn::Decode>(key: &Key, usage: u32, data: &EncryptedData) -> Result<T> {
     let plain = open_bytes(key, usage, data)?;
     wire::decode::<T>(&plain)

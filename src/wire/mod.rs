@@ -117,7 +117,7 @@ fn short_type_name<T>() -> &'static str {
     n.rsplit("::").next().unwrap_or(n)
 }
 
-/// Decodes an EncASRepPart [APPLICATION 25] or an EncTGSRepPart [26] — either in either reply,
+/// Decodes an EncASRepPart [APPLICATION 25] or an EncTGSRepPart \[26\] — either in either reply,
 /// as MIT accepts (MIT's KDC sends 26 in AS replies). Returns the part and the tag seen.
 pub fn decode_enc_kdc_rep_part(bytes: &[u8]) -> Result<(EncKdcRepPart, u8)> {
     match message_tag(bytes) {
