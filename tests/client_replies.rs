@@ -117,3 +117,32 @@ fn transport_failure_and_nonsense_replies() {
     client.login("alice", ALICE_PW).unwrap();
     assert_eq!(client.service_ticket(SERVICE).unwrap_err().code(), ErrorCode::KTIX_ERR_REPLY_MISMATCH);
 }
+
+#[test]
+fn tgs_reply_with_another_ticket_is_refused() {
+    // The enc-part is genuine (it opens and names the service), but the ticket beside it is
+    // another one (here the TGT): the ticket server must match too, as in the AS exchange.
+    let realm = Realm::new();
+    let tgt_ticket: Arc<Mutex<Option<ktix::wire::Ticket>>> = Arc::default();
+    let keep = tgt_ticket.clone();
+    let client = client_through(
+        &realm,
+        Box::new(move |_req, reply| match wire::message_tag(&reply) {
+            Some(msg_type::AS_REP) => {
+                *keep.lock() = Some(wire::decode::<ktix::wire::AsRep>(&reply).unwrap().0.ticket);
+                Ok(reply)
+            }
+            Some(msg_type::TGS_REP) => {
+                let mut rep = wire::decode::<ktix::wire::TgsRep>(&reply).unwrap();
+                rep.0.ticket = keep.lock().clone().unwrap();
+                wire::encode(&rep)
+            }
+            _ => Ok(reply),
+        }),
+    );
+    client.login("alice", ALICE_PW).unwrap();
+    let e = client.service_ticket(SERVICE).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::KTIX_ERR_REPLY_MISMATCH, "{e}");
+    assert!(e.message().contains("ticket server"), "{e}");
+    assert!(client.ccache().get(&principal(SERVICE)).unwrap().is_none());
+}

@@ -206,24 +206,37 @@ impl Client {
             .map_err(|e| Error::new(e.code(), "cannot open the AS reply: wrong password or key".to_string()))?;
         let (mut part, _tag) = wire::decode_enc_kdc_rep_part(&plain)?;
         let session_key = proto::take_key(&mut part.key)?;
-        let mismatch = |what: &str| {
-            Error::new(ErrorCode::KTIX_ERR_REPLY_MISMATCH, format!("AS reply: {what} does not match the request"))
-        };
-        if part.nonce != nonce {
-            return Err(mismatch("nonce"));
-        }
-        if &wire::principal_from(&part.sname, &part.srealm)? != tgs {
-            return Err(mismatch("server name"));
-        }
-        if &wire::principal_from(&rep.cname, &rep.crealm)? != me {
-            return Err(mismatch("client name"));
-        }
-        let ticket_server = wire::principal_from(&rep.ticket.sname, &rep.ticket.realm)?;
-        if &ticket_server != tgs {
-            return Err(mismatch("ticket server"));
-        }
+        check_reply("AS", &rep, &part, nonce, me, tgs)?;
         credential_from(me.clone(), tgs.clone(), session_key, &part, wire::encode(&rep.ticket)?)
     }
+}
+
+/// What a client checks of every KDC reply (RFC 4120 §3.1.5, §3.3.4): the nonce it sent, the
+/// client named in the reply, and the server both in the encrypted part and on the ticket.
+pub(super) fn check_reply(
+    exchange: &str,
+    rep: &wire::KdcRep,
+    part: &wire::EncKdcRepPart,
+    nonce: u32,
+    client: &Principal,
+    server: &Principal,
+) -> Result<()> {
+    let mismatch = |what: &str| {
+        Error::new(ErrorCode::KTIX_ERR_REPLY_MISMATCH, format!("{exchange} reply: {what} does not match the request"))
+    };
+    if part.nonce != nonce {
+        return Err(mismatch("nonce"));
+    }
+    if &wire::principal_from(&part.sname, &part.srealm)? != server {
+        return Err(mismatch("server name"));
+    }
+    if &wire::principal_from(&rep.cname, &rep.crealm)? != client {
+        return Err(mismatch("client name"));
+    }
+    if &wire::principal_from(&rep.ticket.sname, &rep.ticket.realm)? != server {
+        return Err(mismatch("ticket server"));
+    }
+    Ok(())
 }
 
 /// A cache credential from a decrypted EncKDCRepPart (whose key the caller has taken out with

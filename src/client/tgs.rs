@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 
 use crate::ccache::Credential;
 use crate::crypto::{usage, Key};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::principal::Principal;
 use crate::proto;
 use crate::wire::{
@@ -154,18 +154,7 @@ impl Client {
             .map_err(|e| e.context("TGS reply"))?;
         let (mut part, _) = wire::decode_enc_kdc_rep_part(&plain)?;
         let key = proto::take_key(&mut part.key)?;
-        let mismatch = |what: &str| {
-            Error::new(ErrorCode::KTIX_ERR_REPLY_MISMATCH, format!("TGS reply: {what} does not match the request"))
-        };
-        if part.nonce != nonce {
-            return Err(mismatch("nonce"));
-        }
-        if &wire::principal_from(&part.sname, &part.srealm)? != server {
-            return Err(mismatch("server name"));
-        }
-        if wire::principal_from(&rep.cname, &rep.crealm)? != tgt.client {
-            return Err(mismatch("client name"));
-        }
+        super::login::check_reply("TGS", &rep, &part, nonce, &tgt.client, server)?;
         super::login::credential_from(tgt.client.clone(), server.clone(), key, &part, wire::encode(&rep.ticket)?)
     }
 }
