@@ -42,3 +42,19 @@ fn a_closed_pipe_ends_the_tool_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(13), "{:?}: {stderr}", out.status);
 }
+
+/// `ktix --help` describes the tool (not the library's package description) and lists every
+/// command of API.md.
+#[test]
+fn help_describes_the_tool_and_its_commands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ktix")).arg("--help").output().expect("ktix --help");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.starts_with("libktix: Kerberos V5 session tickets — KDC, client tools and an embedded demo"),
+        "{text}"
+    );
+    for command in ["demo", "db", "kdc", "kinit", "klist", "kvno", "kdestroy"] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with(&format!("{command} "))), "{command}: {text}");
+    }
+}

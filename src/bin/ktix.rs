@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// libktix: Kerberos V5 session tickets — KDC, client tools and an embedded demo.
 #[derive(Parser)]
-#[command(name = "ktix", version, about)]
+#[command(name = "ktix", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
