@@ -124,7 +124,8 @@ pub enum KdcCommand {
         /// Address to listen on (UDP and TCP); repeatable.
         #[arg(long = "listen", default_value = "127.0.0.1:8888")]
         listen: Vec<String>,
-        /// A kdc.conf-style file for realm policy (max_life, max_renewable_life, supported_enctypes, ports).
+        /// An MIT kdc.conf for the realm policy (max_life, max_renewable_life, supported_enctypes); its
+        /// kdc_ports are not used: the addresses are --listen's.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Worker threads (default: the number of cores).
