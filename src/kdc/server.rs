@@ -306,13 +306,17 @@ impl KdcServer {
     ///
     /// On Linux an IPv6 wildcard (`[::]`) usually also takes IPv4, so listening on both
     /// `0.0.0.0:P` and `[::]:P` fails with "address in use": list one of them.
-    pub fn start<A: ToSocketAddrs>(kdc: Arc<Kdc>, listen: &[A], config: ServerConfig) -> Result<KdcServer> {
+    pub fn start<A: ToSocketAddrs + fmt::Debug>(
+        kdc: Arc<Kdc>,
+        listen: &[A],
+        config: ServerConfig,
+    ) -> Result<KdcServer> {
         config.check()?;
         let mut wanted: Vec<SocketAddr> = Vec::new();
         for a in listen {
             let resolved = a
                 .to_socket_addrs()
-                .map_err(|e| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("listen address: {e}")))?;
+                .map_err(|e| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("listen address {a:?}: {e}")))?;
             for sa in resolved {
                 // The same fixed port twice would fail to bind; port 0 twice means two ports.
                 if sa.port() == 0 || !wanted.contains(&sa) {
