@@ -121,11 +121,13 @@ pub enum KdcCommand {
     Serve {
         #[command(flatten)]
         db: DbPath,
-        /// Address to listen on (UDP and TCP); repeatable.
-        #[arg(long = "listen", default_value = "127.0.0.1:8888")]
+        /// Address to listen on (UDP and TCP); repeatable. Default: the kdc.conf's addresses
+        /// with --config, else 127.0.0.1:8888.
+        #[arg(long = "listen")]
         listen: Vec<String>,
-        /// An MIT kdc.conf for the realm policy (max_life, max_renewable_life, supported_enctypes); its
-        /// kdc_ports are not used: the addresses are --listen's.
+        /// An MIT kdc.conf: the realm policy (max_life, max_renewable_life, supported_enctypes)
+        /// and, without --listen, the addresses (kdc_listen/kdc_ports and the TCP ones; each
+        /// address is served over both UDP and TCP).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Worker threads (default: the number of cores).

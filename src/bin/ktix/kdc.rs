@@ -17,26 +17,46 @@ pub fn run(cmd: KdcCommand) -> Result<()> {
     }
 }
 
+/// The default address when neither --listen nor a kdc.conf names one.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8888";
+
 /// The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else
 /// defaults; the enctypes are kdc.conf's `supported_enctypes`, else the database's.
-fn policy(config: Option<&Path>, store: &SqliteStore) -> Result<RealmPolicy> {
-    let (mut policy, conf_enctypes) = match config {
-        Some(path) => {
-            let conf = KdcConf::from_profile(&Profile::load(path)?, Some(store.realm()))?;
-            (conf.to_policy(), conf.supported_enctypes.is_some())
-        }
-        None => (RealmPolicy::default(), false),
-    };
-    if !conf_enctypes {
+fn policy(conf: Option<&KdcConf>, store: &SqliteStore) -> Result<RealmPolicy> {
+    let mut policy = conf.map(KdcConf::to_policy).unwrap_or_default();
+    if conf.is_none_or(|c| c.supported_enctypes.is_none()) {
         policy.enctypes = store.enctypes()?;
     }
     Ok(policy)
 }
 
+/// Where to listen: --listen, else the kdc.conf's UDP and TCP addresses (each served over both),
+/// else [`DEFAULT_LISTEN`].
+fn listen_addrs(listen: &[String], conf: Option<&KdcConf>) -> Vec<String> {
+    if !listen.is_empty() {
+        return listen.to_vec();
+    }
+    let mut addrs: Vec<String> = Vec::new();
+    if let Some(c) = conf {
+        for a in c.udp_listen.iter().chain(&c.tcp_listen) {
+            let a = a.to_string();
+            if !addrs.contains(&a) {
+                addrs.push(a);
+            }
+        }
+    }
+    if addrs.is_empty() {
+        addrs.push(DEFAULT_LISTEN.to_string());
+    }
+    addrs
+}
+
 fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<usize>) -> Result<()> {
     let store = crate::db::open(db)?;
     let realm = store.realm().to_string();
-    let policy = policy(config, &store)?;
+    let conf = config.map(|path| KdcConf::from_profile(&Profile::load(path)?, Some(&realm))).transpose()?;
+    let policy = policy(conf.as_ref(), &store)?;
+    let listen = listen_addrs(listen, conf.as_ref());
     let kdc = Arc::new(Kdc::with_store(&realm, Arc::new(store), policy)?);
     let mut server_config = ServerConfig { logger: stderr_logger(), ..ServerConfig::default() };
     if let Some(w) = workers {
@@ -47,7 +67,7 @@ fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<us
         let _ = stop_tx.send(());
     })
     .map_err(|e| Error::new(ErrorCode::KTIX_ERR_IO, format!("cannot install the signal handler: {e}")))?;
-    let mut server = KdcServer::start(kdc, listen, server_config)?;
+    let mut server = KdcServer::start(kdc, &listen, server_config)?;
     let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
     eprintln!("ktix kdc: realm {realm} from {}, listening on {} (UDP and TCP)", db.display(), addrs.join(", "));
     let _ = stop_rx.recv();
