@@ -296,3 +296,41 @@ fn realm_enctypes_are_configurable_at_init() {
     let other = Db::init();
     assert_eq!(other.store().enctypes().unwrap(), ktix::Enctype::ALL.to_vec());
 }
+
+/// A client against a KDC over the database `d`, at the real time.
+fn client_for(d: &Db) -> Client {
+    let kdc = Arc::new(Kdc::with_store(REALM, Arc::new(d.store()), RealmPolicy::default()).unwrap());
+    let clock = Arc::new(FixedClock::new(Time::now()));
+    let transport = Arc::new(InProcess::new(kdc, clock.clone()));
+    Client::with_clock(ClientConfig::new(REALM), transport, CCache::memory(), clock)
+}
+
+#[test]
+fn mod_and_cpw_change_policy_and_keys() {
+    let d = Db::init();
+    ok(&["db", "add", "--db", d.arg(), "alice"], Some("alice-pw\n"));
+
+    let out = ok(&["db", "mod", "--db", d.arg(), "alice", "--max-life", "1h", "--forwardable", "off"], None);
+    assert!(out.contains("max_life=3600") && out.contains("no-forwardable"), "{out}");
+    let tgt = client_for(&d).login("alice", "alice-pw").unwrap();
+    assert_eq!(tgt.end_time.secs_since(tgt.start()), 3600);
+    assert!(!tgt.flags.has(ktix::wire::ticket_flags::FORWARDABLE));
+
+    ok(&["db", "mod", "--db", d.arg(), "alice", "--disabled", "on"], None);
+    let e = client_for(&d).login("alice", "alice-pw").unwrap_err();
+    assert_eq!(e.code(), ktix::ErrorCode::KDC_ERR_CLIENT_REVOKED, "{e}");
+    ok(&["db", "mod", "--db", d.arg(), "alice", "--disabled", "off", "--expiration", "2001-01-01 00:00:00"], None);
+    assert_eq!(client_for(&d).login("alice", "alice-pw").unwrap_err().code(), ktix::ErrorCode::KDC_ERR_NAME_EXP);
+    let out = ok(&["db", "mod", "--db", d.arg(), "alice", "--expiration", "never", "--max-life", "default"], None);
+    assert!(!out.contains("expires=") && !out.contains("max_life="), "{out}");
+    assert!(fails(&["db", "mod", "--db", d.arg(), "alice", "--expiration", "tomorrow"], None).contains("never"));
+    assert!(fails(&["db", "mod", "--db", d.arg(), "nobody", "--disabled", "on"], None).contains("nobody"));
+
+    let out = ok(&["db", "cpw", "--db", d.arg(), "alice"], Some("new-pw\n"));
+    assert!(out.contains("kvno 2"), "{out}");
+    assert_eq!(client_for(&d).login("alice", "alice-pw").unwrap_err().code(), ktix::ErrorCode::KDC_ERR_PREAUTH_FAILED);
+    client_for(&d).login("alice", "new-pw").unwrap();
+    ok(&["db", "add", "--db", d.arg(), "--random", SERVICE], None);
+    let out = ok(&["db", "cpw", "--db", d.arg(), "--random", SERVICE], None);
+    assert!(out.contains("kvno 2"), "{out}");
+}

@@ -99,6 +99,44 @@ pub enum DbCommand {
         #[command(flatten)]
         db: DbPath,
     },
+    /// Change a principal's policy (like kadmin's modprinc).
+    Mod {
+        #[command(flatten)]
+        db: DbPath,
+        /// The principal name.
+        principal: String,
+        /// Longest ticket life for this principal (e.g. 1h, 10h 0m 0s, 3600), or "default".
+        #[arg(long)]
+        max_life: Option<String>,
+        /// Longest renewable life for this principal, or "default".
+        #[arg(long)]
+        max_renewable_life: Option<String>,
+        /// Require pre-authentication (on/off).
+        #[arg(long)]
+        requires_preauth: Option<Switch>,
+        /// Refuse all tickets to and from this principal (on/off).
+        #[arg(long)]
+        disabled: Option<Switch>,
+        /// Allow forwardable tickets (on/off).
+        #[arg(long)]
+        forwardable: Option<Switch>,
+        /// Allow renewable tickets (on/off).
+        #[arg(long)]
+        renewable: Option<Switch>,
+        /// When the principal expires: seconds since the epoch, "YYYY-MM-DD HH:MM:SS" (UTC), or "never".
+        #[arg(long)]
+        expiration: Option<String>,
+    },
+    /// Change a principal's keys (like kadmin's cpw): a new password, or --random; the kvno goes up.
+    Cpw {
+        #[command(flatten)]
+        db: DbPath,
+        /// The principal name.
+        principal: String,
+        /// New random keys instead of a password.
+        #[arg(long)]
+        random: bool,
+    },
     /// Export a principal's current keys to a keytab (without changing them unless --randkey).
     Ktadd {
         #[command(flatten)]
@@ -112,6 +150,22 @@ pub enum DbCommand {
         #[arg(long)]
         randkey: bool,
     },
+}
+
+/// An on/off setting.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
+impl Switch {
+    /// True for `on`.
+    pub fn on(self) -> bool {
+        matches!(self, Switch::On)
+    }
 }
 
 /// `ktix kdc …`

@@ -7,12 +7,12 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use ktix::config::parse_enctypes;
+use ktix::config::{parse_duration, parse_enctypes};
 use ktix::kdc::{stash_path, MasterKey, PrincipalEntry, PrincipalStore, SqliteStore};
 use ktix::{Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
-use crate::DbCommand;
+use crate::{DbCommand, Switch};
 
 /// Runs one `ktix db` command.
 pub fn run(cmd: DbCommand) -> Result<()> {
@@ -23,6 +23,29 @@ pub fn run(cmd: DbCommand) -> Result<()> {
         DbCommand::Add { db, principal, password: _, random } => add(&db.db, &principal, random),
         DbCommand::Del { db, principal } => del(&db.db, &principal),
         DbCommand::List { db } => list(&db.db),
+        DbCommand::Mod {
+            db,
+            principal,
+            max_life,
+            max_renewable_life,
+            requires_preauth,
+            disabled,
+            forwardable,
+            renewable,
+            expiration,
+        } => {
+            let change = Change {
+                max_life: max_life.as_deref().map(limit).transpose()?,
+                max_renewable_life: max_renewable_life.as_deref().map(limit).transpose()?,
+                requires_preauth: requires_preauth.map(Switch::on),
+                disabled: disabled.map(Switch::on),
+                forwardable: forwardable.map(Switch::on),
+                renewable: renewable.map(Switch::on),
+                expiration: expiration.as_deref().map(when).transpose()?,
+            };
+            modify(&db.db, &principal, change)
+        }
+        DbCommand::Cpw { db, principal, random } => cpw(&db.db, &principal, random),
         DbCommand::Ktadd { db, principal, keytab, randkey } => ktadd(&db.db, &principal, &keytab, randkey),
     }
 }
@@ -244,5 +267,101 @@ fn ktadd(db: &Path, name: &str, keytab: &str, randkey: bool) -> Result<()> {
         }
     })?;
     println!("exported {n} keys of {} (kvno {kvno}) to {keytab}", entry.principal);
+    Ok(())
+}
+
+/// The settings `ktix db mod` changes (`None`: leave as it is).
+struct Change {
+    max_life: Option<Option<i64>>,
+    max_renewable_life: Option<Option<i64>>,
+    requires_preauth: Option<bool>,
+    disabled: Option<bool>,
+    forwardable: Option<bool>,
+    renewable: Option<bool>,
+    expiration: Option<Option<Time>>,
+}
+
+/// A lifetime limit: a duration, or "default" (the realm's).
+fn limit(text: &str) -> Result<Option<i64>> {
+    if text.eq_ignore_ascii_case("default") {
+        return Ok(None);
+    }
+    match parse_duration(text)? {
+        d if d > 0 => Ok(Some(d)),
+        d => Err(Error::invalid(format!("a lifetime must be positive, not {d} s"))),
+    }
+}
+
+/// An expiration: "never", seconds since the epoch, or `YYYY-MM-DD HH:MM:SS` in UTC.
+fn when(text: &str) -> Result<Option<Time>> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    if let Ok(secs) = t.parse::<i64>() {
+        return Ok(Some(Time::from_unix(secs)));
+    }
+    let bad = || Error::invalid(format!("{text:?} is not \"never\", seconds or YYYY-MM-DD HH:MM:SS"));
+    let (date, clock) = t.split_once([' ', 'T']).unwrap_or((t, "00:00:00"));
+    let d: Vec<&str> = date.split('-').collect();
+    let c: Vec<&str> = clock.trim_end_matches('Z').split(':').collect();
+    if d.len() != 3 || c.len() != 3 {
+        return Err(bad());
+    }
+    let n = |s: &str| s.parse::<u32>().map_err(|_| bad());
+    let year = d[0].parse::<i64>().map_err(|_| bad())?;
+    Time::from_civil(year, n(d[1])?, n(d[2])?, n(c[0])?, n(c[1])?, n(c[2])?).map(Some).ok_or_else(bad)
+}
+
+fn modify(db: &Path, name: &str, c: Change) -> Result<()> {
+    let store = open(db)?;
+    let p = principal_in(&store, name)?;
+    let e = store.modify(&p, |e| {
+        if let Some(v) = c.max_life {
+            e.max_life = v;
+        }
+        if let Some(v) = c.max_renewable_life {
+            e.max_renewable_life = v;
+        }
+        if let Some(v) = c.requires_preauth {
+            e.requires_preauth = v;
+        }
+        if let Some(v) = c.disabled {
+            e.disabled = v;
+        }
+        if let Some(v) = c.forwardable {
+            e.allow_forwardable = v;
+        }
+        if let Some(v) = c.renewable {
+            e.allow_renewable = v;
+        }
+        if let Some(v) = c.expiration {
+            e.expiration = v;
+        }
+        Ok(())
+    })?;
+    println!("{}", describe(&e));
+    Ok(())
+}
+
+fn cpw(db: &Path, name: &str, random: bool) -> Result<()> {
+    let store = open(db)?;
+    let p = principal_in(&store, name)?;
+    if store.get(&p)?.is_none() {
+        return Err(not_found(&store, &p));
+    }
+    let enctypes = store.enctypes()?;
+    let pw = if random { None } else { Some(read_new_password(&format!("New password for {p}"))?) };
+    let e = store.modify(&p, |e| {
+        let next = e
+            .current_kvno()
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid(format!("{p} is at the highest key version")))?;
+        match &pw {
+            Some(pw) => e.set_password(pw.as_bytes(), &enctypes, next),
+            None => e.set_random_keys(&enctypes, next),
+        }
+    })?;
+    println!("changed the keys of {p} (kvno {})", e.current_kvno());
     Ok(())
 }
