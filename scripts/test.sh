@@ -24,6 +24,9 @@ cargo fmt --all -- --check || fail "formatting differs: run 'cargo fmt --all'"
 section "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+section "cargo doc (rustdoc warnings, broken intra-doc links included, are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -p ktix --quiet
+
 section "cargo test"
 # ktix-python is an extension module: it is built and tested through Python below.
 cargo test --workspace --exclude ktix-python
