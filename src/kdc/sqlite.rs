@@ -838,8 +838,9 @@ fn key_plaintext(name: &str, kvno: u32, enctype: i32, key: &[u8]) -> Result<Zero
     Ok(p)
 }
 
-/// Writes `entry` (replacing the row `id` and its keys when given) inside the caller's transaction.
-fn write_entry(conn: &Connection, master: &MasterKey, entry: &PrincipalEntry, id: Option<i64>) -> Result<()> {
+/// Writes `entry` inside the caller's transaction, replacing the row and its keys when the
+/// principal already has one (`id_known`).
+fn write_entry(conn: &Connection, master: &MasterKey, entry: &PrincipalEntry, id_known: Option<i64>) -> Result<()> {
     let name = entry.principal.to_string();
     let mut encrypted = Vec::with_capacity(entry.keys.len());
     for k in &entry.keys {
@@ -849,47 +850,34 @@ fn write_entry(conn: &Connection, master: &MasterKey, entry: &PrincipalEntry, id
     }
     let e = entry;
     let sql = sql_bare;
-    let id = match id {
-        Some(id) => {
-            conn.execute(
-                "UPDATE principals SET name_type = ?2, requires_preauth = ?3, max_life = ?4, max_renewable_life = ?5,
-                 expiration = ?6, disabled = ?7, allow_forwardable = ?8, allow_renewable = ?9 WHERE id = ?1",
-                params![
-                    id,
-                    e.principal.name_type(),
-                    e.requires_preauth,
-                    e.max_life,
-                    e.max_renewable_life,
-                    e.expiration.map(Time::unix_micros),
-                    e.disabled,
-                    e.allow_forwardable,
-                    e.allow_renewable
-                ],
-            )
-            .map_err(sql)?;
-            conn.execute("DELETE FROM keys WHERE principal_id = ?1", [id]).map_err(sql)?;
-            id
-        }
-        None => {
-            conn.execute(
-                "INSERT INTO principals (name, name_type, requires_preauth, max_life, max_renewable_life,
-                 expiration, disabled, allow_forwardable, allow_renewable) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    name,
-                    e.principal.name_type(),
-                    e.requires_preauth,
-                    e.max_life,
-                    e.max_renewable_life,
-                    e.expiration.map(Time::unix_micros),
-                    e.disabled,
-                    e.allow_forwardable,
-                    e.allow_renewable
-                ],
-            )
-            .map_err(sql)?;
-            conn.last_insert_rowid()
-        }
-    };
+    // One statement for both cases: the row is keyed by the principal's name.
+    let id: i64 = conn
+        .query_row(
+            "INSERT INTO principals (name, name_type, requires_preauth, max_life, max_renewable_life,
+             expiration, disabled, allow_forwardable, allow_renewable) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT(name) DO UPDATE SET name_type = excluded.name_type,
+                 requires_preauth = excluded.requires_preauth, max_life = excluded.max_life,
+                 max_renewable_life = excluded.max_renewable_life, expiration = excluded.expiration,
+                 disabled = excluded.disabled, allow_forwardable = excluded.allow_forwardable,
+                 allow_renewable = excluded.allow_renewable
+             RETURNING id",
+            params![
+                name,
+                e.principal.name_type(),
+                e.requires_preauth,
+                e.max_life,
+                e.max_renewable_life,
+                e.expiration.map(Time::unix_micros),
+                e.disabled,
+                e.allow_forwardable,
+                e.allow_renewable
+            ],
+            |row| row.get(0),
+        )
+        .map_err(sql)?;
+    if id_known.is_some() {
+        conn.execute("DELETE FROM keys WHERE principal_id = ?1", [id]).map_err(sql)?;
+    }
     let mut ins = conn
         .prepare_cached(
             "INSERT INTO keys (principal_id, kvno, enctype, key_data, salt, s2kparams) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
