@@ -7,46 +7,39 @@
 mod mit;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 
+use mit::ServedRealm;
 use mit::{
-    klist_default_principal, parse_klist, parse_klist_keytab, unix_now, KlistTicket, Krb5Conf, KtixKdc, KtixRealm, Mit,
-    Run, ALICE_PW, KRBTGT, SERVICE,
+    klist_default_principal, parse_klist, parse_klist_keytab, unix_now, KlistTicket, Krb5Conf, Mit, Run, ALICE_PW,
+    KRBTGT, SERVICE,
 };
 
 const SERVICE_FULL: &str = "host/server.ktix.test@KTIX.TEST";
 const ALICE: &str = "alice@KTIX.TEST";
-const KDC_CONF: &str =
-    "[realms]\n  KTIX.TEST = {\n    max_life = 8h 0m 0s\n    max_renewable_life = 7d 0h 0m 0s\n  }\n";
 const ENCTYPE_NAMES: [&str; 4] =
     ["aes128-cts-hmac-sha1-96", "aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha256-128", "aes256-cts-hmac-sha384-192"];
 
-/// A ktix realm (alice with a password, the service with random keys) served by `ktix kdc serve`.
-struct Setup {
-    // Dropped in this order: the KDC stops before its directory goes.
-    kdc: KtixKdc,
-    realm: KtixRealm,
-    dir: tempfile::TempDir,
+/// The served realm ([`ServedRealm`]) and our CLI against it.
+struct Setup(ServedRealm);
+
+impl std::ops::Deref for Setup {
+    type Target = ServedRealm;
+    fn deref(&self) -> &ServedRealm {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Setup {
+    fn deref_mut(&mut self) -> &mut ServedRealm {
+        &mut self.0
+    }
 }
 
 impl Setup {
     fn new() -> Setup {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let realm = KtixRealm::init(dir.path());
-        realm.add_password("alice", ALICE_PW);
-        realm.add_random(SERVICE);
-        let conf = dir.path().join("kdc.conf");
-        std::fs::write(&conf, KDC_CONF).expect("write kdc.conf");
-        let conf_arg = conf.to_str().expect("UTF-8 path").to_string();
-        let kdc = KtixKdc::serve(&realm, &["--config", &conf_arg, "--workers", "2"], &dir.path().join("kdc.log"));
-        Setup { dir, realm, kdc }
+        Setup(ServedRealm::start())
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// The environment of the tools: a krb5.conf for our KDC and the cache `name`.
     fn env(&self, cache: &str) -> Mit {
         let conf = self.path("krb5.conf");
         if !conf.exists() {

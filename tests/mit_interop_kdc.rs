@@ -14,44 +14,34 @@ use std::time::{Duration, Instant};
 use ktix::wire::{self, KrbError};
 use ktix::ErrorCode;
 
-use mit::{
-    enctype_name, show, unix_now, KlistTicket, Krb5Conf, KtixKdc, KtixRealm, LogLine, Mit, MitKdc, ALICE_PW, KRBTGT,
-    SERVICE,
-};
+use mit::ServedRealm;
+use mit::{enctype_name, show, unix_now, KlistTicket, Krb5Conf, LogLine, Mit, MitKdc, ALICE_PW, KRBTGT, SERVICE};
 
 const ENCTYPES: [i32; 4] = [17, 18, 19, 20];
 const HOURS_8: i64 = 8 * 3600;
 const WRONG_PASSWORD: &str = "kinit: Password incorrect while getting initial credentials";
 const SERVICE_FULL: &str = "host/server.ktix.test@KTIX.TEST";
 
-/// The realm policy the tests expect, as MIT's peer realm has it.
-const KDC_CONF: &str =
-    "[realms]\n  KTIX.TEST = {\n    max_life = 8h 0m 0s\n    max_renewable_life = 7d 0h 0m 0s\n  }\n";
+/// The served realm ([`ServedRealm`], with MIT's realm policy) and MIT commands against it.
+struct Setup(ServedRealm);
 
-/// A temporary directory with a ktix realm (alice with a password, the service with random keys)
-/// and `ktix kdc serve` over it.
-struct Setup {
-    dir: tempfile::TempDir,
-    realm: KtixRealm,
-    kdc: KtixKdc,
+impl std::ops::Deref for Setup {
+    type Target = ServedRealm;
+    fn deref(&self) -> &ServedRealm {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Setup {
+    fn deref_mut(&mut self) -> &mut ServedRealm {
+        &mut self.0
+    }
 }
 
 impl Setup {
     fn new() -> Setup {
         mit::require_mit_client();
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let realm = KtixRealm::init(dir.path());
-        realm.add_password("alice", ALICE_PW);
-        realm.add_random(SERVICE);
-        let conf = dir.path().join("kdc.conf");
-        std::fs::write(&conf, KDC_CONF).expect("write kdc.conf");
-        let conf_arg = conf.to_str().expect("UTF-8 path").to_string();
-        let kdc = KtixKdc::serve(&realm, &["--config", &conf_arg, "--workers", "2"], &dir.path().join("kdc.log"));
-        Setup { dir, realm, kdc }
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
+        Setup(ServedRealm::start())
     }
 
     /// MIT commands restricted to `enctype`, over TCP when `tcp`, with their own cache.

@@ -139,6 +139,39 @@ impl KtixRealm {
     }
 }
 
+/// The kdc.conf of the realms these tests serve with `ktix kdc serve`: MIT's usual policy.
+pub const KDC_CONF: &str =
+    "[realms]\n  KTIX.TEST = {\n    max_life = 8h 0m 0s\n    max_renewable_life = 7d 0h 0m 0s\n  }\n";
+
+/// A temporary directory with a ktix realm (alice with password [`ALICE_PW`], [`SERVICE`] with
+/// random keys) and `ktix kdc serve` over it with [`KDC_CONF`].
+pub struct ServedRealm {
+    // Dropped in this order: the KDC stops before its directory goes.
+    pub kdc: KtixKdc,
+    pub realm: KtixRealm,
+    pub dir: tempfile::TempDir,
+}
+
+impl ServedRealm {
+    /// Creates the realm and starts its KDC (two workers).
+    pub fn start() -> ServedRealm {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let realm = KtixRealm::init(dir.path());
+        realm.add_password("alice", ALICE_PW);
+        realm.add_random(SERVICE);
+        let conf = dir.path().join("kdc.conf");
+        std::fs::write(&conf, KDC_CONF).expect("write kdc.conf");
+        let conf_arg = conf.to_str().expect("UTF-8 path").to_string();
+        let kdc = KtixKdc::serve(&realm, &["--config", &conf_arg, "--workers", "2"], &dir.path().join("kdc.log"));
+        ServedRealm { kdc, realm, dir }
+    }
+
+    /// A path in the realm's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
 /// A running `ktix kdc serve` on `127.0.0.1:<free port>` (UDP and TCP), its standard error (the
 /// start line and one line per request) going to a file. Stopped with SIGTERM when dropped.
 pub struct KtixKdc {
