@@ -8,16 +8,13 @@ use std::sync::Arc;
 
 pub use replay::ReplayCache;
 
-use crate::crypto::{checksum_type, usage, Enctype, Key};
+use crate::crypto::{usage, Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keytab::Keytab;
 use crate::principal::Principal;
-use crate::proto;
+use crate::proto::{self, ApReqCheck, AuthChecksum, TicketKey};
 use crate::time::{Clock, SystemClock, Time};
-use crate::wire::{
-    self, ad_type, ap_options, msg_type, ticket_flags as tf, ApRep, ApReq, Authenticator, AuthorizationData,
-    EncApRepPart, Flags,
-};
+use crate::wire::{self, ad_type, ap_options, AuthorizationData, Flags};
 
 /// Acceptor settings.
 #[derive(Clone, Debug)]
@@ -109,83 +106,27 @@ impl Acceptor {
     }
 
     /// Verifies an AP-REQ at `now`: opens the ticket with the keytab key of its kvno and enctype,
-    /// the authenticator with the session key, and checks names, skew, ticket times and replay.
+    /// the authenticator with the session key, and checks names, skew, ticket times and replay
+    /// (all through the one AP-REQ verification of [`crate::proto`]).
     pub fn accept_at(&self, ap_req: &[u8], now: Time) -> Result<Accepted> {
-        let req = wire::decode::<ApReq>(ap_req)?;
-        wire::check_header(&req.pvno, &req.msg_type, msg_type::AP_REQ)?;
-        let options = Flags::from_bits(&req.ap_options.0);
-        if options.has(ap_options::USE_SESSION_KEY) {
-            return Err(Error::new(ErrorCode::KRB_AP_ERR_METHOD, "user-to-user tickets are not supported"));
-        }
-
-        // The ticket: for us, under a key version and enctype we have.
-        let server = wire::principal_from(&req.ticket.sname, &req.ticket.realm)?;
-        if self.config.service.as_ref().is_some_and(|s| s != &server) {
-            return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("the ticket is for {server}")));
-        }
-        let enc = &req.ticket.enc_part;
-        let (key, kvno, ticket_enctype) = self.service_key(&server, enc.etype, enc.kvno)?;
-        let ticket = proto::open_ticket(&req.ticket, &key)?;
-
-        let mut auth: Authenticator = proto::open(&ticket.session_key, usage::AP_REQ_AUTH, &req.authenticator)
-            .map_err(|e| e.context("authenticator"))?;
-        let subkey = auth.subkey.as_mut().map(proto::take_key).transpose()?;
-        if wire::int_value(&auth.authenticator_vno, "authenticator-vno")? != wire::PVNO {
-            return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "authenticator version is not 5"));
-        }
-        let client = wire::principal_from(&auth.cname, &auth.crealm)?;
-        if client != ticket.client {
-            return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "ticket and authenticator name different clients"));
-        }
-        let skew = self.config.clock_skew.max(0);
-        let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
-        if !ctime.within_secs(now, skew) {
-            return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
-        }
-        if ticket.start().minus_secs(skew) > now || ticket.flags.has(tf::INVALID) {
-            return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_NYV, "ticket not yet valid"));
-        }
-        if ticket.end_time.plus_secs(skew) < now {
-            return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_EXPIRED, "ticket expired"));
-        }
-        let checksum = match &auth.cksum {
-            None => None,
-            Some(c) if c.r#type == checksum_type::GSSAPI => Some((c.r#type, c.checksum.to_vec())),
-            Some(c) => {
-                // A keyed checksum over application data we do not see; we can only check the type.
-                if Enctype::for_checksum_type(c.r#type).is_err() {
-                    return Err(Error::new(
-                        ErrorCode::KRB_AP_ERR_INAPP_CKSUM,
-                        format!("authenticator checksum type {} is not supported", c.r#type),
-                    ));
-                }
-                Some((c.r#type, c.checksum.to_vec()))
-            }
+        let req = proto::decode_ap_req(ap_req)?;
+        let check = ApReqCheck {
+            clock_skew: self.config.clock_skew,
+            checksum: AuthChecksum::None,
+            allow_invalid: false,
+            replay: Some(&self.replay),
         };
-
-        // Only a request that passed every check is remembered.
-        let fingerprint = fingerprint(&req.authenticator.cipher)?;
-        self.replay.check_and_insert(fingerprint, ctime.plus_secs(skew), now)?;
-
-        let ap_rep = if options.has(ap_options::MUTUAL_REQUIRED) {
-            let part =
-                EncApRepPart { ctime: auth.ctime.clone(), cusec: auth.cusec.clone(), subkey: None, seq_number: None };
-            let rep = ApRep {
-                pvno: wire::int(wire::PVNO),
-                msg_type: wire::int(msg_type::AP_REP.into()),
-                enc_part: proto::seal(&ticket.session_key, usage::AP_REP_ENC_PART, &part, None)?,
-            };
-            Some(wire::encode(&rep)?)
-        } else {
-            None
-        };
+        let v = proto::verify_ap_req(&req, usage::AP_REQ_AUTH, |s, e, k| self.service_key(s, e, k), now, &check)?;
+        let ap_rep =
+            if v.options.has(ap_options::MUTUAL_REQUIRED) { Some(proto::build_ap_rep(&v, None, None)?) } else { None };
 
         let mut authorization_data = Vec::new();
-        flatten_authz(ticket.authorization_data.as_ref(), &mut authorization_data, 0);
-        flatten_authz(auth.authorization_data.as_ref(), &mut authorization_data, 0);
+        flatten_authz(v.ticket.authorization_data.as_ref(), &mut authorization_data, 0);
+        flatten_authz(v.authorization_data.as_ref(), &mut authorization_data, 0);
+        let ticket = v.ticket;
         Ok(Accepted {
-            client,
-            server,
+            client: v.client,
+            server: v.server,
             auth_time: ticket.auth_time,
             start_time: ticket.start(),
             end_time: ticket.end_time,
@@ -193,19 +134,22 @@ impl Acceptor {
             flags: ticket.flags,
             authorization_data,
             session_key: ticket.session_key,
-            subkey,
-            seq_number: auth.seq_number,
-            checksum,
+            subkey: v.subkey,
+            seq_number: v.seq_number,
+            checksum: v.checksum,
             ap_rep,
-            kvno,
-            ticket_enctype,
+            kvno: v.kvno,
+            ticket_enctype: v.ticket_enctype,
         })
     }
 
-    /// The keytab key for a ticket: `KRB_AP_ERR_NOT_US` when the keytab has no key for the
-    /// server at all, `KRB_AP_ERR_BADKEYVER` when not that version, `KRB_AP_ERR_NOKEY` when not
-    /// that enctype.
-    fn service_key(&self, server: &Principal, etype: i32, kvno: Option<u32>) -> Result<(Key, u32, Enctype)> {
+    /// The keytab key for a ticket: `KRB_AP_ERR_NOT_US` when the ticket is for another service
+    /// than the configured one or the keytab has no key for the server at all,
+    /// `KRB_AP_ERR_BADKEYVER` when not that version, `KRB_AP_ERR_NOKEY` when not that enctype.
+    fn service_key(&self, server: &Principal, etype: i32, kvno: Option<u32>) -> Result<TicketKey> {
+        if self.config.service.as_ref().is_some_and(|s| s != server) {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("the ticket is for {server}")));
+        }
         if self.keytab.find(server, None, None).is_none() {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("no key for {server} in the keytab")));
         }
@@ -220,7 +164,7 @@ impl Acceptor {
             Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {enctype} key for {server} in the keytab"))
         })?;
         let key = entry.key.key().cloned().ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, "unusable key"))?;
-        Ok((key, entry.kvno, enctype))
+        Ok(TicketKey { key, kvno: entry.kvno })
     }
 }
 
@@ -228,13 +172,6 @@ impl std::fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Acceptor").field("config", &self.config).finish_non_exhaustive()
     }
-}
-
-fn fingerprint(cipher: &[u8]) -> Result<[u8; 32]> {
-    let d = openssl::hash::hash(openssl::hash::MessageDigest::sha256(), cipher)?;
-    let mut out = [0u8; 32];
-    out.copy_from_slice(&d);
-    Ok(out)
 }
 
 /// Lists authorization data, opening AD-IF-RELEVANT containers (to a bounded depth).

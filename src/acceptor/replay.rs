@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::proto::ReplayGuard;
 use crate::time::Time;
 
 /// A bounded, time-windowed, thread-safe set of authenticator fingerprints.
@@ -64,6 +65,12 @@ impl ReplayCache {
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl ReplayGuard for ReplayCache {
+    fn check_and_insert(&self, fingerprint: [u8; 32], expires: Time, now: Time) -> Result<()> {
+        ReplayCache::check_and_insert(self, fingerprint, expires, now)
     }
 }
 

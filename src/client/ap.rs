@@ -1,13 +1,10 @@
 //! The client side of the AP exchange: the AP-REQ, and the check of the AP-REP.
 
 use crate::crypto::{usage, Key};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::principal::Principal;
-use crate::proto;
+use crate::proto::{self, AuthChecksum, NewApReq};
 use crate::time::Time;
-use crate::wire::{
-    self, ap_options, msg_type, ApOptions, ApRep, ApReq, Authenticator, EncApRepPart, Flags, KrbError, Ticket,
-};
 
 use super::Client;
 
@@ -70,28 +67,9 @@ impl ApContext {
     /// authenticator's time exactly, else `KRB_AP_ERR_MUT_FAIL`. A KRB-ERROR from the server is
     /// returned as the error it carries.
     pub fn verify(&mut self, ap_rep: &[u8]) -> Result<()> {
-        if wire::message_tag(ap_rep) == Some(msg_type::KRB_ERROR) {
-            return Err(proto::error_from_krb_error(&wire::decode::<KrbError>(ap_rep)?));
-        }
-        let rep = wire::decode::<ApRep>(ap_rep)?;
-        wire::check_header(&rep.pvno, &rep.msg_type, msg_type::AP_REP)?;
-        let mut part: EncApRepPart =
-            proto::open(&self.session_key, usage::AP_REP_ENC_PART, &rep.enc_part).map_err(|e| {
-                Error::new(
-                    ErrorCode::KRB_AP_ERR_MUT_FAIL,
-                    format!("the AP-REP does not open with the session key: {}", e.message()),
-                )
-            })?;
-        let server_subkey = part.subkey.as_mut().map(proto::take_key).transpose()?;
-        let t = Time::from_unix_parts(wire::time_from(&part.ctime).unix(), wire::micros(&part.cusec)?);
-        if t != self.ctime {
-            return Err(Error::new(
-                ErrorCode::KRB_AP_ERR_MUT_FAIL,
-                "the AP-REP does not echo the authenticator's time",
-            ));
-        }
-        self.server_subkey = server_subkey;
-        self.server_seq_number = part.seq_number;
+        let rep = proto::verify_ap_rep(ap_rep, &self.session_key, self.ctime)?;
+        self.server_subkey = rep.subkey;
+        self.server_seq_number = rep.seq_number;
         self.verified = true;
         Ok(())
     }
@@ -105,39 +83,28 @@ impl Client {
         let now = self.now();
         let subkey = Key::random(cred.key.enctype())?;
         let seq_number = Self::nonce()?;
-        let mut auth = Authenticator {
-            authenticator_vno: wire::int(wire::PVNO),
-            crealm: wire::kstring(cred.client.realm())?,
-            cname: wire::principal_name(&cred.client)?,
-            cksum: None,
-            cusec: wire::int(now.subsec_micros().into()),
-            ctime: wire::kerberos_time(now),
-            subkey: Some(proto::encryption_key(&subkey)),
+        let (ap_req, ctime) = proto::build_ap_req(&NewApReq {
+            ticket: &cred.ticket,
+            session_key: &cred.key,
+            client: &cred.client,
+            usage: usage::AP_REQ_AUTH,
+            now,
+            checksum: AuthChecksum::None,
+            subkey: Some(&subkey),
             seq_number: Some(seq_number),
-            authorization_data: None,
-        };
-        let authenticator = proto::seal(&cred.key, usage::AP_REQ_AUTH, &auth, None);
-        if let Some(k) = auth.subkey.as_mut() {
-            proto::wipe_key(k);
-        }
-        let ap_req = ApReq {
-            pvno: wire::int(wire::PVNO),
-            msg_type: wire::int(msg_type::AP_REQ.into()),
-            ap_options: ApOptions(Flags::NONE.with_if(ap_options::MUTUAL_REQUIRED, mutual).to_bits()),
-            ticket: wire::decode::<Ticket>(&cred.ticket).map_err(|e| e.context("cached ticket"))?,
-            authenticator: authenticator?,
-        };
+            mutual,
+        })?;
         let ctx = ApContext {
             server: cred.server.clone(),
             session_key: cred.key.clone(),
             subkey,
-            ctime: Time::from_unix_parts(now.unix(), now.subsec_micros()),
+            ctime,
             seq_number,
             mutual,
             server_subkey: None,
             server_seq_number: None,
             verified: false,
         };
-        Ok((wire::encode(&ap_req)?, ctx))
+        Ok((ap_req, ctx))
     }
 }

@@ -8,10 +8,10 @@ use crate::ccache::Credential;
 use crate::crypto::{usage, Key};
 use crate::error::Result;
 use crate::principal::Principal;
-use crate::proto;
+use crate::proto::{self, AuthChecksum, NewApReq};
 use crate::wire::{
-    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, ApOptions, ApReq, Authenticator, Checksum, Flags,
-    KdcOptions, KdcReq, KdcReqBody, PaData, TgsRep, TgsReq, Ticket,
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, Flags, KdcOptions, KdcReq, KdcReqBody, PaData,
+    TgsRep, TgsReq,
 };
 
 use super::Client;
@@ -112,35 +112,21 @@ impl Client {
         };
         let body_bytes = wire::encode(&body)?;
         let subkey = Key::random(tgt.key.enctype())?;
-        let mut auth = Authenticator {
-            authenticator_vno: wire::int(wire::PVNO),
-            crealm: wire::kstring(tgt.client.realm())?,
-            cname: wire::principal_name(&tgt.client)?,
-            cksum: Some(Checksum {
-                r#type: tgt.key.enctype().checksum_type(),
-                checksum: wire::octets(tgt.key.checksum(usage::TGS_REQ_AUTH_CKSUM, &body_bytes)?),
-            }),
-            cusec: wire::int(now.subsec_micros().into()),
-            ctime: wire::kerberos_time(now),
-            subkey: Some(proto::encryption_key(&subkey)),
+        let (ap_req, _) = proto::build_ap_req(&NewApReq {
+            ticket: &tgt.ticket,
+            session_key: &tgt.key,
+            client: &tgt.client,
+            usage: usage::TGS_REQ_AUTH,
+            now,
+            checksum: AuthChecksum::Keyed { usage: usage::TGS_REQ_AUTH_CKSUM, over: &body_bytes },
+            subkey: Some(&subkey),
             seq_number: None,
-            authorization_data: None,
-        };
-        let authenticator = proto::seal(&tgt.key, usage::TGS_REQ_AUTH, &auth, None);
-        if let Some(k) = auth.subkey.as_mut() {
-            proto::wipe_key(k);
-        }
-        let ap_req = ApReq {
-            pvno: wire::int(wire::PVNO),
-            msg_type: wire::int(msg_type::AP_REQ.into()),
-            ap_options: ApOptions(Flags::NONE.to_bits()),
-            ticket: wire::decode::<Ticket>(&tgt.ticket).map_err(|e| e.context("cached TGT"))?,
-            authenticator: authenticator?,
-        };
+            mutual: false,
+        })?;
         let req = TgsReq(KdcReq {
             pvno: wire::int(wire::PVNO),
             msg_type: wire::int(msg_type::TGS_REQ.into()),
-            padata: Some(vec![PaData { r#type: pa_type::TGS_REQ, value: wire::octets(wire::encode(&ap_req)?) }]),
+            padata: Some(vec![PaData { r#type: pa_type::TGS_REQ, value: wire::octets(ap_req) }]),
             req_body: body,
         });
         let request = wire::encode(&req)?;

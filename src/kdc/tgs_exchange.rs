@@ -3,11 +3,11 @@
 use crate::crypto::{usage, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
-use crate::proto::{self, TicketContents};
+use crate::proto::{self, ApReqCheck, AuthChecksum, TicketContents, TicketKey};
 use crate::time::Time;
 use crate::wire::{
-    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, ApReq, Authenticator, AuthorizationData,
-    EncKdcRepPart, EncTgsRepPart, Flags, KdcRep, LastReqValue, TgsRep, TgsReq,
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AuthorizationData, EncKdcRepPart, EncTgsRepPart,
+    Flags, KdcRep, LastReqValue, TgsRep, TgsReq,
 };
 
 use super::{min_time, requested_limit, Kdc, RequestInfo};
@@ -23,70 +23,56 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     // PA-FX-FAST (which MIT clients always add) is ignored: the reply is a plain TGS-REP.
     let pa = wire::find_padata(&req.padata, pa_type::TGS_REQ)
         .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_PADATA_TYPE_NOSUPP, "TGS-REQ without PA-TGS-REQ"))?;
-    let ap_req = wire::decode::<ApReq>(&pa.value).map_err(|e| e.context("PA-TGS-REQ"))?;
-    wire::check_header(&ap_req.pvno, &ap_req.msg_type, msg_type::AP_REQ)?;
+    let ap_req = proto::decode_ap_req(&pa.value).map_err(|e| e.context("PA-TGS-REQ"))?;
 
     // The ticket: normally this realm's TGT; RENEW and VALIDATE may present a ticket for any of
     // the realm's servers (all its keys are here).
     let options = Flags::from_bits(&body.kdc_options.0);
     let renew = options.has(opt::RENEW);
     let validate = options.has(opt::VALIDATE);
-    let tgt_server = wire::principal_from(&ap_req.ticket.sname, &ap_req.ticket.realm)?;
-    let own_ticket = if renew || validate {
-        tgt_server.realm() == kdc.realm()
-    } else {
-        tgt_server == Principal::krbtgt(kdc.realm())
+    let tgt_key = |tgt_server: &Principal, etype: i32, kvno: Option<u32>| {
+        let own_ticket = if renew || validate {
+            tgt_server.realm() == kdc.realm()
+        } else {
+            *tgt_server == Principal::krbtgt(kdc.realm())
+        };
+        if !own_ticket {
+            return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("{tgt_server} is not this realm's TGS")));
+        }
+        let tgs_entry = kdc.server_entry(tgt_server, now)?;
+        let etype = crate::crypto::Enctype::from_i32(etype)
+            .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("TGT in unsupported enctype {etype}")))?;
+        let k = match kvno {
+            Some(v) => tgs_entry.key(etype, Some(v)).ok_or_else(|| {
+                Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no {etype} key version {v} for {tgt_server}"))
+            })?,
+            None => tgs_entry
+                .key(etype, None)
+                .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {etype} key for {tgt_server}")))?,
+        };
+        Ok(TicketKey { key: k.key.clone(), kvno: k.kvno })
     };
-    if !own_ticket {
-        return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("{tgt_server} is not this realm's TGS")));
-    }
-    let tgs_entry = kdc.server_entry(&tgt_server, now)?;
-    let enc = &ap_req.ticket.enc_part;
-    let etype = crate::crypto::Enctype::from_i32(enc.etype)
-        .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("TGT in unsupported enctype {}", enc.etype)))?;
-    let tgs_key = match enc.kvno {
-        Some(v) => tgs_entry.key(etype, Some(v)).ok_or_else(|| {
-            Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no {etype} key version {v} for {tgt_server}"))
-        })?,
-        None => tgs_entry
-            .key(etype, None)
-            .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {etype} key for {tgt_server}")))?,
+    let opened = proto::open_ap_req(&ap_req, usage::TGS_REQ_AUTH, tgt_key)?;
+    info.client = Some(opened.ticket().client.clone());
+
+    // The authenticator proves the sender holds the TGT session key, and its checksum binds the
+    // request body. No replay cache: a replayed TGS-REQ only yields a reply sealed in a key the
+    // replayer does not have.
+    let check = ApReqCheck {
+        clock_skew: kdc.policy().clock_skew,
+        checksum: AuthChecksum::Keyed { usage: usage::TGS_REQ_AUTH_CKSUM, over: body_bytes },
+        allow_invalid: validate,
+        replay: None,
     };
-    let tgt = proto::open_ticket(&ap_req.ticket, &tgs_key.key)?;
-    info.client = Some(tgt.client.clone());
+    let verified = opened.verify(now, &check)?;
+    let tgt_server = verified.server;
+    let subkey = verified.subkey;
+    let tgt = verified.ticket;
 
-    // The authenticator proves the sender holds the TGT session key.
-    let mut auth: Authenticator = proto::open(&tgt.session_key, usage::TGS_REQ_AUTH, &ap_req.authenticator)
-        .map_err(|e| e.context("TGS authenticator"))?;
-    let subkey = auth.subkey.as_mut().map(proto::take_key).transpose()?;
-    let auth_client = wire::principal_from(&auth.cname, &auth.crealm)?;
-    if auth_client != tgt.client {
-        return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "authenticator and ticket name different clients"));
-    }
-    let skew = kdc.policy().clock_skew.max(0);
-    let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
-    if !ctime.within_secs(now, skew) {
-        return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
-    }
-    let cksum = auth
-        .cksum
-        .as_ref()
-        .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_INAPP_CKSUM, "TGS authenticator without a checksum"))?;
-    tgt.session_key.verify_checksum(usage::TGS_REQ_AUTH_CKSUM, cksum.r#type, body_bytes, &cksum.checksum).map_err(
-        |e| match e.code() {
-            ErrorCode::KRB_AP_ERR_BAD_INTEGRITY => {
-                Error::new(ErrorCode::KRB_AP_ERR_MODIFIED, "the request body does not match the authenticator checksum")
-            }
-            _ => e,
-        },
-    )?;
-
-    // Ticket times (RFC 4120 §3.3.3): an expired ticket gets nothing, not even a renewal.
+    // The KDC's own policy on ticket times (RFC 4120 §3.3.3): an expired ticket gets nothing,
+    // not even a renewal — no skew allowance on the end time here, as MIT's KDC.
     if tgt.end_time < now {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_EXPIRED, "the ticket-granting ticket has expired"));
-    }
-    if !validate && (tgt.start().minus_secs(skew) > now || tgt.flags.has(tf::INVALID)) {
-        return Err(Error::new(ErrorCode::KRB_AP_ERR_TKT_NYV, "the ticket-granting ticket is not yet valid"));
     }
 
     // Options this KDC does not implement are refused, not ignored: a client asking for a

@@ -1,10 +1,16 @@
 //! The pieces every exchange is built from: sealing and opening an `EncryptedData`, issuing and
-//! opening a ticket, KRB-ERROR construction and reading. The KDC, the client and the acceptor
+//! opening a ticket, KRB-ERROR construction and reading, the AP-REQ (built and verified in one
+//! place each) and its AP-REP. The KDC, the client and the acceptor
 //! all use these; none of them re-implements one.
 
+mod ap;
 mod krb_error;
 mod ticket;
 
+pub use ap::{
+    build_ap_rep, build_ap_req, decode_ap_req, open_ap_req, verify_ap_rep, verify_ap_req, ApRepContents, ApReqCheck,
+    AuthChecksum, NewApReq, OpenedApReq, ReplayGuard, TicketKey, VerifiedApReq,
+};
 pub use krb_error::{error_from_krb_error, krb_error, ErrorReply};
 pub use ticket::{issue_ticket, open_ticket, TicketContents};
 
