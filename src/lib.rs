@@ -41,19 +41,41 @@ pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod error;
-pub mod fsutil;
+pub mod flags;
+mod fsutil;
 pub mod kdc;
 pub mod keytab;
 pub mod principal;
-pub mod proto;
+mod proto;
 pub mod time;
-pub mod wire;
+mod wire;
+
+/// The machinery under the public API — RFC 4120 messages in DER (`wire`), the pieces every
+/// exchange is built from (`proto`), file helpers (`fsutil`) — for this workspace's tests, fuzz
+/// targets and tools. **Not a stable API**: it changes with the codec and the implementation,
+/// in any release; nothing here is covered by semantic versioning.
+#[doc(hidden)]
+pub mod internals {
+    /// RFC 4120 messages and types (`rasn-kerberos`), encode/decode, conversions.
+    pub mod wire {
+        pub use crate::wire::*;
+    }
+    /// Seal/open, tickets, KRB-ERROR, the AP-REQ builder and verification.
+    pub mod proto {
+        pub use crate::proto::*;
+    }
+    /// Bounded reads, atomic 0600 writes.
+    pub mod fsutil {
+        pub use crate::fsutil::*;
+    }
+}
 
 pub use acceptor::{Accepted, Acceptor, AcceptorConfig};
 pub use ccache::{CCache, Credential};
 pub use client::{ApContext, Client, ClientConfig, InProcess, Network, Recording, Transport};
 pub use crypto::{Enctype, Key};
 pub use error::{Error, ErrorCode, Result};
+pub use flags::Flags;
 pub use kdc::{Kdc, RealmPolicy};
 pub use kdc::{KdcServer, ServerConfig};
 pub use keytab::{Keytab, KeytabEntry};

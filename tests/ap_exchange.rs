@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use ktix::crypto::checksum_type;
-use ktix::wire::{self, ticket_flags as tf, ApRep, ApReq, Checksum, Flags};
+use ktix::internals::wire::{self, ticket_flags as tf, ApRep, ApReq, Checksum, FlagBits, Flags};
 use ktix::{AcceptorConfig, Enctype, ErrorCode, Key, Keytab};
 
 const HOUR: i64 = 3600;
@@ -269,10 +269,10 @@ fn mutual_authentication() {
     ctx_b.verify(&rep_b).unwrap();
 
     // A KRB-ERROR in place of the AP-REP is returned as its code.
-    let err = ktix::proto::krb_error(
+    let err = ktix::internals::proto::krb_error(
         &ktix::Error::new(ErrorCode::KRB_AP_ERR_SKEW, "skew"),
         realm.now(),
-        &ktix::proto::ErrorReply { realm: REALM.into(), ..Default::default() },
+        &ktix::internals::proto::ErrorReply { realm: REALM.into(), ..Default::default() },
     )
     .unwrap();
     let (_, mut ctx) = client.ap_req(SERVICE, true).unwrap();
@@ -291,7 +291,7 @@ fn gss_checksum_type_is_accepted() {
     gss.extend_from_slice(&(2u32 | 16 | 32).to_le_bytes());
     let mut auth = authenticator(&principal("alice"), realm.now());
     auth.cksum = Some(Checksum { r#type: checksum_type::GSSAPI, checksum: wire::octets(gss.clone()) });
-    auth.subkey = Some(ktix::proto::encryption_key(&Key::random(Enctype::Aes256CtsHmacSha196).unwrap()));
+    auth.subkey = Some(ktix::internals::proto::encryption_key(&Key::random(Enctype::Aes256CtsHmacSha196).unwrap()));
     auth.seq_number = Some(12345);
     let req = ap_req_bytes(&cred_ticket(&cred), &cred.key, &auth, true);
     let acc = realm.acceptor().accept(&req).unwrap();

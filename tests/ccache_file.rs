@@ -14,7 +14,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use ktix::ccache::{CacheEntry, ConfigEntry};
-use ktix::wire::{ticket_flags as tf, Flags};
+use ktix::internals::wire::{ticket_flags as tf, Flags};
 use ktix::{CCache, Client, ClientConfig, Credential, Enctype, ErrorCode, Key, Network, Principal, Time};
 
 const FIXTURE: &str = "tests/fixtures/ccache/mit-1.20.ccache";

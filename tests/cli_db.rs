@@ -314,7 +314,7 @@ fn mod_and_cpw_change_policy_and_keys() {
     assert!(out.contains("max_life=3600") && out.contains("no-forwardable"), "{out}");
     let tgt = client_for(&d).login("alice", "alice-pw").unwrap();
     assert_eq!(tgt.end_time.secs_since(tgt.start()), 3600);
-    assert!(!tgt.flags.has(ktix::wire::ticket_flags::FORWARDABLE));
+    assert!(!tgt.flags.has(ktix::internals::wire::ticket_flags::FORWARDABLE));
 
     ok(&["db", "mod", "--db", d.arg(), "alice", "--disabled", "on"], None);
     let e = client_for(&d).login("alice", "alice-pw").unwrap_err();

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
-use ktix::wire::{self, msg_type};
+use ktix::internals::wire::{self, msg_type};
 use ktix::{CCache, Client, ClientConfig, Error, ErrorCode, InProcess, Transport};
 use parking_lot::Mutex;
 
@@ -123,17 +123,17 @@ fn tgs_reply_with_another_ticket_is_refused() {
     // The enc-part is genuine (it opens and names the service), but the ticket beside it is
     // another one (here the TGT): the ticket server must match too, as in the AS exchange.
     let realm = Realm::new();
-    let tgt_ticket: Arc<Mutex<Option<ktix::wire::Ticket>>> = Arc::default();
+    let tgt_ticket: Arc<Mutex<Option<ktix::internals::wire::Ticket>>> = Arc::default();
     let keep = tgt_ticket.clone();
     let client = client_through(
         &realm,
         Box::new(move |_req, reply| match wire::message_tag(&reply) {
             Some(msg_type::AS_REP) => {
-                *keep.lock() = Some(wire::decode::<ktix::wire::AsRep>(&reply).unwrap().0.ticket);
+                *keep.lock() = Some(wire::decode::<ktix::internals::wire::AsRep>(&reply).unwrap().0.ticket);
                 Ok(reply)
             }
             Some(msg_type::TGS_REP) => {
-                let mut rep = wire::decode::<ktix::wire::TgsRep>(&reply).unwrap();
+                let mut rep = wire::decode::<ktix::internals::wire::TgsRep>(&reply).unwrap();
                 rep.0.ticket = keep.lock().clone().unwrap();
                 wire::encode(&rep)
             }

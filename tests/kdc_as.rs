@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use common::*;
 use ktix::crypto::usage;
+use ktix::internals::wire::{self, kdc_options as opt, pa_type, ticket_flags as tf, EtypeInfo2, MethodData};
 use ktix::kdc::{KeyEntry, PrincipalEntry};
-use ktix::wire::{self, kdc_options as opt, pa_type, ticket_flags as tf, EtypeInfo2, MethodData};
 use ktix::{ClientConfig, Enctype, ErrorCode, FixedClock, Key, RealmPolicy, Time};
 
 const HOUR: i64 = 3600;
@@ -227,7 +227,7 @@ fn flags_with_and_without_preauth() {
     let (part, _) = open_rep_part(&rep, &alice_key(Enctype::Aes256CtsHmacSha384192), usage::AS_REP_ENC_PART);
     let f = part_flags(&part);
     assert!(f.has(tf::INITIAL) && f.has(tf::PRE_AUTHENT), "{f:?}");
-    let t = ktix::proto::open_ticket(&rep.ticket, &tgs_key).unwrap();
+    let t = ktix::internals::proto::open_ticket(&rep.ticket, &tgs_key).unwrap();
     assert!(t.flags.has(tf::INITIAL) && t.flags.has(tf::PRE_AUTHENT));
 
     // A principal that does not require pre-authentication: a ticket at the first try, no PRE-AUTHENT.
@@ -244,7 +244,7 @@ fn flags_with_and_without_preauth() {
     let f = part_flags(&part);
     assert!(f.has(tf::INITIAL), "{f:?}");
     assert!(!f.has(tf::PRE_AUTHENT), "{f:?}");
-    let t = ktix::proto::open_ticket(&rep.ticket, &tgs_key).unwrap();
+    let t = ktix::internals::proto::open_ticket(&rep.ticket, &tgs_key).unwrap();
     assert!(!t.flags.has(tf::PRE_AUTHENT) && t.flags.has(tf::INITIAL));
 
     // The client API: one AS round trip, no PRE-AUTHENT; alice needs two and has it.
@@ -268,13 +268,15 @@ fn both_copies_of_the_session_key() {
     let rep = as_rep(&realm.handle(&AsReqParams::new("alice", now).preauth(&alice20, now).encode()));
 
     // The client's copy: the enc-part opens with alice's key (usage 3) and is an EncASRepPart [25].
-    let plain = ktix::proto::open_bytes(&alice20, usage::AS_REP_ENC_PART, &rep.enc_part).unwrap();
+    let plain = ktix::internals::proto::open_bytes(&alice20, usage::AS_REP_ENC_PART, &rep.enc_part).unwrap();
     assert_eq!(plain[0], 0x79, "EncASRepPart is [APPLICATION 25]");
     let (part, first) = open_rep_part(&rep, &alice20, usage::AS_REP_ENC_PART);
     assert_eq!(first, 0x79);
     // ... and not with another usage.
     assert_eq!(
-        ktix::proto::open_bytes(&alice20, usage::TGS_REP_ENC_PART_SESSION, &rep.enc_part).unwrap_err().code(),
+        ktix::internals::proto::open_bytes(&alice20, usage::TGS_REP_ENC_PART_SESSION, &rep.enc_part)
+            .unwrap_err()
+            .code(),
         ErrorCode::KRB_AP_ERR_BAD_INTEGRITY
     );
 
@@ -283,26 +285,26 @@ fn both_copies_of_the_session_key() {
     let tk = entry
         .key(Enctype::from_i32(rep.ticket.enc_part.etype).unwrap(), rep.ticket.enc_part.kvno)
         .expect("the krbtgt key the TGT names");
-    let tgt = ktix::proto::open_ticket(&rep.ticket, &tk.key).unwrap();
-    let client_copy = ktix::proto::key_from(&part.key).unwrap();
+    let tgt = ktix::internals::proto::open_ticket(&rep.ticket, &tk.key).unwrap();
+    let client_copy = ktix::internals::proto::key_from(&part.key).unwrap();
     assert_eq!(tgt.session_key, client_copy);
     assert_eq!(tgt.client, principal("alice"));
     assert_eq!(wire::principal_from(&rep.ticket.sname, &rep.ticket.realm).unwrap(), krbtgt());
 
     // The client's key cannot open the ticket (same enctype, so a genuine integrity failure).
     let alice_same = alice_key(tk.key.enctype());
-    let e = ktix::proto::open_ticket(&rep.ticket, &alice_same).unwrap_err();
+    let e = ktix::internals::proto::open_ticket(&rep.ticket, &alice_same).unwrap_err();
     assert_eq!(e.code(), ErrorCode::KRB_AP_ERR_BAD_INTEGRITY);
     // Nor can the session key.
     assert_eq!(
-        ktix::proto::open_ticket(&rep.ticket, &client_copy).unwrap_err().code(),
+        ktix::internals::proto::open_ticket(&rep.ticket, &client_copy).unwrap_err().code(),
         ErrorCode::KRB_AP_ERR_BAD_INTEGRITY
     );
 
     // Through the client API: the cached TGT's key is the one inside the ticket.
     let client = realm.alice();
     let cached = client.tgt().unwrap();
-    let inside = ktix::proto::open_ticket(&cred_ticket(&cached), &realm.tgs_key().0).unwrap();
+    let inside = ktix::internals::proto::open_ticket(&cred_ticket(&cached), &realm.tgs_key().0).unwrap();
     assert_eq!(inside.session_key, cached.key);
 }
 
@@ -315,7 +317,7 @@ fn default_life_is_eight_hours_exactly() {
     assert_eq!(tgt.start(), realm.now());
     assert_eq!(tgt.end_time.secs_since(tgt.start()), 8 * HOUR);
     // The ticket says the same as the reply.
-    let inside = ktix::proto::open_ticket(&cred_ticket(&tgt), &realm.tgs_key().0).unwrap();
+    let inside = ktix::internals::proto::open_ticket(&cred_ticket(&tgt), &realm.tgs_key().0).unwrap();
     assert_eq!(inside.end_time, tgt.end_time);
     assert_eq!(inside.start(), tgt.start());
 }

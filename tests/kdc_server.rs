@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ktix::internals::wire::{self, KrbError};
 use ktix::kdc::{Protocol, RequestLog, RequestLogger, ServerStats};
-use ktix::wire::{self, KrbError};
 use ktix::{Acceptor, CCache, Client, ClientConfig, ErrorCode, Kdc, KdcServer, Network, ServerConfig, Transport};
 use parking_lot::Mutex;
 

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use ktix::crypto::usage;
-use ktix::wire::{
+use ktix::internals::wire::{
     self, kdc_options as opt, ticket_flags as tf, AdIfRelevant, AuthorizationData, AuthorizationDataValue, Flags,
 };
 use ktix::{ClientConfig, Enctype, ErrorCode, Key};
@@ -15,7 +15,11 @@ const DAY: i64 = 24 * HOUR;
 const WEB: &str = "HTTP/web.ktix.test";
 
 /// A TGT issued by hand (sealed in the krbtgt key), with `flags`, valid from `start` for 8 hours.
-fn hand_tgt(realm: &Realm, flags: Flags, start: ktix::Time) -> (ktix::wire::Ticket, ktix::proto::TicketContents) {
+fn hand_tgt(
+    realm: &Realm,
+    flags: Flags,
+    start: ktix::Time,
+) -> (ktix::internals::wire::Ticket, ktix::internals::proto::TicketContents) {
     let session = Key::random(Enctype::Aes256CtsHmacSha384192).unwrap();
     let c = ticket_contents(&principal("alice"), &session, start, start.plus_secs(8 * HOUR), flags);
     (realm.issue(&krbtgt(), &c), c)
@@ -47,7 +51,7 @@ fn tampered_body_is_41() {
     assert!(hits[0] > body_start, "inside the req-body");
     let digit = hits[0] + 2 + 13; // the last digit of the seconds
     req[digit] = if req[digit] < b'9' { req[digit] + 1 } else { b'0' };
-    let decoded = wire::decode::<ktix::wire::TgsReq>(&req).expect("still a well-formed TGS-REQ").0;
+    let decoded = wire::decode::<ktix::internals::wire::TgsReq>(&req).expect("still a well-formed TGS-REQ").0;
     assert_ne!(wire::time_from(&decoded.req_body.till), params.till);
     assert_eq!(error_code(&realm.handle(&req)), ErrorCode::KRB_AP_ERR_MODIFIED);
 
@@ -56,8 +60,8 @@ fn tampered_body_is_41() {
     other.server = Some(principal(WEB));
     realm.add_service(WEB);
     let good = other.encode();
-    let mut spliced = wire::decode::<ktix::wire::TgsReq>(&params.encode()).unwrap();
-    spliced.0.req_body = wire::decode::<ktix::wire::TgsReq>(&good).unwrap().0.req_body;
+    let mut spliced = wire::decode::<ktix::internals::wire::TgsReq>(&params.encode()).unwrap();
+    spliced.0.req_body = wire::decode::<ktix::internals::wire::TgsReq>(&good).unwrap().0.req_body;
     assert_eq!(error_code(&realm.handle(&wire::encode(&spliced).unwrap())), ErrorCode::KRB_AP_ERR_MODIFIED);
 }
 
@@ -79,7 +83,8 @@ fn fresh_session_key_per_service_ticket() {
     assert_eq!(client.stats().tgs_requests, 3);
     // The service's copy in each ticket is the client's copy.
     for (name, cred) in [(SERVICE, &a2), (WEB, &b)] {
-        let inside = ktix::proto::open_ticket(&cred_ticket(cred), &realm.ticket_key(&principal(name)).0).unwrap();
+        let inside =
+            ktix::internals::proto::open_ticket(&cred_ticket(cred), &realm.ticket_key(&principal(name)).0).unwrap();
         assert_eq!(inside.session_key, cred.key);
         assert_eq!(inside.client, principal("alice"));
     }
@@ -114,7 +119,8 @@ fn authorization_data_is_carried_from_the_tgt() {
     client.ccache().initialize(&principal("alice")).unwrap();
     client.ccache().store(credential(&krbtgt(), &c, &tgt)).unwrap();
     let st = client.service_ticket(SERVICE).unwrap();
-    let inside = ktix::proto::open_ticket(&cred_ticket(&st), &realm.ticket_key(&principal(SERVICE)).0).unwrap();
+    let inside =
+        ktix::internals::proto::open_ticket(&cred_ticket(&st), &realm.ticket_key(&principal(SERVICE)).0).unwrap();
     assert_eq!(inside.authorization_data, Some(authz.clone()));
     assert_ne!(inside.session_key, session);
 
@@ -126,7 +132,8 @@ fn authorization_data_is_carried_from_the_tgt() {
 
     // A TGT without authorization data gives a service ticket without.
     let plain = realm.alice().service_ticket(SERVICE).unwrap();
-    let inside = ktix::proto::open_ticket(&cred_ticket(&plain), &realm.ticket_key(&principal(SERVICE)).0).unwrap();
+    let inside =
+        ktix::internals::proto::open_ticket(&cred_ticket(&plain), &realm.ticket_key(&principal(SERVICE)).0).unwrap();
     assert!(inside.authorization_data.as_ref().is_none_or(|a| a.is_empty()));
 }
 
@@ -148,7 +155,7 @@ fn reply_key_is_the_subkey_or_the_session_key() {
     assert_eq!(part.nonce, params.nonce);
     assert_eq!(wire::principal_from(&part.sname, &part.srealm).unwrap(), principal(SERVICE));
     assert_eq!(
-        ktix::proto::open_bytes(&subkey, usage::TGS_REP_ENC_PART_SESSION, &rep.enc_part).unwrap_err().code(),
+        ktix::internals::proto::open_bytes(&subkey, usage::TGS_REP_ENC_PART_SESSION, &rep.enc_part).unwrap_err().code(),
         ErrorCode::KRB_AP_ERR_BAD_INTEGRITY
     );
 
@@ -161,12 +168,12 @@ fn reply_key_is_the_subkey_or_the_session_key() {
     assert_eq!(first, 0x7a);
     assert_eq!(part.nonce, 77);
     assert_eq!(
-        ktix::proto::open_bytes(&tgt.key, usage::TGS_REP_ENC_PART_SUBKEY, &rep.enc_part).unwrap_err().code(),
+        ktix::internals::proto::open_bytes(&tgt.key, usage::TGS_REP_ENC_PART_SUBKEY, &rep.enc_part).unwrap_err().code(),
         ErrorCode::KRB_AP_ERR_BAD_INTEGRITY
     );
     // The service ticket's session key is the one in the reply.
-    let inside = ktix::proto::open_ticket(&rep.ticket, &realm.ticket_key(&principal(SERVICE)).0).unwrap();
-    assert_eq!(inside.session_key, ktix::proto::key_from(&part.key).unwrap());
+    let inside = ktix::internals::proto::open_ticket(&rep.ticket, &realm.ticket_key(&principal(SERVICE)).0).unwrap();
+    assert_eq!(inside.session_key, ktix::internals::proto::key_from(&part.key).unwrap());
 }
 
 #[test]
@@ -234,8 +241,8 @@ fn validate_an_invalid_tgt() {
     let rep = tgs_rep(&realm.handle(&v.encode()));
     let (part, _) = open_rep_part(&rep, &c.session_key, usage::TGS_REP_ENC_PART_SESSION);
     assert!(!part_flags(&part).has(tf::INVALID), "{:?}", part_flags(&part));
-    assert_eq!(ktix::proto::key_from(&part.key).unwrap(), c.session_key);
-    let valid = ktix::proto::open_ticket(&rep.ticket, &realm.tgs_key().0).unwrap();
+    assert_eq!(ktix::internals::proto::key_from(&part.key).unwrap(), c.session_key);
+    let valid = ktix::internals::proto::open_ticket(&rep.ticket, &realm.tgs_key().0).unwrap();
     assert!(!valid.flags.has(tf::INVALID));
     assert_eq!(valid.client, principal("alice"));
 
@@ -298,7 +305,7 @@ fn authenticator_in_a_wrong_key_is_31() {
     let mut forged = cred_ticket(&tgt);
     let c = ticket_contents(&principal("alice"), &tgt.key, realm.now(), realm.now().plus_secs(HOUR), Flags::NONE);
     forged.enc_part =
-        ktix::proto::issue_ticket(&c, &krbtgt(), &Key::random(Enctype::Aes256CtsHmacSha384192).unwrap(), 1)
+        ktix::internals::proto::issue_ticket(&c, &krbtgt(), &Key::random(Enctype::Aes256CtsHmacSha384192).unwrap(), 1)
             .unwrap()
             .enc_part;
     let p = TgsReqParams::new(&forged, &tgt.key, &principal(SERVICE), realm.now());
@@ -353,7 +360,7 @@ fn other_tgs_errors() {
     p.options = Flags::NONE.with(opt::POSTDATED);
     assert_eq!(error_code(&realm.handle(&p.encode())), ErrorCode::KDC_ERR_CANNOT_POSTDATE);
     // No PA-TGS-REQ at all: 16.
-    let mut req = wire::decode::<ktix::wire::TgsReq>(&base.encode()).unwrap();
+    let mut req = wire::decode::<ktix::internals::wire::TgsReq>(&base.encode()).unwrap();
     req.0.padata = None;
     assert_eq!(error_code(&realm.handle(&wire::encode(&req).unwrap())), ErrorCode::KDC_ERR_PADATA_TYPE_NOSUPP);
     // A service ticket cannot outlive the TGT.

@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ktix::crypto::{checksum_type, usage};
-use ktix::kdc::{KeyEntry, MemoryStore, PrincipalEntry};
-use ktix::proto;
-use ktix::wire::{
+use ktix::internals::proto;
+use ktix::internals::wire::{
     self, msg_type, pa_type, ApRep, ApReq, AsRep, AsReq, Authenticator, EncApRepPart, EncryptedData, EtypeInfo2,
     KrbError, MethodData, PaEncTsEnc, TgsRep, TgsReq, Ticket,
 };
+use ktix::kdc::{KeyEntry, MemoryStore, PrincipalEntry};
 use ktix::{Acceptor, AcceptorConfig, Enctype, ErrorCode, FixedClock, Kdc, Key, Keytab, Principal, RealmPolicy, Time};
 
 const REALM: &str = "KTIX.TEST";

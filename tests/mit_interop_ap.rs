@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use ktix::acceptor::AcceptorConfig;
 use ktix::config::Krb5Conf as Conf;
-use ktix::wire::{self, ApReq};
+use ktix::internals::wire::{self, ApReq};
 use ktix::{
     Acceptor, CCache, Client, Enctype, ErrorCode, Key, Keytab, KeytabEntry, Network, Principal, SystemClock, Time,
 };

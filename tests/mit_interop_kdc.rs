@@ -11,7 +11,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ktix::wire::{self, KrbError};
+use ktix::internals::wire::{self, KrbError};
 use ktix::ErrorCode;
 
 use mit::ServedRealm;

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use ktix::crypto::{checksum_type, usage};
-use ktix::wire::{
+use ktix::internals::wire::{
     self, msg_type, pa_type, ApRep, ApReq, AsRep, AsReq, Authenticator, Checksum, EncApRepPart, EncKdcRepPart,
-    EncTicketPart, EncryptedData, EtypeInfo2, KdcReq, KrbError, MethodData, PaData, PaEncTsEnc, TgsRep, TgsReq,
+    EncTicketPart, EncryptedData, EtypeInfo2, FlagBits, KdcReq, KrbError, MethodData, PaData, PaEncTsEnc, TgsRep,
+    TgsReq,
 };
 use ktix::{Enctype, ErrorCode, Key, Keytab, Principal};
 use zeroize::Zeroizing;

@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use ktix::crypto::usage;
-use ktix::wire::{
+use ktix::internals::wire::{
     self, ApRep, ApReq, AsRep, AsReq, Authenticator, AuthorizationData, AuthorizationDataValue, Checksum, EncApRepPart,
     EncAsRepPart, EncKrbCredPart, EncTgsRepPart, EncTicketPart, EncryptedData, EncryptionKey, EtypeInfo2, HostAddress,
     KrbCred, KrbCredInfo, KrbError, MethodData, PaEncTsEnc, PrincipalName, TgsRep, TgsReq, Ticket,
@@ -47,7 +47,7 @@ fn outcome<T>(decoded: ktix::Result<T>, input: &[u8], encode: impl FnOnce(&T) ->
     }
 }
 
-/// `ktix::wire::decode::<T>`, then `ktix::wire::encode` on success.
+/// `ktix::internals::wire::decode::<T>`, then `ktix::internals::wire::encode` on success.
 fn dec<T: rasn::Decode + rasn::Encode>(b: &[u8]) -> Outcome {
     outcome(wire::decode::<T>(b), b, wire::encode)
 }

@@ -1,8 +1,8 @@
-//! Fuzz target: `ktix::wire::decode::<AsReq>` on arbitrary bytes; on success the value must re-encode, and the
+//! Fuzz target: `ktix::internals::wire::decode::<AsReq>` on arbitrary bytes; on success the value must re-encode, and the
 //! re-encoding must decode to the same value (a lenient decode may change the bytes, never the meaning).
 #![no_main]
 
-use ktix::wire::{self, AsReq};
+use ktix::internals::wire::{self, AsReq};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

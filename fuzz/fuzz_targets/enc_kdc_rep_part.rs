@@ -1,8 +1,8 @@
-//! Fuzz target: `ktix::wire::decode_enc_kdc_rep_part` (EncASRepPart [25] or EncTGSRepPart [26]) on arbitrary
+//! Fuzz target: `ktix::internals::wire::decode_enc_kdc_rep_part` (EncASRepPart [25] or EncTGSRepPart [26]) on arbitrary
 //! bytes; on success the part must re-encode under the tag reported and decode back to the same value.
 #![no_main]
 
-use ktix::wire::{self, msg_type, EncAsRepPart, EncTgsRepPart};
+use ktix::internals::wire::{self, msg_type, EncAsRepPart, EncTgsRepPart};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

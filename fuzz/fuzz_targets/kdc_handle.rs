@@ -36,7 +36,7 @@ fn realm() -> &'static (Kdc, Time) {
         // KRB-ERROR is "now" for all of them.
         let err = std::fs::read(format!("{FIXTURES}/aes256-cts-hmac-sha1-96/00-krb-error-preauth-required.der"))
             .expect("fixture");
-        let now = ktix::wire::time_from(&ktix::wire::decode::<ktix::wire::KrbError>(&err).expect("KRB-ERROR").stime);
+        let now = ktix::internals::wire::time_from(&ktix::internals::wire::decode::<ktix::internals::wire::KrbError>(&err).expect("KRB-ERROR").stime);
         (kdc, now)
     })
 }

@@ -1,8 +1,8 @@
-//! Fuzz target: `ktix::wire::decode::<KrbError>` on arbitrary bytes; on success the value must re-encode, and the
+//! Fuzz target: `ktix::internals::wire::decode::<KrbError>` on arbitrary bytes; on success the value must re-encode, and the
 //! re-encoding must decode to the same value (a lenient decode may change the bytes, never the meaning).
 #![no_main]
 
-use ktix::wire::{self, KrbError};
+use ktix::internals::wire::{self, KrbError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,10 +1,10 @@
-//! Fuzz target: `ktix::wire::req_body_bytes` on arbitrary bytes. What it returns must be a slice of the input;
+//! Fuzz target: `ktix::internals::wire::req_body_bytes` on arbitrary bytes. What it returns must be a slice of the input;
 //! when the AS-REQ or TGS-REQ decoder also takes the input, the returned bytes must decode to the very req-body
 //! the decoder produced (the TGS authenticator checksum covers these bytes), and the decoded request must
 //! re-encode.
 #![no_main]
 
-use ktix::wire::{self, AsReq, KdcReqBody, TgsReq};
+use ktix::internals::wire::{self, AsReq, KdcReqBody, TgsReq};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

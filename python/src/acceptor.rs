@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
-use ktix::wire::Flags;
+use ktix::Flags;
 use ktix::{AcceptorConfig, Error, Principal, SystemClock, Time};
 
 use crate::conv;

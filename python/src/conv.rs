@@ -5,7 +5,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 
-use ktix::wire::Flags;
+use ktix::Flags;
 use ktix::{Error, Time};
 
 use crate::error::OrRaise;

@@ -107,7 +107,7 @@ impl Acceptor {
 
     /// Verifies an AP-REQ at `now`: opens the ticket with the keytab key of its kvno and enctype,
     /// the authenticator with the session key, and checks names, skew, ticket times and replay
-    /// (all through the one AP-REQ verification of [`crate::proto`]).
+    /// (through the one AP-REQ verification the TGS uses too).
     pub fn accept_at(&self, ap_req: &[u8], now: Time) -> Result<Accepted> {
         let req = proto::decode_ap_req(ap_req)?;
         let check = ApReqCheck {

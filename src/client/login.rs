@@ -9,8 +9,8 @@ use crate::keytab::Keytab;
 use crate::principal::Principal;
 use crate::proto;
 use crate::wire::{
-    self, kdc_options as opt, msg_type, pa_type, AsRep, AsReq, EtypeInfo2, Flags, KdcOptions, KdcReq, KdcReqBody,
-    KrbError, MethodData, PaData, PaEncTsEnc,
+    self, kdc_options as opt, msg_type, pa_type, AsRep, AsReq, EtypeInfo2, FlagBits, Flags, KdcOptions, KdcReq,
+    KdcReqBody, KrbError, MethodData, PaData, PaEncTsEnc,
 };
 
 use super::Client;

@@ -10,8 +10,8 @@ use crate::error::Result;
 use crate::principal::Principal;
 use crate::proto::{self, AuthChecksum, NewApReq};
 use crate::wire::{
-    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, Flags, KdcOptions, KdcReq, KdcReqBody, PaData,
-    TgsRep, TgsReq,
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, FlagBits, Flags, KdcOptions, KdcReq, KdcReqBody,
+    PaData, TgsRep, TgsReq,
 };
 
 use super::Client;

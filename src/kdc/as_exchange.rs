@@ -6,7 +6,7 @@ use crate::proto::{self, TicketContents};
 use crate::time::Time;
 use crate::wire::{
     self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRep, AsReq, EncAsRepPart, EncKdcRepPart,
-    EncryptedData, EtypeInfo2Entry, Flags, KdcRep, LastReqValue, PaData, PaEncTsEnc, TransitedEncoding,
+    EncryptedData, EtypeInfo2Entry, FlagBits, Flags, KdcRep, LastReqValue, PaData, PaEncTsEnc, TransitedEncoding,
 };
 
 use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestInfo};

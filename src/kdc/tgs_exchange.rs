@@ -7,7 +7,7 @@ use crate::proto::{self, ApReqCheck, AuthChecksum, TicketContents, TicketKey};
 use crate::time::Time;
 use crate::wire::{
     self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AuthorizationData, EncKdcRepPart, EncTgsRepPart,
-    Flags, KdcRep, LastReqValue, TgsRep, TgsReq,
+    FlagBits, Flags, KdcRep, LastReqValue, TgsRep, TgsReq,
 };
 
 use super::{min_time, requested_limit, Kdc, RequestInfo};

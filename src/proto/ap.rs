@@ -14,7 +14,7 @@ use crate::principal::Principal;
 use crate::time::Time;
 use crate::wire::{
     self, ap_options, msg_type, ticket_flags as tf, ApOptions, ApRep, ApReq, Authenticator, AuthorizationData,
-    Checksum, EncApRepPart, Flags, Ticket,
+    Checksum, EncApRepPart, FlagBits, Flags, Ticket,
 };
 
 use super::{encryption_key, open, open_ticket, seal, take_key, wipe_key, TicketContents};

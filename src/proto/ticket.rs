@@ -4,7 +4,7 @@ use crate::crypto::{usage, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
-use crate::wire::{self, AuthorizationData, EncTicketPart, Flags, HostAddresses, Ticket, TransitedEncoding};
+use crate::wire::{self, AuthorizationData, EncTicketPart, FlagBits, Flags, HostAddresses, Ticket, TransitedEncoding};
 
 use super::{encryption_key, open, seal, take_key, wipe_key};
 

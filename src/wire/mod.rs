@@ -5,14 +5,14 @@
 //! [`crate::proto`].
 
 mod der;
-mod flags;
 
 use chrono::{DateTime, FixedOffset, Utc};
 pub use rasn::types::OctetString;
 use rasn::types::{GeneralString, Integer};
 
+pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
 pub use der::{message_tag, req_body_bytes};
-pub use flags::{ap_options, kdc_options, ticket_flags, Flags};
+use rasn::types::BitString;
 pub use rasn_kerberos::{
     AdIfRelevant, ApOptions, ApRep, ApReq, AsRep, AsReq, Authenticator, AuthorizationData, AuthorizationDataValue,
     Checksum, EncApRepPart, EncAsRepPart, EncKdcRepPart, EncKrbCredPart, EncTgsRepPart, EncTicketPart, EncryptedData,
@@ -208,6 +208,30 @@ pub fn octets(b: impl Into<Vec<u8>>) -> OctetString {
 /// Finds the first PA-DATA of `pa_type` in a list.
 pub fn find_padata(padata: &Option<Vec<PaData>>, pa_type: i32) -> Option<&PaData> {
     padata.as_ref()?.iter().find(|p| p.r#type == pa_type)
+}
+
+/// The wire form of a [`Flags`] set (KerberosFlags, RFC 4120 §5.2.8).
+pub trait FlagBits {
+    /// The 32-bit wire form.
+    fn to_bits(self) -> KerberosFlags;
+    /// From the wire form: bits past 31 are ignored, missing bits are clear.
+    fn from_bits(bits: &KerberosFlags) -> Self;
+}
+
+impl FlagBits for Flags {
+    fn to_bits(self) -> KerberosFlags {
+        BitString::from_vec(self.0.to_be_bytes().to_vec())
+    }
+
+    fn from_bits(bits: &KerberosFlags) -> Flags {
+        let mut v = 0u32;
+        for (i, b) in bits.iter().take(32).enumerate() {
+            if *b {
+                v |= 0x8000_0000 >> i;
+            }
+        }
+        Flags(v)
+    }
 }
 
 #[cfg(test)]

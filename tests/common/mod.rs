@@ -48,12 +48,12 @@ impl Realm {
 // ---------------------------------------------------------------------------------------------
 
 use ktix::crypto::usage;
-use ktix::kdc::{MemoryStore, PrincipalEntry};
-use ktix::proto::{self, TicketContents};
-use ktix::wire::{
-    self, msg_type, pa_type, ApOptions, ApReq, AsReq, Authenticator, Checksum, EncKdcRepPart, Flags, KdcOptions,
-    KdcRep, KdcReq, KdcReqBody, KrbError, PaData, PaEncTsEnc, TgsReq, Ticket, TransitedEncoding,
+use ktix::internals::proto::{self, TicketContents};
+use ktix::internals::wire::{
+    self, msg_type, pa_type, ApOptions, ApReq, AsReq, Authenticator, Checksum, EncKdcRepPart, FlagBits, Flags,
+    KdcOptions, KdcRep, KdcReq, KdcReqBody, KrbError, PaData, PaEncTsEnc, TgsReq, Ticket, TransitedEncoding,
 };
+use ktix::kdc::{MemoryStore, PrincipalEntry};
 use ktix::{Clock, Enctype, ErrorCode, Key, Keytab, Principal, RealmPolicy};
 
 /// alice's password.
@@ -285,13 +285,13 @@ pub fn expect_tag(reply: &[u8], want: u8) {
 /// The AS-REP in `reply`.
 pub fn as_rep(reply: &[u8]) -> KdcRep {
     expect_tag(reply, msg_type::AS_REP);
-    wire::decode::<ktix::wire::AsRep>(reply).unwrap().0
+    wire::decode::<ktix::internals::wire::AsRep>(reply).unwrap().0
 }
 
 /// The TGS-REP in `reply`.
 pub fn tgs_rep(reply: &[u8]) -> KdcRep {
     expect_tag(reply, msg_type::TGS_REP);
-    wire::decode::<ktix::wire::TgsRep>(reply).unwrap().0
+    wire::decode::<ktix::internals::wire::TgsRep>(reply).unwrap().0
 }
 
 /// Opens a KDC reply's enc-part with `key` for `usage`: the part and the plaintext's first byte.

@@ -5,8 +5,10 @@ use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use ktix::crypto::usage;
+use ktix::internals::wire::{
+    self, msg_type, pa_type, ticket_flags, AsRep, EtypeInfo2, KrbError, MethodData, TgsRep, Ticket,
+};
 use ktix::kdc::{silent_logger, stash_path, KdcServer, MasterKey, ServerConfig, SqliteStore};
-use ktix::wire::{self, msg_type, pa_type, ticket_flags, AsRep, EtypeInfo2, KrbError, MethodData, TgsRep, Ticket};
 use ktix::{
     Acceptor, AcceptorConfig, CCache, Client, ClientConfig, Clock, Error, ErrorCode, FixedClock, Kdc, Network,
     RealmPolicy, Recording, Result, Time,
@@ -140,7 +142,7 @@ pub fn run() -> Result<()> {
         &kdc.principal(USER)?.default_salt(),
         None,
     )?;
-    match ktix::proto::open_bytes(&alice_key, usage::TICKET, &as_rep.ticket.enc_part) {
+    match ktix::internals::proto::open_bytes(&alice_key, usage::TICKET, &as_rep.ticket.enc_part) {
         Err(e) => say(format!(
             "alice tries to open the TGT with her own key: {} — she can neither read nor alter it",
             e.code()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{Local, TimeZone};
 
 use ktix::config::{parse_duration, Krb5Conf};
-use ktix::wire::{self, ticket_flags, Ticket};
+use ktix::internals::wire::{self, ticket_flags, Ticket};
 use ktix::{CCache, Client, ClientConfig, Enctype, Error, ErrorCode, Keytab, Network, Principal, Result, Time};
 
 use crate::prompt::read_password;

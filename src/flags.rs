@@ -1,11 +1,8 @@
 //! KerberosFlags (ticket flags, KDC options, AP options) as a 32-bit set.
 //!
 //! Bit 0 is the most significant bit of the first octet, as in RFC 4120 §5.2.8. The wire form is
-//! always at least 32 bits long, as MIT requires.
-
-use rasn::types::BitString;
-
-use super::KerberosFlags;
+//! always at least 32 bits long, as MIT requires; the conversion to and from it is the crate's
+//! (`wire::FlagBits`), so that no codec type is part of this public API.
 
 /// A set of KerberosFlags bits (0..31).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -50,22 +47,6 @@ impl Flags {
         } else {
             self
         }
-    }
-
-    /// The 32-bit wire form.
-    pub fn to_bits(self) -> KerberosFlags {
-        BitString::from_vec(self.0.to_be_bytes().to_vec())
-    }
-
-    /// From the wire form: bits past 31 are ignored, missing bits are clear.
-    pub fn from_bits(bits: &KerberosFlags) -> Flags {
-        let mut v = 0u32;
-        for (i, b) in bits.iter().take(32).enumerate() {
-            if *b {
-                v |= 0x8000_0000 >> i;
-            }
-        }
-        Flags(v)
     }
 
     /// The names of the set bits, given a naming table.
@@ -192,6 +173,7 @@ pub mod ap_options {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::FlagBits;
 
     #[test]
     fn bit_numbering() {
