@@ -31,6 +31,24 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # The public surface
+//!
+//! | what | items |
+//! |---|---|
+//! | a realm | [`Kdc`] (principal database + [`RealmPolicy`] + the AS/TGS logic, `handle(request, now)`), [`KdcServer`] / [`ServerConfig`] (UDP + TCP transport); in [`kdc`]: the [`kdc::PrincipalStore`] trait, [`kdc::MemoryStore`], [`kdc::SqliteStore`], [`kdc::MasterKey`], request records |
+//! | a client | [`Client`] / [`ClientConfig`] (login, service tickets, AP-REQ, renew, logout), [`ApContext`] (checks the AP-REP), transports [`Network`], [`InProcess`], [`Recording`] behind [`Transport`] |
+//! | a service | [`Acceptor`] / [`AcceptorConfig`] → [`Accepted`]; [`acceptor::ReplayCache`] |
+//! | files and caches | [`Keytab`] / [`KeytabEntry`] (MIT keytab format), [`CCache`] / [`Credential`] (memory, MIT FILE format) |
+//! | configuration | [`config`]: MIT's profile format, the krb5.conf and kdc.conf views |
+//! | values | [`Principal`], [`Time`] with [`Clock`] ([`SystemClock`], [`FixedClock`]), [`Flags`] (with the bit names in [`flags`]), [`Key`] / [`Enctype`] and the RFC 3961 key usages in [`crypto`] |
+//! | errors | [`Error`] with its stable [`ErrorCode`] (Kerberos codes keep their RFC 4120 numbers; ktix's own start at 1000), [`Result`] |
+//!
+//! The machinery under it — the RFC 4120 messages in DER and the pieces every exchange is built
+//! from (sealing, tickets, the one AP-REQ builder and verification) — is crate-private: no codec
+//! type appears in a public signature, so the codec can change without breaking callers. This
+//! workspace's tests, fuzz targets and tools reach it through a hidden `internals` module that
+//! carries no stability promise.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
