@@ -4,19 +4,18 @@
 //! a TGS-REP or a KRB-ERROR). Transport is separate.
 
 mod as_exchange;
+pub mod db;
 mod server;
-pub mod sqlite;
-mod store;
 mod tgs_exchange;
 
 use std::sync::Arc;
 
+pub use db::sqlite;
+pub use db::{stash_path, DatabaseInfo, KeyEntry, MasterKey, MemoryStore, PrincipalEntry, PrincipalStore, SqliteStore};
 pub use server::{
     silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
     MAX_UDP_PAYLOAD,
 };
-pub use sqlite::{stash_path, DatabaseInfo, MasterKey, SqliteStore};
-pub use store::{KeyEntry, MemoryStore, PrincipalEntry, PrincipalStore};
 
 use crate::crypto::{Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
