@@ -9,19 +9,19 @@ use crate::wire::{
     EncryptedData, EtypeInfo2Entry, FlagBits, Flags, KdcRep, LastReqValue, PaData, PaEncTsEnc, TransitedEncoding,
 };
 
-use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestInfo};
+use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
 
-pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInfo) -> Result<Vec<u8>> {
+pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
     let req = wire::decode::<AsReq>(request)?.0;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::AS_REQ)?;
     let body = &req.req_body;
     let realm = wire::kstring_text(&body.realm);
     let cname = body.cname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
     let client = wire::principal_from(cname, &body.realm)?;
-    info.client = Some(client.clone());
+    facts.client = Some(client.clone());
     let sname = body.sname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
     let server = wire::principal_from(sname, &body.realm)?;
-    info.service = Some(server.clone());
+    facts.service = Some(server.clone());
     if realm != kdc.realm() {
         return Err(Error::new(
             ErrorCode::KDC_ERR_WRONG_REALM,
@@ -57,7 +57,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
             true
         }
         None if centry.requires_preauth => {
-            info.e_data = Some(preauth_method_data(&centry, reply_etype)?);
+            facts.e_data = Some(preauth_method_data(&centry, reply_etype)?);
             return Err(Error::new(ErrorCode::KDC_ERR_PREAUTH_REQUIRED, "NEEDED_PREAUTH"));
         }
         None => false,
@@ -107,7 +107,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
     flags = flags.with_if(tf::RENEWABLE, renew_till.is_some());
 
     let session_key = kdc.new_session_key(&body.etype)?;
-    info.session_enctype = Some(session_key.enctype());
+    facts.session_enctype = Some(session_key.enctype());
     let contents = TicketContents {
         flags,
         session_key: session_key.clone(),

@@ -4,19 +4,20 @@
 //! a TGS-REP or a KRB-ERROR). Transport is separate.
 
 mod as_exchange;
+pub mod db;
+mod request;
 mod server;
-pub mod sqlite;
-mod store;
 mod tgs_exchange;
 
 use std::sync::Arc;
 
+pub use db::sqlite;
+pub use db::{stash_path, DatabaseInfo, KeyEntry, MasterKey, MemoryStore, PrincipalEntry, PrincipalStore, SqliteStore};
+pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
     silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
     MAX_UDP_PAYLOAD,
 };
-pub use sqlite::{stash_path, DatabaseInfo, MasterKey, SqliteStore};
-pub use store::{KeyEntry, MemoryStore, PrincipalEntry, PrincipalStore};
 
 use crate::crypto::{Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -24,7 +25,6 @@ use crate::keytab::Keytab;
 use crate::principal::Principal;
 use crate::proto::{self, ErrorReply};
 use crate::time::Time;
-use crate::wire::{self, msg_type};
 
 /// Realm-wide policy.
 #[derive(Clone, Debug)]
@@ -48,86 +48,6 @@ impl Default for RealmPolicy {
             enctypes: Enctype::ALL.to_vec(),
         }
     }
-}
-
-/// Which exchange a request was.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExchangeKind {
-    /// AS exchange (initial tickets).
-    As,
-    /// TGS exchange (tickets from a TGT).
-    Tgs,
-    /// Not a KDC request at all.
-    Unknown,
-}
-
-impl ExchangeKind {
-    /// What a request is, by its APPLICATION tag.
-    pub fn of(request: &[u8]) -> ExchangeKind {
-        match wire::message_tag(request) {
-            Some(msg_type::AS_REQ) => ExchangeKind::As,
-            Some(msg_type::TGS_REQ) => ExchangeKind::Tgs,
-            _ => ExchangeKind::Unknown,
-        }
-    }
-
-    /// `"AS"`, `"TGS"` or `"?"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExchangeKind::As => "AS",
-            ExchangeKind::Tgs => "TGS",
-            ExchangeKind::Unknown => "?",
-        }
-    }
-}
-
-/// What the KDC made of one request, for logging: names, codes and enctypes, never secrets.
-#[derive(Clone, Debug)]
-pub struct RequestFacts {
-    /// AS or TGS.
-    pub kind: ExchangeKind,
-    /// The client, when known.
-    pub client: Option<Principal>,
-    /// The service asked for, when known.
-    pub service: Option<Principal>,
-    /// `KDC_ERR_NONE` for a ticket, otherwise the KRB-ERROR code sent.
-    pub code: ErrorCode,
-    /// The error text, for failures.
-    pub detail: Option<String>,
-    /// The enctype of the issued session key.
-    pub session_enctype: Option<Enctype>,
-}
-
-impl RequestFacts {
-    /// The facts of a request answered with `code` before anything about it was known.
-    pub fn failure(kind: ExchangeKind, code: ErrorCode, detail: &str) -> RequestFacts {
-        RequestFacts {
-            kind,
-            client: None,
-            service: None,
-            code,
-            detail: Some(detail.to_string()),
-            session_enctype: None,
-        }
-    }
-}
-
-/// What the KDC did with one request: the reply, and the facts a log line needs.
-#[derive(Clone, Debug)]
-pub struct Outcome {
-    /// The reply to send.
-    pub reply: Vec<u8>,
-    /// What happened.
-    pub facts: RequestFacts,
-}
-
-/// Facts gathered while a request is processed, so a failure can still name client and server.
-#[derive(Default)]
-pub(crate) struct RequestInfo {
-    pub client: Option<Principal>,
-    pub service: Option<Principal>,
-    pub e_data: Option<Vec<u8>>,
-    pub session_enctype: Option<Enctype>,
 }
 
 /// A Kerberos realm's KDC. `Send + Sync`: many threads may call [`Kdc::handle`] at once.
@@ -230,33 +150,24 @@ impl Kdc {
 
     /// Like [`Kdc::handle`], with what happened, for logging.
     pub fn process(&self, request: &[u8], now: Time) -> Outcome {
-        let mut info = RequestInfo::default();
         let kind = ExchangeKind::of(request);
+        let mut facts = RequestFacts::new(kind);
         let result = match kind {
-            ExchangeKind::As => as_exchange::handle(self, request, now, &mut info),
-            ExchangeKind::Tgs => tgs_exchange::handle(self, request, now, &mut info),
+            ExchangeKind::As => as_exchange::handle(self, request, now, &mut facts),
+            ExchangeKind::Tgs => tgs_exchange::handle(self, request, now, &mut facts),
             ExchangeKind::Unknown => Err(Error::new(ErrorCode::KRB_AP_ERR_MSG_TYPE, "not an AS-REQ or TGS-REQ")),
         };
-        let (reply, code, detail) = match result {
-            Ok(reply) => (reply, ErrorCode::KDC_ERR_NONE, None),
+        let reply = match result {
+            Ok(reply) => reply,
             Err(err) => {
-                let data = info.e_data.take();
-                let reply = self.error_reply(&err, now, info.client.as_ref(), info.service.as_ref(), data);
-                let code = if err.code().is_kerberos() { err.code() } else { ErrorCode::KRB_ERR_GENERIC };
-                (reply, code, Some(err.message().to_string()))
+                let data = facts.e_data.take();
+                let reply = self.error_reply(&err, now, facts.client.as_ref(), facts.service.as_ref(), data);
+                facts.code = if err.code().is_kerberos() { err.code() } else { ErrorCode::KRB_ERR_GENERIC };
+                facts.detail = Some(err.message().to_string());
+                reply
             }
         };
-        Outcome {
-            reply,
-            facts: RequestFacts {
-                kind,
-                client: info.client,
-                service: info.service,
-                code,
-                detail,
-                session_enctype: info.session_enctype,
-            },
-        }
+        Outcome { reply, facts }
     }
 
     /// The KRB-ERROR this KDC answers `err` with, naming the client and server when known (and

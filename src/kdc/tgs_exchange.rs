@@ -10,15 +10,15 @@ use crate::wire::{
     FlagBits, Flags, KdcRep, LastReqValue, TgsRep, TgsReq,
 };
 
-use super::{min_time, requested_limit, Kdc, RequestInfo};
+use super::{min_time, requested_limit, Kdc, RequestFacts};
 
-pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInfo) -> Result<Vec<u8>> {
+pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
     let req = wire::decode::<TgsReq>(request)?.0;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::TGS_REQ)?;
     let body = &req.req_body;
     let body_bytes = wire::req_body_bytes(request)?;
     if let Some(s) = &body.sname {
-        info.service = Some(wire::principal_from(s, &body.realm)?);
+        facts.service = Some(wire::principal_from(s, &body.realm)?);
     }
     // PA-FX-FAST (which MIT clients always add) is ignored: the reply is a plain TGS-REP.
     let pa = wire::find_padata(&req.padata, pa_type::TGS_REQ)
@@ -53,7 +53,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
         Ok(TicketKey { key: k.key.clone(), kvno: k.kvno })
     };
     let opened = proto::open_ap_req(&ap_req, usage::TGS_REQ_AUTH, tgt_key)?;
-    info.client = Some(opened.ticket().client.clone());
+    facts.client = Some(opened.ticket().client.clone());
 
     // The authenticator proves the sender holds the TGT session key, and its checksum binds the
     // request body. No replay cache: a replayed TGS-REQ only yields a reply sealed in a key the
@@ -173,8 +173,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, info: &mut RequestInf
         };
         (server, c)
     };
-    info.service = Some(server.clone());
-    info.session_enctype = Some(contents.session_key.enctype());
+    facts.service = Some(server.clone());
+    facts.session_enctype = Some(contents.session_key.enctype());
 
     let sentry = kdc.server_entry(&server, now)?;
     let tkey = kdc.ticket_key(&sentry)?;

@@ -1,15 +1,12 @@
-//! The principal database seen by the KDC: the [`PrincipalStore`] trait and the in-memory store.
+//! The principal store interface: the [`PrincipalStore`] trait every store implements, and the
+//! records it holds ([`PrincipalEntry`] with its [`KeyEntry`]s).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
-
 use crate::crypto::{Enctype, Key};
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::principal::Principal;
 use crate::time::Time;
-
 /// One long-term key of a principal.
 #[derive(Clone, Debug)]
 pub struct KeyEntry {
@@ -124,41 +121,4 @@ pub trait PrincipalStore: Send + Sync {
     fn delete(&self, principal: &Principal) -> Result<bool>;
     /// Every principal, sorted by name.
     fn list(&self) -> Result<Vec<Principal>>;
-}
-
-/// A store held in memory (tests, the demo, embedded realms).
-#[derive(Default)]
-pub struct MemoryStore {
-    map: RwLock<HashMap<Principal, Arc<PrincipalEntry>>>,
-}
-
-impl MemoryStore {
-    /// An empty store.
-    pub fn new() -> MemoryStore {
-        MemoryStore::default()
-    }
-}
-
-impl PrincipalStore for MemoryStore {
-    fn get(&self, principal: &Principal) -> Result<Option<Arc<PrincipalEntry>>> {
-        Ok(self.map.read().get(principal).cloned())
-    }
-
-    fn put(&self, entry: PrincipalEntry) -> Result<()> {
-        if entry.keys.is_empty() {
-            return Err(Error::new(ErrorCode::KDC_ERR_NULL_KEY, format!("{} has no keys", entry.principal)));
-        }
-        self.map.write().insert(entry.principal.clone(), Arc::new(entry));
-        Ok(())
-    }
-
-    fn delete(&self, principal: &Principal) -> Result<bool> {
-        Ok(self.map.write().remove(principal).is_some())
-    }
-
-    fn list(&self) -> Result<Vec<Principal>> {
-        let mut v: Vec<Principal> = self.map.read().keys().cloned().collect();
-        v.sort_by_key(|p| p.to_string());
-        Ok(v)
-    }
 }

@@ -1,0 +1,433 @@
+//! The KDC's network listener (RFC 4120 §7.2): UDP and TCP on each listen address, a fixed pool
+//! of worker threads, bounded queues, connections and message sizes, one log line per request,
+//! and a clean [`KdcServer::stop`].
+//!
+//! How the work is split:
+//!
+//! - each UDP socket has a receiver thread that reads datagrams into one reused buffer and hands
+//!   each request to a bounded queue; a fixed pool of `workers` threads takes requests from it,
+//!   calls [`Kdc::process`] and sends the reply. When the queue is full the datagram is dropped
+//!   (the client retries), so memory stays bounded under any load.
+//! - each TCP listener has an accept thread. An accepted connection goes to a connection thread
+//!   from a pool that keeps idle threads for reuse (no thread is started per request once the
+//!   pool is warm) and never holds more than `max_tcp_connections` connections; a connection
+//!   beyond the cap is closed at once. A connection thread reads length-prefixed requests with a
+//!   per-read timeout and a per-request deadline (so a slow or silent peer is dropped), answers
+//!   them in order, and closes on EOF, timeout, a bad frame or after
+//!   `max_requests_per_connection` requests. Slow TCP peers therefore never hold up the UDP
+//!   workers.
+//!
+//! [`KdcServer::stop`] (also run on drop) wakes every blocked thread, closes open connections,
+//! joins every thread and closes every socket, so the ports are free when it returns.//!
+//! The files: `log.rs` (the log line of a request and the loggers), `udp.rs` (receivers and the
+//! worker pool), `tcp.rs` (the connection pool and framing); this one holds [`KdcServer`], its
+//! [`ServerConfig`] and what the threads share.
+
+mod log;
+mod tcp;
+mod udp;
+
+pub use self::log::{silent_logger, stderr_logger, Protocol, RequestLog, RequestLogger};
+
+use std::fmt;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use self::tcp::{accept_loop, TcpPool};
+use self::udp::{udp_receiver, udp_worker, UdpJob};
+use super::{ExchangeKind, Kdc, Outcome, RequestFacts};
+use crate::error::{Error, ErrorCode, Result};
+use crate::principal::Principal;
+use crate::time::{Clock, SystemClock, Time};
+
+/// The largest UDP payload over IPv4 (65535 − 8-byte UDP header − 20-byte IP header).
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// How long a UDP receiver blocks before it looks at the stop flag again (a fallback: `stop`
+/// wakes it at once with an empty datagram).
+const UDP_POLL: Duration = Duration::from_millis(500);
+/// How long `stop` waits for a thread to notice before giving up on it.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// The settings of a [`KdcServer`].
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Threads that answer UDP requests (default: the available parallelism).
+    pub workers: usize,
+    /// UDP requests waiting for a worker, at most; more are dropped (default 512).
+    pub queue_len: usize,
+    /// Open TCP connections, at most; more are closed at once (default 256).
+    pub max_tcp_connections: usize,
+    /// Requests answered on one TCP connection before it is closed (default 8).
+    pub max_requests_per_connection: usize,
+    /// The largest request accepted, bytes (default 64 KiB). A longer TCP frame closes the
+    /// connection; a longer datagram is dropped.
+    pub max_request_size: usize,
+    /// How long a TCP read may wait, and how long one whole request may take to arrive (default
+    /// 10 s). Silent or slow connections are closed after it.
+    pub tcp_read_timeout: Duration,
+    /// The largest reply sent over UDP (default [`MAX_UDP_PAYLOAD`]). A longer reply is replaced
+    /// by a `KRB_ERR_RESPONSE_TOO_BIG` KRB-ERROR, so the client asks again over TCP.
+    pub udp_reply_limit: usize,
+    /// Where the KDC reads the time (default the system clock).
+    pub clock: Arc<dyn Clock>,
+    /// Where log lines go (default [`stderr_logger`]).
+    pub logger: RequestLogger,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            workers: thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            queue_len: 512,
+            max_tcp_connections: 256,
+            max_requests_per_connection: 8,
+            max_request_size: 64 * 1024,
+            tcp_read_timeout: Duration::from_secs(10),
+            udp_reply_limit: MAX_UDP_PAYLOAD,
+            clock: Arc::new(SystemClock),
+            logger: stderr_logger(),
+        }
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("workers", &self.workers)
+            .field("queue_len", &self.queue_len)
+            .field("max_tcp_connections", &self.max_tcp_connections)
+            .field("max_requests_per_connection", &self.max_requests_per_connection)
+            .field("max_request_size", &self.max_request_size)
+            .field("tcp_read_timeout", &self.tcp_read_timeout)
+            .field("udp_reply_limit", &self.udp_reply_limit)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    fn check(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::invalid(format!("server config: {what}")));
+        if self.workers == 0 {
+            return bad("workers must be at least 1");
+        }
+        if self.queue_len == 0 {
+            return bad("queue_len must be at least 1");
+        }
+        if self.max_tcp_connections == 0 {
+            return bad("max_tcp_connections must be at least 1");
+        }
+        if self.max_requests_per_connection == 0 {
+            return bad("max_requests_per_connection must be at least 1");
+        }
+        if self.max_request_size == 0 || self.max_request_size > 0x7fff_ffff {
+            return bad("max_request_size must be between 1 and 2^31 - 1");
+        }
+        if self.tcp_read_timeout.is_zero() {
+            return bad("tcp_read_timeout must not be zero");
+        }
+        Ok(())
+    }
+}
+
+/// Counters of a running server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// UDP requests answered.
+    pub udp_requests: u64,
+    /// TCP requests answered.
+    pub tcp_requests: u64,
+    /// UDP datagrams dropped (queue full, or longer than `max_request_size`).
+    pub udp_dropped: u64,
+    /// TCP connections closed at once because `max_tcp_connections` were open.
+    pub tcp_refused: u64,
+    /// TCP connections closed for a bad or oversized frame, a timeout or a half-sent request.
+    pub tcp_aborted: u64,
+    /// TCP connections open now.
+    pub tcp_open: usize,
+}
+
+#[derive(Default)]
+struct Counters {
+    udp_requests: AtomicU64,
+    tcp_requests: AtomicU64,
+    udp_dropped: AtomicU64,
+    tcp_refused: AtomicU64,
+    tcp_aborted: AtomicU64,
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// State shared by every server thread.
+struct Shared {
+    kdc: Arc<Kdc>,
+    config: ServerConfig,
+    stopping: AtomicBool,
+    counters: Counters,
+    tcp: TcpPool,
+}
+
+/// The network server of a [`Kdc`]: UDP and TCP (RFC 4120 §7.2) on each listen address until
+/// [`KdcServer::stop`] or drop.
+pub struct KdcServer {
+    shared: Arc<Shared>,
+    addrs: Vec<SocketAddr>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl KdcServer {
+    /// Binds UDP and TCP on every address `listen` names (IPv4 or IPv6, e.g. `"127.0.0.1:88"`,
+    /// `"[::1]:0"`, a `SocketAddr`) and starts serving `kdc`. For port 0 the system picks a port,
+    /// TCP first and UDP on the same number; [`KdcServer::local_addrs`] tells which.
+    ///
+    /// On Linux an IPv6 wildcard (`[::]`) usually also takes IPv4, so listening on both
+    /// `0.0.0.0:P` and `[::]:P` fails with "address in use": list one of them.
+    pub fn start<A: ToSocketAddrs + fmt::Debug>(
+        kdc: Arc<Kdc>,
+        listen: &[A],
+        config: ServerConfig,
+    ) -> Result<KdcServer> {
+        config.check()?;
+        let mut wanted: Vec<SocketAddr> = Vec::new();
+        for a in listen {
+            let resolved = a
+                .to_socket_addrs()
+                .map_err(|e| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("listen address {a:?}: {e}")))?;
+            for sa in resolved {
+                // The same fixed port twice would fail to bind; port 0 twice means two ports.
+                if sa.port() == 0 || !wanted.contains(&sa) {
+                    wanted.push(sa);
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Err(Error::invalid("no listen address"));
+        }
+        let mut bound = Vec::with_capacity(wanted.len());
+        for addr in wanted {
+            bound.push(bind_pair(addr)?);
+        }
+
+        let shared = Arc::new(Shared {
+            tcp: TcpPool::new(config.max_tcp_connections),
+            kdc,
+            config,
+            stopping: AtomicBool::new(false),
+            counters: Counters::default(),
+        });
+        let mut server = KdcServer { shared: shared.clone(), addrs: Vec::new(), threads: Vec::new() };
+        let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..shared.config.workers {
+            let (sh, rx) = (shared.clone(), rx.clone());
+            server.threads.push(spawn(format!("kdc-worker-{i}"), move || udp_worker(&sh, &rx))?);
+        }
+        for (tcp, udp, addr) in bound {
+            server.addrs.push(addr);
+            let sh = shared.clone();
+            server.threads.push(spawn(format!("kdc-tcp-{addr}"), move || accept_loop(&sh, tcp))?);
+            udp.set_read_timeout(Some(UDP_POLL)).map_err(|e| Error::io(format!("udp {addr}"), e))?;
+            let (sh, tx) = (shared.clone(), tx.clone());
+            let udp = Arc::new(udp);
+            server.threads.push(spawn(format!("kdc-udp-{addr}"), move || udp_receiver(&sh, udp, tx))?);
+        }
+        Ok(server)
+    }
+
+    /// The addresses bound (with the ports the system chose for port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The first bound address as `host:port` (`[v6]:port` for IPv6): what a client's KDC list
+    /// takes.
+    pub fn address(&self) -> String {
+        self.addrs.first().map(|a| a.to_string()).unwrap_or_default()
+    }
+
+    /// The KDC being served.
+    pub fn kdc(&self) -> &Arc<Kdc> {
+        &self.shared.kdc
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ServerStats {
+        let c = &self.shared.counters;
+        ServerStats {
+            udp_requests: c.udp_requests.load(Ordering::Relaxed),
+            tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
+            udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
+            tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
+            tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
+            tcp_open: self.shared.tcp.state.lock().open,
+        }
+    }
+
+    /// True until [`KdcServer::stop`].
+    pub fn is_running(&self) -> bool {
+        !self.shared.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving: wakes and joins every thread, closes open connections and every socket.
+    /// Requests already queued are answered first. Idempotent; also run on drop.
+    pub fn stop(&mut self) {
+        if self.shared.stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // The accept and UDP threads block in accept()/recv_from(): poke each socket so they see
+        // the flag. Connection threads are released by shutting their sockets.
+        self.wake_listeners();
+        self.shared.tcp.shut_down();
+        let deadline = Instant::now() + STOP_GRACE;
+        let mut last_wake = Instant::now();
+        while self.threads.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+            if last_wake.elapsed() > Duration::from_millis(100) {
+                self.wake_listeners();
+                last_wake = Instant::now();
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        let mut stuck = 0;
+        for t in self.threads.drain(..) {
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                stuck += 1; // Detached: it exits on its next wake-up.
+            }
+        }
+        for t in self.shared.tcp.take_threads() {
+            let _ = t.join();
+        }
+        if stuck > 0 {
+            let _ = writeln!(io::stderr(), "ktix kdc server: {stuck} thread(s) did not stop in time");
+        }
+    }
+
+    fn wake_listeners(&self) {
+        for addr in &self.addrs {
+            let target = wake_target(*addr);
+            let local: SocketAddr = match target {
+                SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+                SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+            };
+            if let Ok(s) = UdpSocket::bind(local) {
+                let _ = s.send_to(&[], target);
+            }
+            let _ = TcpStream::connect_timeout(&target, Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for KdcServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl fmt::Debug for KdcServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KdcServer")
+            .field("realm", &self.shared.kdc.realm())
+            .field("addrs", &self.addrs)
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name(name)
+        .spawn(f)
+        .map_err(|e| Error::new(ErrorCode::KTIX_ERR_IO, format!("cannot start a server thread: {e}")))
+}
+
+/// Binds TCP and UDP on `addr`; for port 0, TCP first and UDP on the port TCP got.
+fn bind_pair(addr: SocketAddr) -> Result<(TcpListener, UdpSocket, SocketAddr)> {
+    let attempts = if addr.port() == 0 { 16 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let tcp = TcpListener::bind(addr).map_err(|e| Error::io(format!("tcp {addr}"), e))?;
+        let local = tcp.local_addr().map_err(|e| Error::io(format!("tcp {addr}"), e))?;
+        match UdpSocket::bind(local) {
+            Ok(udp) => return Ok((tcp, udp, local)),
+            // The port is free for TCP but taken for UDP: with port 0, try another.
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = Some(Error::io(format!("udp {local}"), e)),
+            Err(e) => return Err(Error::io(format!("udp {local}"), e)),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::invalid(format!("cannot bind {addr}"))))
+}
+
+/// Where to poke a listener bound to `addr` (a wildcard address is reached over loopback).
+fn wake_target(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, addr.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
+}
+
+/// `Kdc::process`, with a panic (a bug) turned into a KRB_ERR_GENERIC reply rather than a dead
+/// worker.
+fn process(kdc: &Kdc, request: &[u8], now: Time) -> Outcome {
+    match catch_unwind(AssertUnwindSafe(|| kdc.process(request, now))) {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            let detail = "internal error";
+            Outcome {
+                reply: error_reply(kdc, ErrorCode::KRB_ERR_GENERIC, detail, now, None, None),
+                facts: RequestFacts::failure(ExchangeKind::of(request), ErrorCode::KRB_ERR_GENERIC, detail),
+            }
+        }
+    }
+}
+
+/// A KRB-ERROR from this KDC.
+fn error_reply(
+    kdc: &Kdc,
+    code: ErrorCode,
+    text: &str,
+    now: Time,
+    client: Option<&Principal>,
+    service: Option<&Principal>,
+) -> Vec<u8> {
+    kdc.error_reply(&Error::new(code, text), now, client, service, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wake_targets_use_loopback_for_wildcards() {
+        assert_eq!(wake_target("0.0.0.0:88".parse().unwrap()), "127.0.0.1:88".parse().unwrap());
+        assert_eq!(wake_target("[::]:88".parse().unwrap()), "[::1]:88".parse().unwrap());
+        assert_eq!(wake_target("10.1.2.3:88".parse().unwrap()), "10.1.2.3:88".parse().unwrap());
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        let kdc = Arc::new(Kdc::new("R").unwrap());
+        let config = ServerConfig { workers: 0, ..Default::default() };
+        let err = KdcServer::start(kdc.clone(), &["127.0.0.1:0"], config).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::KTIX_ERR_INVALID_ARGUMENT);
+        let none: [&str; 0] = [];
+        assert!(KdcServer::start(kdc, &none, ServerConfig::default()).is_err());
+    }
+}
