@@ -54,7 +54,7 @@ pub use ccache::{CCache, Credential};
 pub use client::{ApContext, Client, ClientConfig, InProcess, Network, Recording, Transport};
 pub use crypto::{Enctype, Key};
 pub use error::{Error, ErrorCode, Result};
-pub use kdc::{Kdc, RealmPolicy};
+pub use kdc::{open_realm, Kdc, RealmPolicy, RealmSpec};
 pub use kdc::{KdcServer, ServerConfig};
 pub use keytab::{Keytab, KeytabEntry};
 pub use principal::Principal;

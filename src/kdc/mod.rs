@@ -4,6 +4,7 @@
 //! a TGS-REP or a KRB-ERROR). Transport is separate.
 
 mod as_exchange;
+mod realm;
 mod server;
 pub mod sqlite;
 mod store;
@@ -11,6 +12,7 @@ mod tgs_exchange;
 
 use std::sync::Arc;
 
+pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOptions, RealmSpec};
 pub use server::{
     silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
     MAX_UDP_PAYLOAD,
@@ -183,21 +185,9 @@ impl Kdc {
 
     /// Adds a principal with keys of every realm enctype: from `password` (default salt), or
     /// random when `None`. Pre-authentication is required. An existing principal is an error.
+    /// [`Kdc::add_principal_with`] takes further settings.
     pub fn add_principal(&self, name: &str, password: Option<&str>) -> Result<Principal> {
-        let p = self.principal(name)?;
-        if p.realm() != self.realm {
-            return Err(Error::invalid(format!("{p} is not in realm {}", self.realm)));
-        }
-        if self.store.get(&p)?.is_some() {
-            return Err(Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("principal {p} already exists")));
-        }
-        let mut e = PrincipalEntry::new(p.clone());
-        match password {
-            Some(pw) => e.set_password(pw.as_bytes(), &self.policy.enctypes, 1)?,
-            None => e.set_random_keys(&self.policy.enctypes, 1)?,
-        }
-        self.store.put(e)?;
-        Ok(p)
+        self.add_principal_with(name, password, &PrincipalOptions::default())
     }
 
     /// Adds or replaces a principal entry as given.
