@@ -60,7 +60,7 @@ pick_port() {
 }
 
 log "building ktix (release) and kdc-load"
-cargo build --release --quiet --bin ktix
+cargo build --release --quiet -p ktix-cli
 ktix=$repo/target/release/ktix
 # shellcheck disable=SC2046
 cc -O2 -o "$work/kdc-load" "$peer/kdc-load.c" $(krb5-config --cflags --libs krb5) -lpthread

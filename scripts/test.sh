@@ -31,6 +31,18 @@ section "cargo test"
 # ktix-python is an extension module: it is built and tested through Python below.
 cargo test --workspace --exclude ktix-python
 
+section "the libraries do not link the command-line tool's dependencies"
+# clap, rpassword and ctrlc belong to the ktix tool (crate ktix-cli in cli/) only: libktix.so,
+# libktix.a and the Python module must not link them.
+for lib in ktix-ffi ktix-python; do
+    tree=$(cargo tree -p "$lib" -e normal --prefix none --format '{p}') || fail "cargo tree -p $lib failed"
+    [ -n "$tree" ] || fail "cargo tree -p $lib printed nothing"
+    if leaked=$(grep -E '^(clap|rpassword|ctrlc) ' <<<"$tree"); then
+        fail "$lib links the command-line tool's dependencies: $leaked"
+    fi
+done
+echo "ktix-ffi and ktix-python link none of clap, rpassword, ctrlc"
+
 section "C header include/ktix.h is current"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -50,7 +62,7 @@ section "C examples (examples-c/*.c) under valgrind"
 # Rust's and OpenSSL's statics, thread-locals, the registry of named memory caches. No
 # suppression file is needed. KTIX_C_VALGRIND=0 runs the examples without valgrind.
 cargo build -p ktix-ffi
-cargo build -p ktix --bin ktix # legacy_server/legacy_client use a realm made with the ktix tool
+cargo build -p ktix-cli # legacy_server/legacy_client use a realm made with the ktix tool
 # The library's SONAME is libktix.so.0 (ffi/build.rs); programs linked to it look for that name.
 ln -sf libktix.so "$debug_dir/libktix.so.0"
 mkdir -p "$debug_dir/examples-c"

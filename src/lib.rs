@@ -94,7 +94,7 @@ pub use client::{ApContext, Client, ClientConfig, InProcess, Network, Recording,
 pub use crypto::{Enctype, Key};
 pub use error::{Error, ErrorCode, Result};
 pub use flags::Flags;
-pub use kdc::{Kdc, RealmPolicy};
+pub use kdc::{open_realm, Kdc, RealmPolicy, RealmSpec};
 pub use kdc::{KdcServer, ServerConfig};
 pub use keytab::{Keytab, KeytabEntry};
 pub use principal::Principal;

@@ -2,11 +2,10 @@
 //! listener).
 
 use std::ffi::{c_char, CString};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use ktix::kdc::{silent_logger, stderr_logger, SqliteStore};
-use ktix::{Error, Kdc, KdcServer, RealmPolicy, ServerConfig, Time};
+use ktix::kdc::{open_realm, silent_logger, stderr_logger, RealmSpec};
+use ktix::{Error, Kdc, KdcServer, ServerConfig, Time};
 
 use crate::bytes::ktix_bytes;
 use crate::handle::{
@@ -55,7 +54,7 @@ pub extern "C" fn ktix_kdc_new(realm: *const c_char, out: *mut *mut ktix_kdc) ->
     ffi_boundary!(
         try {
             let out = Out::new(out, "out")?;
-            let kdc = Kdc::new(try_str(realm, "realm")?)?;
+            let kdc = open_realm(&RealmSpec::memory(try_str(realm, "realm")?))?;
             out.set(into_raw::<ktix_kdc>(Arc::new(kdc)));
             Ok(())
         }
@@ -85,13 +84,11 @@ pub extern "C" fn ktix_kdc_open(db_path: *const c_char, realm: *const c_char, ou
     ffi_boundary!(
         try {
             let out = Out::new(out, "out")?;
-            let path = Path::new(try_str(db_path, "db_path")?);
-            let realm = try_opt_str(realm, "realm")?;
-            let store = SqliteStore::open_or_create(path, realm)?;
-            let name = store.realm().to_string();
-            // The database's enctypes (`ktix db init --enctypes`) are the realm's, as for `ktix kdc serve`.
-            let policy = RealmPolicy { enctypes: store.enctypes()?, ..RealmPolicy::default() };
-            let kdc = Kdc::with_store(&name, Arc::new(store), policy)?;
+            let spec = RealmSpec {
+                realm: try_opt_str(realm, "realm")?.map(String::from),
+                ..RealmSpec::database(try_str(db_path, "db_path")?).creating(true)
+            };
+            let kdc = open_realm(&spec)?;
             out.set(into_raw::<ktix_kdc>(Arc::new(kdc)));
             Ok(())
         }

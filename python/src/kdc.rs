@@ -8,8 +8,8 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
-use ktix::kdc::{silent_logger, stderr_logger, MemoryStore, PrincipalStore, SqliteStore};
-use ktix::{RealmPolicy, ServerConfig, Time};
+use ktix::kdc::{open_realm, silent_logger, stderr_logger, PrincipalOptions, RealmSpec};
+use ktix::{ServerConfig, Time};
 
 use crate::conv;
 use crate::error::OrRaise;
@@ -60,30 +60,14 @@ impl Kdc {
         max_renewable_life: Option<i64>,
         clock_skew: Option<i64>,
     ) -> PyResult<Kdc> {
-        let mut policy = RealmPolicy::default();
-        for (value, slot, what) in [
-            (max_life, &mut policy.max_life, "max_life"),
-            (max_renewable_life, &mut policy.max_renewable_life, "max_renewable_life"),
-            (clock_skew, &mut policy.clock_skew, "clock_skew"),
-        ] {
-            if let Some(v) = conv::positive(py, value, what)? {
-                *slot = v;
-            }
+        let spec = match &db {
+            None => RealmSpec::memory(&realm),
+            Some(path) => RealmSpec::database(path).with_realm(realm).creating(true),
         }
-        let kdc = py
-            .detach(|| {
-                let store: Arc<dyn PrincipalStore> = match &db {
-                    None => Arc::new(MemoryStore::new()),
-                    Some(path) => {
-                        let store = SqliteStore::open_or_create(path, Some(&realm))?;
-                        // The database's enctypes (`ktix db init --enctypes`) are the realm's.
-                        policy.enctypes = store.enctypes()?;
-                        Arc::new(store)
-                    }
-                };
-                ktix::Kdc::with_store(&realm, store, policy)
-            })
-            .or_raise(py)?;
+        .with_max_life(max_life)
+        .with_max_renewable_life(max_renewable_life)
+        .with_clock_skew(clock_skew);
+        let kdc = py.detach(|| open_realm(&spec)).or_raise(py)?;
         Ok(Kdc { inner: Arc::new(kdc), db })
     }
 
@@ -112,16 +96,8 @@ impl Kdc {
         password: Option<&str>,
         requires_preauth: bool,
     ) -> PyResult<String> {
-        py.detach(|| {
-            let p = self.inner.add_principal(name, password)?;
-            if !requires_preauth {
-                let mut entry = (*self.inner.entry(&p)?).clone();
-                entry.requires_preauth = false;
-                self.inner.put_principal(entry)?;
-            }
-            Ok(p.to_string())
-        })
-        .or_raise(py)
+        let options = PrincipalOptions::default().with_preauth(requires_preauth);
+        py.detach(|| self.inner.add_principal_with(name, password, &options)).or_raise(py).map(|p| p.to_string())
     }
 
     /// Deletes a principal; ``False`` when there was none.

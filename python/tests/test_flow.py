@@ -262,7 +262,7 @@ def test_sqlite_realm_database(tmp_path: Path) -> None:
 KTIX_TOOL = Path(__file__).resolve().parents[2] / "target" / "debug" / "ktix"
 
 
-@pytest.mark.skipif(not KTIX_TOOL.is_file(), reason="the ktix tool is not built (cargo build --bin ktix)")
+@pytest.mark.skipif(not KTIX_TOOL.is_file(), reason="the ktix tool is not built (cargo build -p ktix-cli)")
 def test_sqlite_realm_keeps_the_database_enctypes(tmp_path: Path) -> None:
     db = tmp_path / "realm.db"
     init = [str(KTIX_TOOL), "db", "init", "--db", str(db), "--realm", REALM, "--enctypes", "aes128-cts-hmac-sha1-96"]

@@ -5,6 +5,7 @@
 
 mod as_exchange;
 pub mod db;
+mod realm;
 mod request;
 mod server;
 mod tgs_exchange;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 pub use db::sqlite;
 pub use db::{stash_path, DatabaseInfo, KeyEntry, MasterKey, MemoryStore, PrincipalEntry, PrincipalStore, SqliteStore};
+pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOptions, RealmSpec};
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
     silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
@@ -103,21 +105,9 @@ impl Kdc {
 
     /// Adds a principal with keys of every realm enctype: from `password` (default salt), or
     /// random when `None`. Pre-authentication is required. An existing principal is an error.
+    /// [`Kdc::add_principal_with`] takes further settings.
     pub fn add_principal(&self, name: &str, password: Option<&str>) -> Result<Principal> {
-        let p = self.principal(name)?;
-        if p.realm() != self.realm {
-            return Err(Error::invalid(format!("{p} is not in realm {}", self.realm)));
-        }
-        if self.store.get(&p)?.is_some() {
-            return Err(Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("principal {p} already exists")));
-        }
-        let mut e = PrincipalEntry::new(p.clone());
-        match password {
-            Some(pw) => e.set_password(pw.as_bytes(), &self.policy.enctypes, 1)?,
-            None => e.set_random_keys(&self.policy.enctypes, 1)?,
-        }
-        self.store.put(e)?;
-        Ok(p)
+        self.add_principal_with(name, password, &PrincipalOptions::default())
     }
 
     /// Adds or replaces a principal entry as given.

@@ -8,7 +8,7 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use ktix::config::{parse_duration, parse_enctypes};
-use ktix::kdc::{stash_path, MasterKey, PrincipalEntry, PrincipalStore, SqliteStore};
+use ktix::kdc::{open_database, stash_path, MasterKey, PrincipalEntry, PrincipalStore, RealmSpec, SqliteStore};
 use ktix::{Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
@@ -122,29 +122,26 @@ fn init(db: &Path, realm: &str, master_password: bool, enctypes: Option<&str>) -
     Ok(())
 }
 
-/// Opens the database at `db` with its stash (or, for a database whose master key came from a
-/// password and whose stash is gone, the master password).
-pub fn open(db: &Path) -> Result<SqliteStore> {
-    if std::fs::symlink_metadata(db).is_err() {
-        return Err(Error::new(
-            ErrorCode::KTIX_ERR_IO,
+/// The realm database at `db`, as the `ktix` commands open it: with its stash, or (for a database
+/// whose master key came from a password and whose stash is gone) the master password, asked for.
+pub fn spec(db: &Path) -> RealmSpec {
+    RealmSpec::database(db).with_master_password(|realm| read_password(&format!("Master password for {realm}: ")))
+}
+
+/// Adds to an error opening the database at `db` how to create one, when there is none.
+pub fn hint(db: &Path, e: Error) -> Error {
+    if e.code() == ErrorCode::KTIX_ERR_IO && std::fs::symlink_metadata(db).is_err() {
+        return Error::new(
+            e.code(),
             format!("{}: no such realm database (create one with `ktix db init --db {}`)", db.display(), db.display()),
-        ));
+        );
     }
-    let info = SqliteStore::inspect(db)?;
-    let stash = stash_path(db);
-    let master = if stash.exists() {
-        MasterKey::load_stash(&stash)?
-    } else if !info.master_from_password {
-        return Err(Error::new(
-            ErrorCode::KTIX_ERR_IO,
-            format!("{}: its master-key stash {} is missing", db.display(), stash.display()),
-        ));
-    } else {
-        let pw = read_password(&format!("Master password for {}: ", info.realm))?;
-        MasterKey::from_password(pw.as_bytes(), &info.realm)?
-    };
-    SqliteStore::open(db, &master)
+    e
+}
+
+/// Opens the database at `db` (see [`spec`]).
+pub fn open(db: &Path) -> Result<SqliteStore> {
+    open_database(&spec(db)).map_err(|e| hint(db, e))
 }
 
 /// Parses `name` in the database's realm; a name in another realm is an error.

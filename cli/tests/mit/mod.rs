@@ -371,11 +371,11 @@ pub fn show(lines: &[LogLine]) -> String {
 // ----- MIT's KDC -------------------------------------------------------------------------------
 
 /// The workplace's MIT peer scripts (`mit-realm.sh`, `mit-stop.sh`): `$KTIX_MIT_PEER`, else
-/// `../shared/peer` beside the repository, when they exist.
+/// `../shared/peer` beside the repository (this crate is the repository's `cli/`), when they exist.
 pub fn peer_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("KTIX_MIT_PEER") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("shared").join("peer"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join("shared").join("peer"),
     };
     dir.join("mit-realm.sh").is_file().then_some(dir)
 }

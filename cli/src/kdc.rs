@@ -5,8 +5,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use ktix::config::{KdcConf, Profile};
-use ktix::kdc::{stderr_logger, KdcServer, ServerConfig, SqliteStore};
-use ktix::{Error, ErrorCode, Kdc, RealmPolicy, Result};
+use ktix::kdc::{open_realm, stderr_logger, KdcServer, ServerConfig};
+use ktix::{Error, ErrorCode, Result};
 
 use crate::KdcCommand;
 
@@ -19,16 +19,6 @@ pub fn run(cmd: KdcCommand) -> Result<()> {
 
 /// The default address when neither --listen nor a kdc.conf names one.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8888";
-
-/// The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else
-/// defaults; the enctypes are kdc.conf's `supported_enctypes`, else the database's.
-fn policy(conf: Option<&KdcConf>, store: &SqliteStore) -> Result<RealmPolicy> {
-    let mut policy = conf.map(KdcConf::to_policy).unwrap_or_default();
-    if conf.is_none_or(|c| c.supported_enctypes.is_none()) {
-        policy.enctypes = store.enctypes()?;
-    }
-    Ok(policy)
-}
 
 /// Where to listen: --listen, else the kdc.conf's UDP and TCP addresses (each served over both),
 /// else [`DEFAULT_LISTEN`].
@@ -52,12 +42,18 @@ fn listen_addrs(listen: &[String], conf: Option<&KdcConf>) -> Vec<String> {
 }
 
 fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<usize>) -> Result<()> {
-    let store = crate::db::open(db)?;
-    let realm = store.realm().to_string();
-    let conf = config.map(|path| KdcConf::from_profile(&Profile::load(path)?, Some(&realm))).transpose()?;
-    let policy = policy(conf.as_ref(), &store)?;
+    // The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else
+    // defaults; the enctypes are kdc.conf's `supported_enctypes`, else the database's.
+    let profile = config.map(Profile::load).transpose()?;
+    let mut spec = crate::db::spec(db);
+    if let Some(p) = &profile {
+        spec = spec.with_kdc_conf(p.clone());
+    }
+    let kdc = open_realm(&spec).map_err(|e| crate::db::hint(db, e))?;
+    let realm = kdc.realm().to_string();
+    let conf = profile.map(|p| KdcConf::from_profile(&p, Some(&realm))).transpose()?;
     let listen = listen_addrs(listen, conf.as_ref());
-    let kdc = Arc::new(Kdc::with_store(&realm, Arc::new(store), policy)?);
+    let kdc = Arc::new(kdc);
     let mut server_config = ServerConfig { logger: stderr_logger(), ..ServerConfig::default() };
     if let Some(w) = workers {
         server_config.workers = w;

@@ -1,14 +1,9 @@
 //! The `ktix` command-line tool: thin argument parsing over the library.
 
-#[path = "ktix/db.rs"]
 mod db;
-#[path = "ktix/demo.rs"]
 mod demo;
-#[path = "ktix/kdc.rs"]
 mod kdc;
-#[path = "ktix/prompt.rs"]
 mod prompt;
-#[path = "ktix/tools.rs"]
 mod tools;
 
 use std::path::PathBuf;
