@@ -81,7 +81,11 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 /// The log entries once there are at least `n` (log lines are written after the reply is sent).
 fn logs_after(logs: &Logs, n: usize) -> Vec<RequestLog> {
     wait_until(&format!("{n} log lines"), || logs.lock().len() >= n);
-    logs.lock().clone()
+    // Each worker logs after it has replied, so two workers may append out of order: the
+    // order of the requests is the order of their processing times.
+    let mut lines = logs.lock().clone();
+    lines.sort_by_key(|l| l.time);
+    lines
 }
 
 fn stats(server: &KdcServer) -> ServerStats {
