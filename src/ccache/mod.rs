@@ -24,11 +24,12 @@
 //! [`CacheEntry::Opaque`], never returned by [`CCache::get`] or [`CCache::credentials`].
 //!
 //! [`CCache::destroy`] drops every credential, so each session key is zeroized once the last
-//! user of it lets go; a file cache is overwritten with zeros before it is unlinked.//!
+//! user of it lets go; a file cache is overwritten with zeros before it is unlinked.
+//!
 //! The files: `credential.rs` (the MIT credential record: usable [`Credential`]s, raw records and
 //! configuration entries), `state.rs` (a cache's contents, the same model for every backend),
-//! `file.rs` (the FILE format and its locking), `memory.rs` (the process-wide `MEMORY:` registry);
-//! this one holds the [`CCache`] handle.
+//! `file/` (the FILE byte format, and the file handling with its locking), `memory.rs` (the
+//! process-wide `MEMORY:` registry); this one holds the [`CCache`] handle.
 
 mod credential;
 mod file;
