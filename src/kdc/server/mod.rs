@@ -18,7 +18,8 @@
 //!   workers.
 //!
 //! [`KdcServer::stop`] (also run on drop) wakes every blocked thread, closes open connections,
-//! joins every thread and closes every socket, so the ports are free when it returns.//!
+//! joins every thread and closes every socket, so the ports are free when it returns.
+//!
 //! The files: `log.rs` (the log line of a request and the loggers), `udp.rs` (receivers and the
 //! worker pool), `tcp.rs` (the connection pool and framing); this one holds [`KdcServer`], its
 //! [`ServerConfig`] and what the threads share.

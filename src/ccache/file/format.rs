@@ -1,5 +1,5 @@
-//! MIT's FILE credential cache: the byte format, and the file handling (reads, atomic rewrites
-//! under an advisory lock, destruction).
+//! MIT's FILE credential cache: the byte format, parsed into and serialized from a cache's
+//! [`State`](crate::ccache::State).
 //!
 //! The format (MIT's "Credential cache file format"; all integers big-endian in versions 3 and 4):
 //!
@@ -24,18 +24,12 @@
 //! (except for entries MIT marked as removed, which are dropped).
 
 use std::borrow::Cow;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use super::{Entry, RawCredential, RawName, State};
+use crate::ccache::{Entry, RawCredential, RawName, State};
 use crate::crypto::{Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
-use crate::fsutil;
 use crate::keytab::{EntryKey, OpaqueKey};
 
 /// The largest credential cache file read or written (16 MiB; a cache with thousands of tickets
@@ -47,12 +41,7 @@ const VERSION_3: u16 = 0x0503;
 /// Format version 4: big-endian, with header fields.
 const VERSION_4: u16 = 0x0504;
 /// The header field holding the KDC time offset.
-pub(super) const TAG_KDC_OFFSET: u16 = 1;
-
-/// How long a writer waits for another process's read–modify–write of the same cache.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many times the lock file is reopened when it is replaced or removed under us.
-const LOCK_TRIES: usize = 100;
+pub(in crate::ccache) const TAG_KDC_OFFSET: u16 = 1;
 
 fn bad(offset: usize, why: impl std::fmt::Display) -> Error {
     Error::new(ErrorCode::KTIX_ERR_BAD_FILE, format!("credential cache: {why} (offset {offset})"))
@@ -340,200 +329,6 @@ fn credential_len(c: &RawCredential) -> usize {
         + c.ticket.len()
         + 4
         + c.second_ticket.len()
-}
-
-// ---------------------------------------------------------------------------------------------
-// The file
-// ---------------------------------------------------------------------------------------------
-
-/// The uid this process runs as: the owner of `/proc/self` (Linux), else the owner of a file we
-/// create. `None` when neither works.
-pub(super) fn current_uid() -> Option<u32> {
-    if let Ok(m) = fs::metadata("/proc/self") {
-        return Some(m.uid());
-    }
-    let probe = std::env::temp_dir().join(format!(".ktix-uid-probe.{}", std::process::id()));
-    let f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).ok()?;
-    let uid = f.metadata().ok().map(|m| m.uid());
-    let _ = fs::remove_file(&probe);
-    uid
-}
-
-/// A FILE cache: the path, and the lock file beside it.
-pub(super) struct FileCache {
-    path: PathBuf,
-    lock_path: PathBuf,
-}
-
-/// The advisory lock of one read–modify–write; released when dropped (the descriptor closes).
-pub(super) struct LockGuard {
-    _file: File,
-}
-
-impl FileCache {
-    pub(super) fn new(path: PathBuf) -> FileCache {
-        let mut lock = path.clone().into_os_string();
-        lock.push(".lock");
-        FileCache { path, lock_path: PathBuf::from(lock) }
-    }
-
-    pub(super) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn display(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    /// Whether the cache file exists.
-    pub(super) fn exists(&self) -> Result<bool> {
-        match fs::metadata(&self.path) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io(self.display(), e)),
-        }
-    }
-
-    /// Reads and parses the file; `None` when it does not exist. A file that does not parse is a
-    /// [`ErrorCode::KTIX_ERR_BAD_FILE`] error naming it.
-    pub(super) fn load(&self) -> Result<Option<State>> {
-        if !self.exists()? {
-            return Ok(None);
-        }
-        let bytes = match fsutil::read_limited(&self.path, MAX_CCACHE_SIZE) {
-            Ok(b) => b,
-            // Destroyed between the check and the read.
-            Err(_) if !self.exists()? => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        parse(&bytes).map(Some).map_err(|e| e.context(self.display()))
-    }
-
-    /// Replaces the file with `state` (atomically, mode 0600). Call with the lock held.
-    pub(super) fn save(&self, state: &State) -> Result<()> {
-        let bytes = serialize(state).map_err(|e| e.context(self.display()))?;
-        fsutil::write_atomic(&self.path, &bytes)
-    }
-
-    /// Overwrites the file's content with zeros and removes it, and the lock file with it. Call
-    /// with the lock held. A missing file is [`ErrorCode::KTIX_ERR_NOT_FOUND`].
-    pub(super) fn destroy(&self, guard: LockGuard) -> Result<()> {
-        let io_err = |e| Error::io(self.display(), e);
-        let mut f = match OpenOptions::new().write(true).open(&self.path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(Error::new(
-                    ErrorCode::KTIX_ERR_NOT_FOUND,
-                    format!("no credentials cache found (FILE:{})", self.display()),
-                ))
-            }
-            Err(e) => return Err(io_err(e)),
-        };
-        let meta = f.metadata().map_err(io_err)?;
-        // Unlink first, then wipe through the open descriptor: a reader sees the whole old file
-        // or none, never the zeros.
-        fs::remove_file(&self.path).map_err(io_err)?;
-        if meta.is_file() {
-            let zeros = [0u8; 4096];
-            let mut left = meta.len();
-            while left > 0 {
-                let n = left.min(zeros.len() as u64) as usize;
-                f.write_all(&zeros[..n]).map_err(io_err)?;
-                left -= n as u64;
-            }
-            f.sync_all().map_err(io_err)?;
-        }
-        // Holding the lock, the lock file can go: a writer waiting on it notices (see `lock`).
-        let _ = fs::remove_file(&self.lock_path);
-        drop(guard);
-        Ok(())
-    }
-
-    /// Takes the exclusive advisory lock (`flock` on `<path>.lock`) that serializes every
-    /// read–modify–write of this cache, across threads and processes. Waits at most
-    /// [`LOCK_TIMEOUT`].
-    ///
-    /// The lock file is created 0600 if missing (never through a symbolic link) and must be a
-    /// regular file owned by us (or we are root). As `destroy` removes it while holding the lock,
-    /// a locker checks after locking that the file it locked is still the one at the path, and
-    /// starts over otherwise.
-    pub(super) fn lock(&self) -> Result<LockGuard> {
-        let deadline = Instant::now() + LOCK_TIMEOUT;
-        let lock_name = self.lock_path.display().to_string();
-        let io_err = |e| Error::io(&lock_name, e);
-        for _ in 0..LOCK_TRIES {
-            let file = self.open_lock_file()?;
-            let mut pause = Duration::from_micros(100);
-            loop {
-                match file.try_lock() {
-                    Ok(()) => break,
-                    Err(fs::TryLockError::WouldBlock) => {
-                        if Instant::now() >= deadline {
-                            return Err(Error::new(
-                                ErrorCode::KTIX_ERR_IO,
-                                format!(
-                                    "{lock_name}: another process holds the cache lock for more than {LOCK_TIMEOUT:?}"
-                                ),
-                            ));
-                        }
-                        std::thread::sleep(pause);
-                        pause = (pause * 2).min(Duration::from_millis(10));
-                    }
-                    Err(fs::TryLockError::Error(e)) => return Err(io_err(e)),
-                }
-            }
-            let locked = file.metadata().map_err(io_err)?;
-            match fs::symlink_metadata(&self.lock_path) {
-                Ok(m) if m.dev() == locked.dev() && m.ino() == locked.ino() => return Ok(LockGuard { _file: file }),
-                Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_err(e)),
-            }
-        }
-        Err(Error::new(ErrorCode::KTIX_ERR_IO, format!("{lock_name}: the lock file keeps changing")))
-    }
-
-    fn open_lock_file(&self) -> Result<File> {
-        let lock_name = self.lock_path.display().to_string();
-        let io_err = |e| Error::io(&lock_name, e);
-        let not_regular =
-            || Error::new(ErrorCode::KTIX_ERR_IO, format!("{lock_name}: the cache's lock file is not a regular file"));
-        for _ in 0..LOCK_TRIES {
-            // Never open (or create) through a symbolic link or anything but a regular file.
-            match fs::symlink_metadata(&self.lock_path) {
-                Ok(m) if !m.file_type().is_file() => return Err(not_regular()),
-                _ => {}
-            }
-            match OpenOptions::new().read(true).open(&self.lock_path) {
-                Ok(f) => {
-                    let link = fs::symlink_metadata(&self.lock_path).map_err(io_err)?;
-                    let meta = f.metadata().map_err(io_err)?;
-                    if !link.file_type().is_file() || link.ino() != meta.ino() || link.dev() != meta.dev() {
-                        return Err(not_regular());
-                    }
-                    match current_uid() {
-                        Some(uid) if uid != 0 && uid != meta.uid() => {
-                            return Err(Error::new(
-                                ErrorCode::KTIX_ERR_IO,
-                                format!("{lock_name}: the cache's lock file belongs to uid {}, not to us", meta.uid()),
-                            ))
-                        }
-                        _ => return Ok(f),
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    // O_CREAT|O_EXCL does not follow a symbolic link.
-                    match OpenOptions::new().write(true).create_new(true).mode(0o600).open(&self.lock_path) {
-                        Ok(f) => return Ok(f),
-                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                        Err(e) => return Err(io_err(e)),
-                    }
-                }
-                Err(e) => return Err(io_err(e)),
-            }
-        }
-        Err(Error::new(ErrorCode::KTIX_ERR_IO, format!("{lock_name}: the lock file keeps changing")))
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,152 @@
+//! Key derivation (RFC 3961 §5.1 DK and §5.3 per-usage keys, RFC 8009 §3 KDF-HMAC-SHA2), a
+//! precomputed HMAC key, and the small per-key cache of derived keys.
+
+use std::fmt;
+use std::sync::Arc;
+
+use openssl::hash::Hasher;
+use openssl::hash::MessageDigest;
+use openssl::symm::Mode;
+use parking_lot::RwLock;
+use zeroize::Zeroizing;
+
+use super::cts;
+use super::nfold::nfold;
+use crate::error::Result;
+
+/// DK(base, constant) of RFC 3961 §5.1 with AES as E and random-to-key the identity.
+pub(super) fn dk(base: &[u8], constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
+    let mut block: [u8; cts::BLOCK] = nfold(constant, cts::BLOCK).try_into().expect("n-fold to one block");
+    let mut out = Zeroizing::new(Vec::with_capacity(len + cts::BLOCK));
+    while out.len() < len {
+        block = cts::block(Mode::Encrypt, base, &block)?;
+        out.extend_from_slice(&block);
+    }
+    out.truncate(len);
+    Ok(out)
+}
+
+/// KDF-HMAC-SHA2(key, label, context, k) of RFC 8009 §3 (one HMAC block: k ≤ the digest size).
+pub(super) fn kdf_hmac_sha2(
+    md: MessageDigest,
+    key: &[u8],
+    label: &[u8],
+    context: &[u8],
+    len: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
+    kdf_with(&HmacKey::new(md, key)?, label, context, len)
+}
+
+/// KDF-HMAC-SHA2 with the key already set up as an HMAC key.
+pub(super) fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
+    let k = ((len * 8) as u32).to_be_bytes();
+    let mut out = Zeroizing::new(mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k])?);
+    out.truncate(len);
+    Ok(out)
+}
+
+/// An HMAC key (RFC 2104) with the inner and outer pads already absorbed, so each MAC costs two
+/// context copies instead of a key setup.
+pub(super) struct HmacKey {
+    inner: Hasher,
+    outer: Hasher,
+}
+
+impl HmacKey {
+    pub(super) fn new(md: MessageDigest, key: &[u8]) -> Result<HmacKey> {
+        let block = md.block_size();
+        let mut k = Zeroizing::new(vec![0u8; block]);
+        if key.len() > block {
+            let d = openssl::hash::hash(md, key)?;
+            k[..d.len()].copy_from_slice(&d);
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut pad = Zeroizing::new(vec![0u8; block]);
+        let mut inner = Hasher::new(md)?;
+        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x36);
+        inner.update(&pad)?;
+        let mut outer = Hasher::new(md)?;
+        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x5c);
+        outer.update(&pad)?;
+        Ok(HmacKey { inner, outer })
+    }
+
+    pub(super) fn mac(&self, parts: &[&[u8]]) -> Result<Vec<u8>> {
+        let mut h = self.inner.clone();
+        for p in parts {
+            h.update(p)?;
+        }
+        let digest = h.finish()?;
+        let mut o = self.outer.clone();
+        o.update(&digest)?;
+        Ok(o.finish()?.to_vec())
+    }
+}
+
+/// The keys derived from a base key for one key usage (RFC 3961 §5.3): Kc for checksums,
+/// Ke for encryption, Ki for integrity. For known-answer tests and inspection; the hot paths use
+/// the per-purpose keys each [`Key`](super::Key) caches.
+pub struct DerivedKeys {
+    pub(super) kc: Zeroizing<Vec<u8>>,
+    pub(super) ke: Zeroizing<Vec<u8>>,
+    pub(super) ki: Zeroizing<Vec<u8>>,
+}
+
+impl DerivedKeys {
+    /// Kc, the checksum key.
+    pub fn kc(&self) -> &[u8] {
+        &self.kc
+    }
+
+    /// Ke, the encryption key.
+    pub fn ke(&self) -> &[u8] {
+        &self.ke
+    }
+
+    /// Ki, the integrity key.
+    pub fn ki(&self) -> &[u8] {
+        &self.ki
+    }
+}
+
+impl fmt::Debug for DerivedKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DerivedKeys(<redacted>)")
+    }
+}
+
+/// The two keys encryption needs for one usage: Ke, and Ki ready as an HMAC key.
+pub(super) struct EncKeys {
+    pub(super) ke: Zeroizing<Vec<u8>>,
+    pub(super) ki_mac: HmacKey,
+}
+
+/// The derivation constant of RFC 3961 §5.3: the usage, big-endian, then 0x99 (Kc), 0xAA (Ke) or 0x55 (Ki).
+pub(super) fn usage_constant(usage: u32, kind: u8) -> [u8; 5] {
+    let u = usage.to_be_bytes();
+    [u[0], u[1], u[2], u[3], kind]
+}
+
+/// Looks `usage` up in a small per-key cache, making and remembering the value on a miss.
+pub(super) fn cached<T>(
+    cache: &RwLock<Vec<(u32, Arc<T>)>>,
+    usage: u32,
+    make: impl FnOnce() -> Result<T>,
+) -> Result<Arc<T>> {
+    if let Some((_, v)) = cache.read().iter().find(|(u, _)| *u == usage) {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(make()?);
+    let mut c = cache.write();
+    if let Some((_, existing)) = c.iter().find(|(u, _)| *u == usage) {
+        return Ok(existing.clone());
+    }
+    if c.len() < DERIVED_CACHE_MAX {
+        c.push((usage, v.clone()));
+    }
+    Ok(v)
+}
+
+/// How many usages a key keeps derived keys for; past that, derivations are not cached.
+const DERIVED_CACHE_MAX: usize = 16;
