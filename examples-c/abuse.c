@@ -85,6 +85,7 @@ static void nulls_everywhere(void) {
     EXPECT(ktix_credentials_get(NULL, 0, &info), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_client_new(REALM, "127.0.0.1:88", NULL, &client), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_client_new_in_process(NULL, NULL, &client), KTIX_ERR_NULL_ARGUMENT);
+    EXPECT(ktix_client_new_default(NULL, &client), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_client_login(NULL, "alice", "pw"), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_client_login_keytab(NULL, "alice", NULL), KTIX_ERR_NULL_ARGUMENT);
     EXPECT(ktix_client_ap_req(NULL, SERVICE, true, &bytes, NULL), KTIX_ERR_NULL_ARGUMENT);
@@ -197,6 +198,26 @@ static void bad_values(void) {
     EXPECT(ktix_ccache_new_memory(&cc), KTIX_OK);
     EXPECT(ktix_client_new(REALM, " , ", cc, &client), KTIX_ERR_INVALID_ARGUMENT);
     EXPECT(ktix_client_new("", "127.0.0.1:1", cc, &client), KTIX_ERR_INVALID_ARGUMENT);
+    EXPECT(ktix_client_new_default(cc, NULL), KTIX_ERR_NULL_ARGUMENT);
+    /* krb5.conf without a default realm (an empty file), then a realm without a KDC. */
+    setenv("KRB5_CONFIG", "/dev/null", 1);
+    EXPECT(ktix_client_new_default(cc, &client), KTIX_ERR_CONFIG);
+    TRUE(client == NULL);
+    {
+        char conf[] = "/tmp/ktix-abuse-krb5.conf-XXXXXX";
+        int fd = mkstemp(conf);
+        TRUE(fd >= 0);
+        if (fd >= 0) {
+            static const char text[] = "[libdefaults]\n  default_realm = NOKDC.TEST\n";
+            TRUE(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+            close(fd);
+            setenv("KRB5_CONFIG", conf, 1);
+            EXPECT(ktix_client_new_default(cc, &client), KTIX_ERR_CONFIG);
+            TRUE(client == NULL);
+            unlink(conf);
+        }
+    }
+    unsetenv("KRB5_CONFIG");
     EXPECT(ktix_client_new(REALM, "127.0.0.1:1", cc, &client), KTIX_OK);
     {
         ktix_bytes b = {NULL, 0};

@@ -7,7 +7,9 @@
  *      service (TGS exchange on first use), asking for mutual authentication;
  *   4. the service's acceptor, with the keytab the KDC exported, accepts the AP-REQ;
  *   5. the client checks the service's AP-REP (mutual authentication), both sides hold the same
- *      session key, the cache is listed, and the client logs out.
+ *      session key, the cache is listed, and the client logs out;
+ *   6. a client built from krb5.conf (KRB5_CONFIG naming the realm and its KDC), as MIT's tools
+ *      build theirs, logs alice in too.
  *
  * Every handle starts as NULL and every free function accepts NULL, so one cleanup path frees
  * whatever was made, whatever failed.
@@ -15,8 +17,12 @@
  *   cc -std=c99 -Wall -Wextra -Werror -Iinclude examples-c/realm.c -Ltarget/debug -lktix -o realm
  *   LD_LIBRARY_PATH=target/debug ./realm
  */
+#define _POSIX_C_SOURCE 200809L /* setenv, mkstemp, unlink */
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ktix.h"
 
@@ -49,6 +55,11 @@ int main(void) {
     ktix_kdc_server *server = NULL;
     ktix_ccache *ccache = NULL;
     ktix_client *client = NULL;
+    ktix_ccache *conf_ccache = NULL;
+    ktix_client *conf_client = NULL;
+    char conf_path[] = "/tmp/ktix-realm-krb5.conf-XXXXXX";
+    int conf_made = 0;
+    FILE *conf = NULL;
     ktix_ap_context *ctx = NULL;
     ktix_acceptor *acceptor = NULL;
     ktix_accepted *accepted = NULL;
@@ -119,6 +130,29 @@ int main(void) {
     EXPECT(ktix_credentials_len(creds) == 0);
     printf("alice logged out; the cache is empty\n");
 
+    ktix_credentials_free(creds);
+    creds = NULL;
+
+    /* 6. A client as krb5.conf describes it: default realm and KDC from the file KRB5_CONFIG names. */
+    {
+        int fd = mkstemp(conf_path);
+        EXPECT(fd >= 0);
+        conf_made = 1;
+        conf = fdopen(fd, "w");
+        EXPECT(conf != NULL);
+        fprintf(conf, "[libdefaults]\n  default_realm = %s\n[realms]\n  %s = {\n    kdc = %s\n  }\n", REALM, REALM,
+                ktix_kdc_server_address(server));
+        EXPECT(fclose(conf) == 0);
+        conf = NULL;
+        EXPECT(setenv("KRB5_CONFIG", conf_path, 1) == 0);
+    }
+    CHECK(ktix_ccache_new_memory(&conf_ccache));
+    CHECK(ktix_client_new_default(conf_ccache, &conf_client));
+    CHECK(ktix_client_login(conf_client, "alice", "alice-password"));
+    CHECK(ktix_ccache_credentials(conf_ccache, &creds));
+    EXPECT(ktix_credentials_len(creds) == 1);
+    printf("a client from krb5.conf (%s) logged alice in\n", conf_path);
+
     CHECK(ktix_kdc_server_stop(server));
     status = 0;
     printf("realm: OK\n");
@@ -133,6 +167,14 @@ done:
     ktix_ap_context_free(ctx);
     ktix_client_free(client);
     ktix_ccache_free(ccache);
+    ktix_client_free(conf_client);
+    ktix_ccache_free(conf_ccache);
+    if (conf != NULL) {
+        fclose(conf);
+    }
+    if (conf_made) {
+        unlink(conf_path);
+    }
     ktix_kdc_server_free(server);
     ktix_keytab_free(keytab);
     ktix_kdc_free(kdc);

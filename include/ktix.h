@@ -92,7 +92,8 @@ typedef struct ktix_ccache ktix_ccache;
 /**
  * A client: logs a principal in, gets and reuses service tickets, builds AP-REQs, logs out.
  * Thread-safe: many threads may share one client (a service ticket is fetched once for all).
- * Made by `ktix_client_new()` or `ktix_client_new_in_process()`, freed with `ktix_client_free()`.
+ * Made by `ktix_client_new()`, `ktix_client_new_default()` or `ktix_client_new_in_process()`, freed
+ * with `ktix_client_free()`.
  */
 typedef struct ktix_client ktix_client;
 
@@ -848,6 +849,22 @@ ktix_result ktix_client_new(const char *realm,
                             const char *kdcs,
                             const struct ktix_ccache *ccache,
                             struct ktix_client **out);
+
+/**
+ * Creates a client as krb5.conf describes it, as MIT's tools do without options: the file list
+ * of `$KRB5_CONFIG` (MIT's default `/etc/krb5.conf` when unset), read now; the client is of its
+ * `[libdefaults] default_realm`, reaches that realm's `kdc =` entries of `[realms]`, takes its
+ * settings (ticket and renewable lifetimes, forwardable, enctypes, clock skew,
+ * `udp_preference_limit`) and keeps its tickets in `ccache`.
+ *
+ * Ownership: on success `*out` is a new handle owned by the caller; free it with
+ * `ktix_client_free()`. The client holds its own reference to the cache, so `ccache` may be
+ * freed first. On failure `*out` is NULL.
+ *
+ * Errors: `KTIX_ERR_NULL_ARGUMENT` (`ccache` or `out` NULL), `KTIX_ERR_CONFIG` (an unreadable
+ * or malformed configuration, no default realm, no KDC for it), `KTIX_ERR_INVALID_ARGUMENT`.
+ */
+ktix_result ktix_client_new_default(const struct ktix_ccache *ccache, struct ktix_client **out);
 
 /**
  * Creates a client of the realm `kdc` that talks to it directly, in this process, with no

@@ -90,7 +90,7 @@ pub mod internals {
 
 pub use acceptor::{Accepted, Acceptor, AcceptorConfig};
 pub use ccache::{CCache, Credential};
-pub use client::{ApContext, Client, ClientConfig, InProcess, Network, Recording, Transport};
+pub use client::{ApContext, Client, ClientConfig, ClientSetup, InProcess, Network, Recording, Transport};
 pub use crypto::{Enctype, Key};
 pub use error::{Error, ErrorCode, Result};
 pub use flags::Flags;

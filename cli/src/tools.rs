@@ -1,13 +1,11 @@
 //! The client tools: `ktix kinit`, `klist`, `kvno`, `kdestroy` — MIT's commands, read the same
 //! files (`KRB5_CONFIG`, `KRB5CCNAME`, `KRB5_KTNAME`) and print the same layout.
 
-use std::sync::Arc;
-
 use chrono::{Local, TimeZone};
 
 use ktix::config::{parse_duration, Krb5Conf};
 use ktix::internals::wire::{self, ticket_flags, Ticket};
-use ktix::{CCache, Client, ClientConfig, Enctype, Error, ErrorCode, Keytab, Network, Principal, Result, Time};
+use ktix::{CCache, Client, ClientConfig, ClientSetup, Enctype, Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
 use crate::{KdestroyArgs, KinitArgs, KlistArgs, KvnoArgs};
@@ -23,21 +21,13 @@ fn ccache(name: Option<&str>) -> Result<CCache> {
 /// A client for `realm` that reaches the realm's KDCs as krb5.conf lists them; `adjust` may
 /// change the settings krb5.conf gave (command-line options).
 fn client_with(conf: &Krb5Conf, realm: &str, cache: CCache, adjust: impl FnOnce(&mut ClientConfig)) -> Result<Client> {
-    let kdcs = conf.kdcs_for(realm);
-    if kdcs.is_empty() {
-        return Err(Error::new(
-            ErrorCode::KTIX_ERR_CONFIG,
-            format!("no KDC for realm {realm} in the configuration ([realms] {realm} = {{ kdc = host:port }})"),
-        ));
-    }
-    let transport = Network::new(kdcs).with_udp_preference_limit(conf.udp_preference_limit);
-    let mut config = conf.to_client_config(realm);
-    adjust(&mut config);
-    Ok(Client::new(config, Arc::new(transport), cache))
+    let mut setup = ClientSetup::from_krb5_conf(conf, Some(realm), None)?;
+    adjust(&mut setup.config);
+    setup.build(cache)
 }
 
 fn client(conf: &Krb5Conf, realm: &str, cache: CCache) -> Result<Client> {
-    client_with(conf, realm, cache, |_| {})
+    Client::from_krb5_conf(conf, Some(realm), cache)
 }
 
 fn default_realm(conf: &Krb5Conf) -> Result<String> {

@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::sync::{Arc, Mutex};
 
-use ktix::{ApContext, Client, ClientConfig, Error, InProcess, Network, SystemClock};
+use ktix::{ApContext, Client, ClientConfig, InProcess, SystemClock};
 
 use crate::bytes::{ktix_bytes, ktix_secret};
 use crate::ccache::ktix_ccache;
@@ -16,7 +16,8 @@ use crate::result::ktix_result;
 
 /// A client: logs a principal in, gets and reuses service tickets, builds AP-REQs, logs out.
 /// Thread-safe: many threads may share one client (a service ticket is fetched once for all).
-/// Made by `ktix_client_new()` or `ktix_client_new_in_process()`, freed with `ktix_client_free()`.
+/// Made by `ktix_client_new()`, `ktix_client_new_default()` or `ktix_client_new_in_process()`, freed
+/// with `ktix_client_free()`.
 pub struct ktix_client {
     _private: [u8; 0],
 }
@@ -53,11 +54,31 @@ pub extern "C" fn ktix_client_new(
             let realm = try_str(realm, "realm")?;
             let kdcs: Vec<String> = try_address_list(kdcs, "kdcs")?.into_iter().map(String::from).collect();
             let ccache = try_ref(ccache)?.ccache.clone();
-            if realm.is_empty() {
-                return Err(Error::invalid("the realm name is empty"));
-            }
-            let client = Client::new(ClientConfig::new(realm), Arc::new(Network::new(kdcs)), ccache);
-            out.set(into_raw::<ktix_client>(client));
+            out.set(into_raw::<ktix_client>(Client::for_realm(realm, kdcs, ccache)?));
+            Ok(())
+        }
+    )
+}
+
+/// Creates a client as krb5.conf describes it, as MIT's tools do without options: the file list
+/// of `$KRB5_CONFIG` (MIT's default `/etc/krb5.conf` when unset), read now; the client is of its
+/// `[libdefaults] default_realm`, reaches that realm's `kdc =` entries of `[realms]`, takes its
+/// settings (ticket and renewable lifetimes, forwardable, enctypes, clock skew,
+/// `udp_preference_limit`) and keeps its tickets in `ccache`.
+///
+/// Ownership: on success `*out` is a new handle owned by the caller; free it with
+/// `ktix_client_free()`. The client holds its own reference to the cache, so `ccache` may be
+/// freed first. On failure `*out` is NULL.
+///
+/// Errors: `KTIX_ERR_NULL_ARGUMENT` (`ccache` or `out` NULL), `KTIX_ERR_CONFIG` (an unreadable
+/// or malformed configuration, no default realm, no KDC for it), `KTIX_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub extern "C" fn ktix_client_new_default(ccache: *const ktix_ccache, out: *mut *mut ktix_client) -> ktix_result {
+    ffi_boundary!(
+        try {
+            let out = Out::new(out, "out")?;
+            let ccache = try_ref(ccache)?.ccache.clone();
+            out.set(into_raw::<ktix_client>(Client::from_config(ccache)?));
             Ok(())
         }
     )

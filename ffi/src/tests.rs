@@ -258,6 +258,15 @@ fn null_and_wrong_arguments_give_result_codes() {
     assert!(text(ktix_last_error_message()).contains("not a live ktix_kdc_server handle"));
     assert_eq!(ktix_keytab_len(null()), 0);
     assert_eq!(ktix_ccache_destroy(null()), KTIX_ERR_NULL_ARGUMENT);
+    let mut client = null_mut();
+    assert_eq!(ktix_client_new_default(null(), &mut client), KTIX_ERR_NULL_ARGUMENT);
+    assert!(client.is_null());
+    let mut cc = null_mut();
+    ok(ktix_ccache_new_memory(&mut cc));
+    assert_eq!(ktix_client_new_default(cc, null_mut()), KTIX_ERR_NULL_ARGUMENT);
+    assert_eq!(ktix_client_new_default(kdc.cast::<ktix_ccache>(), &mut client), KTIX_ERR_INVALID_ARGUMENT);
+    assert!(client.is_null());
+    ktix_ccache_free(cc);
     assert_eq!(text(ktix_result_name(KTIX_ERR_NULL_ARGUMENT)), "KTIX_ERR_NULL_ARGUMENT");
     ktix_acceptor_free(acceptor);
     ktix_keytab_free(keytab);

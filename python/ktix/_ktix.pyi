@@ -10,7 +10,6 @@ from typing import final
 from ._types import ClientStats, Credential, KeytabEntry, TicketFlags
 
 __all__ = [
-    "_raise_error",
     "enctype_name",
     "enctype_number",
     "error_name",
@@ -39,9 +38,6 @@ def enctype_name(enctype: int) -> str:
 
 def enctype_number(name: str) -> int:
     """The number of an encryption type name, e.g. 20 for ``"aes256-sha2"``."""
-
-def _raise_error(code: int, message: str) -> None:
-    """Raise the KtixError a core error maps to (for tests of the error mapping)."""
 
 @final
 class Kdc:

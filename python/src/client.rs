@@ -1,14 +1,13 @@
 //! `ktix.Client` (a principal's side: login, service tickets, AP-REQs, logout) and
 //! `ktix.ApContext` (what the client keeps of an AP-REQ to check the server's AP-REP).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
-use ktix::config::Krb5Conf;
-use ktix::{ClientConfig, Error, ErrorCode, Network};
+use ktix::{ClientSetup, Error, ErrorCode};
 
 use crate::ccache::CCache;
 use crate::conv;
@@ -47,37 +46,13 @@ impl Client {
         forwardable: Option<bool>,
     ) -> PyResult<Client> {
         let kdcs = kdc.map(OneOrMany::into_vec);
-        let (mut config, network) = py
-            .detach(|| -> ktix::Result<(ClientConfig, Network)> {
-                match (realm, kdcs) {
-                    (Some(realm), Some(kdcs)) => Ok((ClientConfig::new(&realm), Network::new(kdcs))),
-                    (realm, kdcs) => {
-                        let conf = Krb5Conf::load_default()?;
-                        let realm = realm.or_else(|| conf.default_realm.clone()).ok_or_else(|| {
-                            Error::new(ErrorCode::KTIX_ERR_CONFIG, "no realm given and krb5.conf sets no default_realm")
-                        })?;
-                        let kdcs = match kdcs {
-                            Some(k) => k,
-                            None => conf.kdcs_for(&realm),
-                        };
-                        if kdcs.is_empty() {
-                            return Err(Error::new(
-                                ErrorCode::KTIX_ERR_CONFIG,
-                                format!("no KDC given and krb5.conf names none for realm {realm}"),
-                            ));
-                        }
-                        let network = Network::new(kdcs).with_udp_preference_limit(conf.udp_preference_limit);
-                        Ok((conf.to_client_config(&realm), network))
-                    }
-                }
+        let mut setup = py
+            .detach(|| match (realm, kdcs) {
+                (Some(realm), Some(kdcs)) => Ok(ClientSetup::new(&realm, kdcs)),
+                (realm, kdcs) => ClientSetup::from_default_config(realm.as_deref(), kdcs),
             })
             .or_raise(py)?;
-        if config.realm.is_empty() {
-            return Err(Error::invalid("the realm name is empty")).or_raise(py);
-        }
-        if network.kdcs().is_empty() {
-            return Err(Error::invalid("the KDC list is empty")).or_raise(py);
-        }
+        let config = &mut setup.config;
         if let Some(v) = conv::positive(py, ticket_lifetime, "ticket_lifetime")? {
             config.ticket_lifetime = v;
         }
@@ -91,8 +66,8 @@ impl Client {
             Some(c) => c,
             None => Py::new(py, CCache { inner: ktix::CCache::memory() })?,
         };
-        let core_cache = ccache.get().inner.clone();
-        Ok(Client { inner: ktix::Client::new(config, Arc::new(network), core_cache), ccache })
+        let inner = setup.build(ccache.get().inner.clone()).or_raise(py)?;
+        Ok(Client { inner, ccache })
     }
 
     /// The client's realm.

@@ -51,20 +51,13 @@ fn enctype_number(py: Python<'_>, name: &str) -> PyResult<i32> {
     ktix::Enctype::from_name(name).map(ktix::Enctype::id).or_raise(py)
 }
 
-/// Raises the `KtixError` that the core error `(code, message)` maps to (for the tests of the
-/// error mapping; not part of the public API).
-#[pyfunction]
-fn _raise_error(py: Python<'_>, code: i32, message: &str) -> PyResult<()> {
-    Err(error::to_py_err(py, &ktix::Error::new(ktix::ErrorCode(code), message)))
-}
-
 /// libktix, a Kerberos V5 library: the native extension module.
 #[pymodule]
 mod _ktix {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use super::{_raise_error, enctype_name, enctype_number, error_name, version};
+    use super::{enctype_name, enctype_number, error_name, version};
 
     #[pymodule_export]
     use super::kdc::{Kdc, KdcServer};

@@ -2,6 +2,7 @@
 //! (TGS exchange, single-flight per service), builds AP-REQs and checks AP-REPs, logs out.
 
 mod ap;
+mod from_config;
 mod login;
 mod network;
 mod tgs;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 pub use ap::ApContext;
+pub use from_config::ClientSetup;
 pub use network::{Network, DEFAULT_KDC_PORT, DEFAULT_UDP_PREFERENCE_LIMIT};
 pub use transport::{InProcess, Recording, Transport};
 
