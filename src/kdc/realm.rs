@@ -242,16 +242,13 @@ impl Kdc {
         if p.realm() != self.realm {
             return Err(Error::invalid(format!("{p} is not in realm {}", self.realm)));
         }
-        if self.store.get(&p)?.is_some() {
-            return Err(Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("principal {p} already exists")));
-        }
         let mut e = PrincipalEntry::new(p.clone());
         match password {
             Some(pw) => e.set_password(pw.as_bytes(), &self.policy.enctypes, 1)?,
             None => e.set_random_keys(&self.policy.enctypes, 1)?,
         }
         e.requires_preauth = options.requires_preauth;
-        self.store.put(e)?;
+        self.store.add(e)?;
         Ok(p)
     }
 }
@@ -350,5 +347,44 @@ mod tests {
             code(kdc.add_principal_with("dave@OTHER.TEST", None, &no_preauth)),
             ErrorCode::KTIX_ERR_INVALID_ARGUMENT
         );
+    }
+}
+
+#[cfg(test)]
+mod add_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Many threads add the same name at once: exactly one wins, the others get
+    /// `KTIX_ERR_EXISTS`, and the winner's options are what the store holds.
+    fn one_writer_wins(kdc: Arc<Kdc>) {
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let kdc = kdc.clone();
+                std::thread::spawn(move || {
+                    let opts = PrincipalOptions::default().with_preauth(i % 2 == 0);
+                    kdc.add_principal_with("racer", Some(&format!("pw{i}")), &opts).map(|_| i % 2 == 0)
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+        let won: Vec<bool> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+        assert_eq!(won.len(), 1, "{results:?}");
+        assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| e.code() == ErrorCode::KTIX_ERR_EXISTS));
+        let entry = kdc.entry(&kdc.principal("racer").expect("name")).expect("entry");
+        assert_eq!(entry.requires_preauth, won[0]);
+    }
+
+    #[test]
+    fn adding_is_atomic_in_memory() {
+        one_writer_wins(Arc::new(open_realm(&RealmSpec::memory("A.TEST")).expect("realm")));
+    }
+
+    #[test]
+    fn adding_is_atomic_in_sqlite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = RealmSpec::database(dir.path().join("realm.db")).with_realm("A.TEST").creating(true);
+        one_writer_wins(Arc::new(open_realm(&spec).expect("realm")));
     }
 }

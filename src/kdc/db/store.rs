@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::crypto::{Enctype, Key};
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
 /// One long-term key of a principal.
@@ -111,12 +111,27 @@ impl PrincipalEntry {
     }
 }
 
+/// The error for adding a principal that is already there.
+pub(crate) fn exists(principal: &Principal) -> Error {
+    Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("principal {principal} already exists"))
+}
+
 /// Where the KDC finds principals. Implementations are shared by all KDC threads.
 pub trait PrincipalStore: Send + Sync {
     /// The entry of `principal`, or `None`.
     fn get(&self, principal: &Principal) -> Result<Option<Arc<PrincipalEntry>>>;
     /// Creates or replaces an entry.
     fn put(&self, entry: PrincipalEntry) -> Result<()>;
+    /// Creates an entry that must not exist yet: `KTIX_ERR_EXISTS` when it does. The built-in
+    /// stores check and write in one step (one lock, one transaction), so two writers adding
+    /// the same name cannot both succeed; this default (look up, then [`PrincipalStore::put`])
+    /// is for stores that cannot.
+    fn add(&self, entry: PrincipalEntry) -> Result<()> {
+        if self.get(&entry.principal)?.is_some() {
+            return Err(exists(&entry.principal));
+        }
+        self.put(entry)
+    }
     /// Deletes an entry; false when there was none.
     fn delete(&self, principal: &Principal) -> Result<bool>;
     /// Every principal, sorted by name.

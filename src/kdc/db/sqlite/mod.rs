@@ -68,7 +68,7 @@ use self::rows::{generation, principal_id, read_entry, write_entry};
 use self::schema::{connect, connect_existing, sql_bare, sql_err, validate, wrong_master, FORMAT_NAME, SCHEMA_SQL};
 use super::master_key::KEY_CHECK_TEXT;
 pub use super::master_key::{stash_path, MasterKey, STASH_MAGIC};
-use super::store::{PrincipalEntry, PrincipalStore};
+use super::store::{exists, PrincipalEntry, PrincipalStore};
 use crate::crypto::{usage, Enctype};
 use crate::error::{Error, ErrorCode, Result};
 use crate::fsutil;
@@ -361,10 +361,7 @@ impl SqliteStore {
         self.check_entry(&entry)?;
         self.write(|tx| {
             if principal_id(tx, &entry.principal)?.is_some() {
-                return Err(Error::new(
-                    ErrorCode::KTIX_ERR_EXISTS,
-                    format!("principal {} already exists", entry.principal),
-                ));
+                return Err(exists(&entry.principal));
             }
             write_entry(tx, &self.master, &entry, None)
         })
@@ -481,6 +478,10 @@ impl PrincipalStore for SqliteStore {
             let id = principal_id(tx, &entry.principal)?;
             write_entry(tx, &self.master, &entry, id)
         })
+    }
+
+    fn add(&self, entry: PrincipalEntry) -> Result<()> {
+        SqliteStore::add(self, entry)
     }
 
     fn delete(&self, principal: &Principal) -> Result<bool> {
