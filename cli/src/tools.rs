@@ -4,7 +4,7 @@
 use chrono::{Local, TimeZone};
 
 use ktix::config::{parse_duration, Krb5Conf};
-use ktix::internals::wire::{self, ticket_flags, Ticket};
+use ktix::flags::ticket_flags;
 use ktix::{CCache, Client, ClientConfig, ClientSetup, Enctype, Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
@@ -161,7 +161,7 @@ pub fn klist(a: KlistArgs) -> Result<()> {
             fields = 0;
         }
         if a.enctypes {
-            let tkt = wire::decode::<Ticket>(&c.ticket).map(|t| etype_name(t.enc_part.etype)).unwrap_or_default();
+            let tkt = c.ticket_encryption().map(|(etype, _)| etype_name(etype)).unwrap_or_default();
             // MIT ends the line with a space after the ticket's enctype.
             add(&mut extra, &mut fields, &format!("Etype (skey, tkt): {}, {tkt} ", c.key.enctype().name()), 1);
         }
@@ -215,7 +215,7 @@ pub fn kvno(a: KvnoArgs) -> Result<()> {
         let target = Principal::parse(spn, Some(me.realm()))?;
         match c.service_ticket(&target.to_string()) {
             Ok(cred) => {
-                let kvno = wire::decode::<Ticket>(&cred.ticket).ok().and_then(|t| t.enc_part.kvno).unwrap_or(0);
+                let kvno = cred.ticket_encryption().and_then(|(_, kvno)| kvno).unwrap_or(0);
                 println!("{}: kvno = {kvno}", cred.server);
             }
             Err(e) => {

@@ -53,6 +53,14 @@ impl Credential {
     pub fn is_fresh(&self, now: Time, margin: i64) -> bool {
         self.end_time.minus_secs(margin) > now
     }
+
+    /// How the ticket itself is sealed, as its unencrypted header says: the enctype number and
+    /// the version of the service key (what `klist -e` shows as "tkt" and `kvno` prints).
+    /// `None` when the ticket does not decode.
+    pub fn ticket_encryption(&self) -> Option<(i32, Option<u32>)> {
+        let t = crate::wire::decode::<crate::wire::Ticket>(&self.ticket).ok()?;
+        Some((t.enc_part.etype, t.enc_part.kvno))
+    }
 }
 
 impl fmt::Debug for Credential {
