@@ -63,6 +63,28 @@ impl Credential {
     }
 }
 
+#[cfg(test)]
+impl Credential {
+    /// A credential of alice@R for `server` with a random key and a dummy ticket (unit tests).
+    pub(crate) fn for_test(server: &str) -> Credential {
+        Credential {
+            client: Principal::parse("alice@R", None).unwrap(),
+            server: Principal::parse(server, None).unwrap(),
+            key: Key::random(crate::crypto::Enctype::Aes256CtsHmacSha196).unwrap(),
+            auth_time: Time::from_unix(100),
+            start_time: None,
+            end_time: Time::from_unix(1000),
+            renew_till: None,
+            flags: Flags::NONE,
+            is_skey: false,
+            addresses: vec![],
+            authdata: vec![],
+            ticket: vec![1, 2, 3],
+            second_ticket: vec![],
+        }
+    }
+}
+
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credential")

@@ -345,28 +345,14 @@ impl fmt::Debug for CCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Enctype, Key};
+
     use crate::principal::Principal;
     use crate::time::Time;
-    use crate::wire::Flags;
 
     fn cred(server: &str) -> Credential {
-        Credential {
-            client: Principal::parse("alice@R", None).unwrap(),
-            server: Principal::parse(server, None).unwrap(),
-            key: Key::random(Enctype::Aes256CtsHmacSha196).unwrap(),
-            auth_time: Time::from_unix(100),
-            start_time: None,
-            end_time: Time::from_unix(1000),
-            renew_till: None,
-            flags: Flags::NONE,
-            is_skey: false,
-            addresses: vec![],
-            authdata: vec![],
-            ticket: vec![1, 2, 3],
-            second_ticket: vec![],
-        }
+        Credential::for_test(server)
     }
+
     #[test]
     fn store_replace_destroy() {
         let c = CCache::memory();

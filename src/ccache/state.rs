@@ -154,30 +154,14 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Enctype, Key};
     use crate::principal::Principal;
-    use crate::time::Time;
-    use crate::wire::Flags;
 
-    pub(super) fn cred(server: &str) -> Credential {
-        Credential {
-            client: Principal::parse("alice@R", None).unwrap(),
-            server: Principal::parse(server, None).unwrap(),
-            key: Key::random(Enctype::Aes256CtsHmacSha196).unwrap(),
-            auth_time: Time::from_unix(100),
-            start_time: None,
-            end_time: Time::from_unix(1000),
-            renew_till: None,
-            flags: Flags::NONE,
-            is_skey: false,
-            addresses: vec![],
-            authdata: vec![],
-            ticket: vec![1, 2, 3],
-            second_ticket: vec![],
-        }
+    fn cred(server: &str) -> Credential {
+        Credential::for_test(server)
     }
+
     #[test]
-    pub(super) fn store_replaces_the_first_match_in_place_and_drops_duplicates() {
+    fn store_replaces_the_first_match_in_place_and_drops_duplicates() {
         // An MIT file can hold several tickets for one server (MIT appends).
         let mut s = State { principal: Some(Principal::parse("alice@R", None).unwrap()), ..State::default() };
         for server in ["krbtgt/R@R", "host/x@R", "host/y@R", "host/x@R"] {
