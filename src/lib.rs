@@ -86,6 +86,16 @@ pub mod internals {
     pub mod fsutil {
         pub use crate::fsutil::*;
     }
+    /// The FILE credential cache's byte format.
+    pub mod ccache_file {
+        use zeroize::Zeroizing;
+
+        /// Parses FILE-cache bytes; when they name a principal, also their re-serialization and
+        /// the re-serialization of that re-parsed (the two must be equal).
+        pub fn round_trip(bytes: &[u8]) -> crate::Result<Option<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>)>> {
+            crate::ccache::file_round_trip(bytes)
+        }
+    }
 }
 
 pub use acceptor::{Accepted, Acceptor, AcceptorConfig};

@@ -20,7 +20,9 @@ fn acceptor() -> &'static (Acceptor, Time) {
         // The AP-REQ was captured seconds after this KRB-ERROR.
         let err = std::fs::read(format!("{FIXTURES}/aes256-cts-hmac-sha1-96/00-krb-error-preauth-required.der"))
             .expect("fixture");
-        let now = ktix::internals::wire::time_from(&ktix::internals::wire::decode::<ktix::internals::wire::KrbError>(&err).expect("KRB-ERROR").stime);
+        let now = ktix::internals::wire::time_from(
+            &ktix::internals::wire::decode::<ktix::internals::wire::KrbError>(&err).expect("KRB-ERROR").stime,
+        );
         (acceptor, now)
     })
 }

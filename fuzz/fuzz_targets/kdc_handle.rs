@@ -22,7 +22,12 @@ fn realm() -> &'static (Kdc, Time) {
                 let mut e = PrincipalEntry::new(p.clone());
                 for k in kt.entries().iter().filter(|k| k.principal == p) {
                     if let Some(key) = k.key.key() {
-                        e.keys.push(KeyEntry { kvno: k.kvno, key: key.clone(), salt: p.default_salt(), s2kparams: None });
+                        e.keys.push(KeyEntry {
+                            kvno: k.kvno,
+                            key: key.clone(),
+                            salt: p.default_salt(),
+                            s2kparams: None,
+                        });
                     }
                 }
                 store.put(e).expect("put");
@@ -36,7 +41,9 @@ fn realm() -> &'static (Kdc, Time) {
         // KRB-ERROR is "now" for all of them.
         let err = std::fs::read(format!("{FIXTURES}/aes256-cts-hmac-sha1-96/00-krb-error-preauth-required.der"))
             .expect("fixture");
-        let now = ktix::internals::wire::time_from(&ktix::internals::wire::decode::<ktix::internals::wire::KrbError>(&err).expect("KRB-ERROR").stime);
+        let now = ktix::internals::wire::time_from(
+            &ktix::internals::wire::decode::<ktix::internals::wire::KrbError>(&err).expect("KRB-ERROR").stime,
+        );
         (kdc, now)
     })
 }

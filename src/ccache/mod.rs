@@ -44,6 +44,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 pub use self::credential::{CacheEntry, ConfigEntry, Credential, RawCredential, CONFIG_COMPONENT, CONFIG_REALM};
+pub(crate) use self::file::round_trip as file_round_trip;
 pub use self::file::MAX_CCACHE_SIZE;
 
 use self::credential::RawName;

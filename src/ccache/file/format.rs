@@ -132,6 +132,18 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Parses FILE-cache bytes and, when they name a principal, writes them out again, re-parses that
+/// and writes it once more: the two writes (returned) must be equal. For the fuzz targets.
+pub(crate) fn round_trip(bytes: &[u8]) -> Result<Option<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>)>> {
+    let state = parse(bytes)?;
+    if state.principal.is_none() {
+        return Ok(None);
+    }
+    let first = serialize(&state)?;
+    let second = serialize(&parse(&first)?)?;
+    Ok(Some((first, second)))
+}
+
 /// Parses a credential cache file (format 0x0504 or 0x0503).
 pub(super) fn parse(bytes: &[u8]) -> Result<State> {
     let mut r = Reader { buf: bytes, pos: 0 };

@@ -13,6 +13,7 @@ use crate::ccache::State;
 use crate::error::{Error, ErrorCode, Result};
 use crate::fsutil;
 
+pub(crate) use self::format::round_trip;
 pub use self::format::MAX_CCACHE_SIZE;
 pub(super) use self::format::TAG_KDC_OFFSET;
 use self::format::{parse, serialize};

@@ -1,0 +1,233 @@
+//! Writes the seed corpora of every fuzz target into `fuzz/corpus/` from the repository's
+//! fixtures: the MIT 1.20 captures (each by its message type), MIT-written keytabs, credential
+//! caches and profiles — and, for the targets whose input is normally encrypted
+//! (`authenticator`, `enc_ticket_part`, `enc_kdc_rep_part`), the decrypted plaintexts of the
+//! captures. Those are found by trying every known key (alice's password keys, the captures'
+//! krbtgt and service keytabs, then every session key and subkey found on the way) with the key
+//! usages of the parts they can be, until nothing more opens.
+//!
+//! Run from `fuzz/`: `cargo +nightly run --example seed` (idempotent; prints what it wrote).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ktix::crypto::usage;
+use ktix::internals::wire::{
+    self, msg_type, pa_type, ApRep, ApReq, AsRep, Authenticator, EncApRepPart, EncTicketPart, EncryptedData, TgsRep,
+    TgsReq,
+};
+use ktix::{Enctype, Key, Keytab};
+
+const ALICE_PW: &[u8] = b"alice-pw";
+const ALICE_SALT: &[u8] = b"KTIX.TESTalice";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Writes `bytes` as `corpus/TARGET/NAME`.
+fn put(target: &str, name: &str, bytes: &[u8], counts: &mut BTreeMap<String, usize>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    std::fs::create_dir_all(&dir).expect("corpus dir");
+    std::fs::write(dir.join(name), bytes).expect("write seed");
+    *counts.entry(target.to_string()).or_default() += 1;
+}
+
+/// The fuzz targets a capture seeds, by its message type.
+fn targets_of(bytes: &[u8]) -> &'static [&'static str] {
+    match wire::message_tag(bytes) {
+        Some(msg_type::AS_REQ) => &["as_req", "req_body_bytes", "kdc_handle"],
+        Some(msg_type::TGS_REQ) => &["tgs_req", "req_body_bytes", "kdc_handle"],
+        Some(msg_type::AS_REP) => &["as_rep"],
+        Some(msg_type::TGS_REP) => &["tgs_rep"],
+        Some(msg_type::AP_REQ) => &["ap_req", "acceptor_accept"],
+        Some(msg_type::AP_REP) => &["ap_rep"],
+        Some(msg_type::KRB_ERROR) => &["krb_error"],
+        _ => &[],
+    }
+}
+
+/// Every EncryptedData of a captured message, with the usages it can be sealed for.
+fn sealed_parts(bytes: &[u8]) -> Vec<(EncryptedData, &'static [u32])> {
+    const TICKET: &[u32] = &[usage::TICKET];
+    let mut out = Vec::new();
+    let ap_req = |ap: ApReq, out: &mut Vec<(EncryptedData, &'static [u32])>| {
+        out.push((ap.ticket.enc_part, TICKET));
+        out.push((ap.authenticator, &[usage::AP_REQ_AUTH, usage::TGS_REQ_AUTH]));
+    };
+    match wire::message_tag(bytes) {
+        Some(msg_type::AS_REP) => {
+            if let Ok(r) = wire::decode::<AsRep>(bytes) {
+                out.push((r.0.ticket.enc_part, TICKET));
+                out.push((r.0.enc_part, &[usage::AS_REP_ENC_PART]));
+            }
+        }
+        Some(msg_type::TGS_REP) => {
+            if let Ok(r) = wire::decode::<TgsRep>(bytes) {
+                out.push((r.0.ticket.enc_part, TICKET));
+                out.push((r.0.enc_part, &[usage::TGS_REP_ENC_PART_SUBKEY, usage::TGS_REP_ENC_PART_SESSION]));
+            }
+        }
+        Some(msg_type::TGS_REQ) => {
+            if let Ok(r) = wire::decode::<TgsReq>(bytes) {
+                if let Some(ap) = wire::find_padata(&r.0.padata, pa_type::TGS_REQ)
+                    .and_then(|pa| wire::decode::<ApReq>(&pa.value).ok())
+                {
+                    ap_req(ap, &mut out);
+                }
+            }
+        }
+        Some(msg_type::AP_REQ) => {
+            if let Ok(ap) = wire::decode::<ApReq>(bytes) {
+                ap_req(ap, &mut out);
+            }
+        }
+        Some(msg_type::AP_REP) => {
+            if let Ok(r) = wire::decode::<ApRep>(bytes) {
+                out.push((r.enc_part, &[usage::AP_REP_ENC_PART]));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The keys a plaintext of `usage` carries (session keys, subkeys).
+fn keys_in(usage_: u32, plain: &[u8]) -> Vec<Key> {
+    let key = |t: i32, v: &[u8]| Key::new(Enctype::from_i32(t).ok()?, v).ok();
+    match usage_ {
+        usage::TICKET => wire::decode::<EncTicketPart>(plain)
+            .ok()
+            .and_then(|p| key(p.key.r#type, &p.key.value))
+            .into_iter()
+            .collect(),
+        usage::AS_REP_ENC_PART | usage::TGS_REP_ENC_PART_SESSION | usage::TGS_REP_ENC_PART_SUBKEY => {
+            wire::decode_enc_kdc_rep_part(plain)
+                .ok()
+                .and_then(|(p, _)| key(p.key.r#type, &p.key.value))
+                .into_iter()
+                .collect()
+        }
+        usage::AP_REQ_AUTH | usage::TGS_REQ_AUTH => wire::decode::<Authenticator>(plain)
+            .ok()
+            .and_then(|a| a.subkey)
+            .and_then(|k| key(k.r#type, &k.value))
+            .into_iter()
+            .collect(),
+        usage::AP_REP_ENC_PART => wire::decode::<EncApRepPart>(plain)
+            .ok()
+            .and_then(|a| a.subkey)
+            .and_then(|k| key(k.r#type, &k.value))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The fuzz target a plaintext of `usage` seeds.
+fn plaintext_target(usage_: u32) -> Option<&'static str> {
+    match usage_ {
+        usage::TICKET => Some("enc_ticket_part"),
+        usage::AS_REP_ENC_PART | usage::TGS_REP_ENC_PART_SESSION | usage::TGS_REP_ENC_PART_SUBKEY => {
+            Some("enc_kdc_rep_part")
+        }
+        usage::AP_REQ_AUTH | usage::TGS_REQ_AUTH => Some("authenticator"),
+        _ => None,
+    }
+}
+
+fn main() {
+    let root = fixtures();
+    let mut counts = BTreeMap::new();
+    let name_of = |p: &Path| p.strip_prefix(&root).unwrap_or(p).to_string_lossy().replace('/', "_");
+
+    // The captures, by message type; the sealed parts they hold.
+    let mut captures = Vec::new();
+    files_under(&root.join("mit-1.20"), &mut captures);
+    let mut sealed = Vec::new();
+    for p in captures.iter().filter(|p| p.extension().is_some_and(|e| e == "der")) {
+        let bytes = std::fs::read(p).expect("capture");
+        for t in targets_of(&bytes) {
+            put(t, &name_of(p), &bytes, &mut counts);
+        }
+        for (i, (ed, usages)) in sealed_parts(&bytes).into_iter().enumerate() {
+            sealed.push((format!("{}-{i}", name_of(p)), ed, usages));
+        }
+    }
+
+    // Files: keytabs (MIT's and the captures'), credential caches, profiles.
+    let mut files = Vec::new();
+    files_under(&root.join("keytab"), &mut files);
+    files_under(&root.join("mit-1.20"), &mut files);
+    for p in files.iter().filter(|p| p.extension().is_some_and(|e| e == "keytab")) {
+        put("keytab_parse", &name_of(p), &std::fs::read(p).expect("keytab"), &mut counts);
+    }
+    let mut caches = Vec::new();
+    files_under(&root.join("ccache"), &mut caches);
+    for p in caches.iter().filter(|p| p.extension().is_some_and(|e| e == "ccache")) {
+        put("ccache_parse", &name_of(p), &std::fs::read(p).expect("ccache"), &mut counts);
+    }
+    let mut profiles = Vec::new();
+    files_under(&root.join("config"), &mut profiles);
+    for p in profiles.iter().filter(|p| p.extension().is_some_and(|e| e == "conf")) {
+        put("profile_parse", &name_of(p), &std::fs::read(p).expect("profile"), &mut counts);
+    }
+
+    // The plaintexts: every key known, until nothing more opens.
+    let mut keys: Vec<Key> = [17, 18, 19, 20]
+        .iter()
+        .map(|&e| Key::from_password(Enctype::from_i32(e).unwrap(), ALICE_PW, ALICE_SALT, None).expect("alice"))
+        .collect();
+    for p in
+        files.iter().filter(|p| p.starts_with(root.join("mit-1.20")) && p.extension().is_some_and(|e| e == "keytab"))
+    {
+        let kt = Keytab::load(p.to_str().expect("path")).expect("capture keytab");
+        keys.extend(kt.entries().iter().filter_map(|e| e.key.key().cloned()));
+    }
+    let mut opened = vec![false; sealed.len()];
+    loop {
+        let mut progress = false;
+        for (i, (name, ed, usages)) in sealed.iter().enumerate() {
+            if opened[i] {
+                continue;
+            }
+            'search: for key in keys.clone().iter().filter(|k| k.enctype().id() == ed.etype) {
+                for &u in usages.iter() {
+                    if let Ok(plain) = key.decrypt(u, &ed.cipher) {
+                        if let Some(t) = plaintext_target(u) {
+                            put(t, name, &plain, &mut counts);
+                        }
+                        keys.extend(keys_in(u, &plain));
+                        opened[i] = true;
+                        progress = true;
+                        break 'search;
+                    }
+                }
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    let shut = opened.iter().filter(|o| !**o).count();
+    for (target, n) in &counts {
+        println!("corpus/{target}: {n} seeds");
+    }
+    println!(
+        "{} sealed parts opened, {shut} did not (the FAST-armored TGS replies need the armor key)",
+        sealed.len() - shut
+    );
+}
