@@ -7,7 +7,7 @@ use ktix::internals::ccache_file;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(Some((first, second))) = ccache_file::round_trip(data) {
-        assert!(first == second, "a cache written, re-read and written again changed");
+    if let Ok(stable) = ccache_file::round_trip(data) {
+        assert!(stable, "a cache written, re-read and written again changed");
     }
 });
