@@ -137,7 +137,7 @@ fn put_get_delete_list_round_trip() {
 
     let info = SqliteStore::inspect(&path).unwrap();
     assert_eq!(info.realm, REALM);
-    assert_eq!(info.schema_version, 1);
+    assert_eq!(info.schema_version, ktix::kdc::sqlite::SCHEMA_VERSION);
     assert!(!info.master_from_password);
     // The file is private.
     use std::os::unix::fs::PermissionsExt;

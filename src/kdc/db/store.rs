@@ -1,12 +1,14 @@
 //! The principal store interface: the [`PrincipalStore`] trait every store implements, and the
-//! records it holds ([`PrincipalEntry`] with its [`KeyEntry`]s).
+//! records it holds ([`PrincipalEntry`] with its [`KeyEntry`]s, and the named [`Policy`]s
+//! principals refer to, as kadmin's policies).
 
 use std::sync::Arc;
 
 use crate::crypto::{Enctype, Key};
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
+
 /// One long-term key of a principal.
 #[derive(Clone, Debug)]
 pub struct KeyEntry {
@@ -41,6 +43,29 @@ pub struct PrincipalEntry {
     pub allow_forwardable: bool,
     /// Tickets for this principal may be renewable.
     pub allow_renewable: bool,
+    /// The name of the [`Policy`] that governs its password and lockout (`None`: none).
+    pub policy: Option<String>,
+    /// Failed pre-authentications counted towards a lockout (see [`Policy::max_failures`]).
+    pub fail_count: u32,
+    /// When pre-authentication last failed.
+    pub last_failed: Option<Time>,
+}
+
+/// New long-term keys for [`PrincipalEntry::change_keys`].
+pub enum NewKeys<'a> {
+    /// Derived from a password with the principal's default salt.
+    Password(&'a [u8]),
+    /// Random.
+    Random,
+}
+
+/// Which old keys [`PrincipalEntry::purge_keys`] keeps (kadmin's `purgekeys`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeepKeys {
+    /// Keeps the keys of kvno `N` and above (`-keepkvno N`).
+    FromKvno(u32),
+    /// Keeps only the current kvno's keys (`-all`).
+    CurrentOnly,
 }
 
 impl PrincipalEntry {
@@ -56,7 +81,62 @@ impl PrincipalEntry {
             disabled: false,
             allow_forwardable: true,
             allow_renewable: true,
+            policy: None,
+            fail_count: 0,
+            last_failed: None,
         }
+    }
+
+    /// The enctypes of the current kvno's keys, in the order stored.
+    pub fn current_enctypes(&self) -> Vec<Enctype> {
+        let kvno = self.current_kvno();
+        self.keys.iter().filter(|k| k.kvno == kvno).map(|k| k.key.enctype()).collect()
+    }
+
+    /// Gives the principal new keys of `enctypes` at the next kvno, as kadmin's `cpw`: with
+    /// `keep_old` the keys it has stay (they still open tickets issued before; nothing new is
+    /// sealed in them), otherwise they are replaced. Returns the new kvno.
+    pub fn change_keys(&mut self, new: NewKeys<'_>, enctypes: &[Enctype], keep_old: bool) -> Result<u32> {
+        if enctypes.is_empty() {
+            return Err(Error::invalid(format!("no enctype to give {} keys of", self.principal)));
+        }
+        let next = self
+            .current_kvno()
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid(format!("{} is at the highest key version", self.principal)))?;
+        let old = if keep_old { std::mem::take(&mut self.keys) } else { Vec::new() };
+        let set = match new {
+            NewKeys::Password(pw) => self.set_password(pw, enctypes, next),
+            NewKeys::Random => self.set_random_keys(enctypes, next),
+        };
+        if let Err(e) = set {
+            if keep_old {
+                self.keys = old;
+            }
+            return Err(e);
+        }
+        self.keys.extend(old);
+        Ok(next)
+    }
+
+    /// Removes old keys as kadmin's `purgekeys`: [`KeepKeys::FromKvno`]`(n)` removes the keys
+    /// below kvno `n`, [`KeepKeys::CurrentOnly`] all but the current kvno's. Removing the
+    /// current keys too is refused (a principal always has keys). Returns how many were removed.
+    pub fn purge_keys(&mut self, keep: KeepKeys) -> Result<usize> {
+        let current = self.current_kvno();
+        let from = match keep {
+            KeepKeys::FromKvno(n) => n,
+            KeepKeys::CurrentOnly => current,
+        };
+        if from > current {
+            return Err(Error::invalid(format!(
+                "keeping kvno {from} and above would remove every key of {} (its current kvno is {current})",
+                self.principal
+            )));
+        }
+        let before = self.keys.len();
+        self.keys.retain(|k| k.kvno >= from);
+        Ok(before - self.keys.len())
     }
 
     /// The highest key version number (0 with no keys).
@@ -111,7 +191,125 @@ impl PrincipalEntry {
     }
 }
 
-/// Where the KDC finds principals. Implementations are shared by all KDC threads.
+/// A named policy principals refer to ([`PrincipalEntry::policy`]), as kadmin's policies: the
+/// account lockout after failed pre-authentications, and the quality of new passwords. Zero
+/// means "no limit" in every field, as in MIT.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The policy's name.
+    pub name: String,
+    /// Failed pre-authentications that lock the principal out (0: never locked out).
+    pub max_failures: u32,
+    /// Failures further apart than this (seconds) start the count again (0: they never do).
+    pub failure_interval: i64,
+    /// How long a lockout lasts (seconds; 0: until `ktix db mod --unlock`).
+    pub lockout_duration: i64,
+    /// Shortest password, in characters.
+    pub min_length: u32,
+    /// Fewest character classes in a password (lower case, upper case, digits, punctuation,
+    /// anything else — MIT's five), 1 to 5.
+    pub min_classes: u32,
+}
+
+impl Policy {
+    /// A policy named `name` with no limits.
+    pub fn new(name: &str) -> Policy {
+        Policy { name: name.to_string(), ..Policy::default() }
+    }
+
+    /// Checks the fields: a name, non-negative durations, at most 5 classes
+    /// (`KTIX_ERR_INVALID_ARGUMENT`).
+    pub fn validate(&self) -> Result<()> {
+        if self.name.is_empty() || self.name.chars().any(char::is_control) {
+            return Err(Error::invalid(format!("{:?} is not a policy name", self.name)));
+        }
+        if self.failure_interval < 0 || self.lockout_duration < 0 {
+            return Err(Error::invalid("policy durations cannot be negative"));
+        }
+        if self.min_classes > 5 {
+            return Err(Error::invalid("there are only 5 character classes"));
+        }
+        Ok(())
+    }
+
+    /// Whether `entry` is locked out at `now`: at least [`Policy::max_failures`] failures,
+    /// the last within [`Policy::lockout_duration`] (or any time, for a duration of 0).
+    pub fn is_locked(&self, entry: &PrincipalEntry, now: Time) -> bool {
+        self.locked(entry.fail_count, entry.last_failed, now)
+    }
+
+    fn locked(&self, fail_count: u32, last_failed: Option<Time>, now: Time) -> bool {
+        if self.max_failures == 0 || fail_count < self.max_failures {
+            return false;
+        }
+        match last_failed {
+            _ if self.lockout_duration == 0 => true,
+            Some(t) => now < t.plus_secs(self.lockout_duration),
+            None => false,
+        }
+    }
+
+    /// The failure count after one more failure at `now`, from the count and time of the last
+    /// failure: the count starts again when that failure is older than
+    /// [`Policy::failure_interval`], or when an earlier lockout has ended.
+    pub fn count_after_failure(&self, fail_count: u32, last_failed: Option<Time>, now: Time) -> u32 {
+        let stale = last_failed.is_none_or(|t| {
+            (self.failure_interval > 0 && now > t.plus_secs(self.failure_interval))
+                || (self.max_failures > 0
+                    && fail_count >= self.max_failures
+                    && !self.locked(fail_count, last_failed, now))
+        });
+        if stale {
+            1
+        } else {
+            fail_count.saturating_add(1)
+        }
+    }
+
+    /// Checks a new password against [`Policy::min_length`] and [`Policy::min_classes`]
+    /// (`KTIX_ERR_INVALID_ARGUMENT` saying which rule it breaks).
+    pub fn check_password(&self, password: &str) -> Result<()> {
+        let len = password.chars().count();
+        if len < self.min_length as usize {
+            return Err(Error::invalid(format!(
+                "the password is too short: policy {} requires at least {} characters",
+                self.name, self.min_length
+            )));
+        }
+        let classes = password_classes(password);
+        if classes < self.min_classes {
+            return Err(Error::invalid(format!(
+                "the password has {classes} character classes; policy {} requires {} of lower case, upper case, \
+                 digits, punctuation and other characters",
+                self.name, self.min_classes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How many of MIT's five character classes `password` uses: lower case, upper case, digits,
+/// punctuation, and anything else (space, non-ASCII, …).
+pub fn password_classes(password: &str) -> u32 {
+    let mut seen = [false; 5];
+    for c in password.chars() {
+        let class = if c.is_ascii_lowercase() {
+            0
+        } else if c.is_ascii_uppercase() {
+            1
+        } else if c.is_ascii_digit() {
+            2
+        } else if c.is_ascii_punctuation() {
+            3
+        } else {
+            4
+        };
+        seen[class] = true;
+    }
+    seen.iter().filter(|&&s| s).count() as u32
+}
+
+/// Where the KDC finds principals and policies. Implementations are shared by all KDC threads.
 pub trait PrincipalStore: Send + Sync {
     /// The entry of `principal`, or `None`.
     fn get(&self, principal: &Principal) -> Result<Option<Arc<PrincipalEntry>>>;
@@ -121,4 +319,42 @@ pub trait PrincipalStore: Send + Sync {
     fn delete(&self, principal: &Principal) -> Result<bool>;
     /// Every principal, sorted by name.
     fn list(&self) -> Result<Vec<Principal>>;
+
+    /// The policy named `name`, or `None`.
+    fn get_policy(&self, name: &str) -> Result<Option<Policy>>;
+    /// Creates or replaces a policy.
+    fn put_policy(&self, policy: Policy) -> Result<()>;
+    /// Deletes a policy; false when there was none. A policy a principal refers to is not
+    /// deleted (`KTIX_ERR_EXISTS`, as kadmin's "policy is in use").
+    fn delete_policy(&self, name: &str) -> Result<bool>;
+    /// Every policy, sorted by name.
+    fn list_policies(&self) -> Result<Vec<Policy>>;
+    /// Records a failed pre-authentication of `principal` at `now` under `policy` (one atomic
+    /// update of [`PrincipalEntry::fail_count`] and [`PrincipalEntry::last_failed`], by
+    /// [`Policy::count_after_failure`]). A principal that is gone is not an error.
+    fn record_failure(&self, principal: &Principal, policy: &Policy, now: Time) -> Result<()>;
+    /// Sets the failure count of `principal` to zero (a successful pre-authentication, or an
+    /// administrator's unlock).
+    fn clear_failures(&self, principal: &Principal) -> Result<()>;
+
+    /// The policy `entry` refers to; a name with no policy behind it is
+    /// `KTIX_ERR_NOT_FOUND`.
+    fn policy_of(&self, entry: &PrincipalEntry) -> Result<Option<Policy>> {
+        let Some(name) = &entry.policy else { return Ok(None) };
+        self.get_policy(name)?.map(Some).ok_or_else(|| {
+            Error::new(
+                ErrorCode::KTIX_ERR_NOT_FOUND,
+                format!("{} refers to policy {name}, which does not exist", entry.principal),
+            )
+        })
+    }
+
+    /// Checks `password` as a new password of `entry` against its policy (see
+    /// [`Policy::check_password`]); any password passes without a policy.
+    fn check_new_password(&self, entry: &PrincipalEntry, password: &str) -> Result<()> {
+        match self.policy_of(entry)? {
+            Some(p) => p.check_password(password),
+            None => Ok(()),
+        }
+    }
 }
