@@ -358,3 +358,71 @@ pub trait PrincipalStore: Send + Sync {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> PrincipalEntry {
+        let mut e = PrincipalEntry::new(Principal::parse("p", Some("R.TEST")).unwrap());
+        e.set_random_keys(&[Enctype::Aes128CtsHmacSha196], 1).unwrap();
+        e
+    }
+
+    #[test]
+    fn character_classes_as_mit_counts_them() {
+        assert_eq!(password_classes(""), 0);
+        assert_eq!(password_classes("abc"), 1);
+        assert_eq!(password_classes("abcABC"), 2);
+        assert_eq!(password_classes("aB3"), 3);
+        assert_eq!(password_classes("aB3."), 4);
+        assert_eq!(password_classes("aB3. "), 5);
+        assert_eq!(password_classes("\u{e9}"), 1, "non-ASCII is 'other'");
+        let p = Policy { min_length: 4, min_classes: 3, ..Policy::new("p") };
+        assert!(p.check_password("aB3x").is_ok());
+        assert!(p.check_password("aB3").unwrap_err().message().contains("too short"));
+        assert!(p.check_password("abcd3").unwrap_err().message().contains("2 character classes"));
+        assert!(Policy::new("none").check_password("").is_ok());
+    }
+
+    #[test]
+    fn keepold_keeps_and_purge_removes_old_kvnos() {
+        let mut e = entry();
+        assert_eq!(e.change_keys(NewKeys::Random, &[Enctype::Aes256CtsHmacSha196], true).unwrap(), 2);
+        assert_eq!(e.change_keys(NewKeys::Password(b"pw"), &[Enctype::Aes128CtsHmacSha196], true).unwrap(), 3);
+        assert_eq!(e.current_enctypes(), [Enctype::Aes128CtsHmacSha196]);
+        assert!(
+            e.key(Enctype::Aes256CtsHmacSha196, Some(2)).is_some()
+                && e.key(Enctype::Aes128CtsHmacSha196, Some(1)).is_some()
+        );
+        assert!(e.current_key(Enctype::Aes256CtsHmacSha196).is_none(), "nothing new is sealed in an old key");
+        assert!(e.purge_keys(KeepKeys::FromKvno(4)).is_err());
+        assert_eq!(e.purge_keys(KeepKeys::FromKvno(2)).unwrap(), 1);
+        assert_eq!(e.purge_keys(KeepKeys::CurrentOnly).unwrap(), 1);
+        assert_eq!(e.keys.len(), 1);
+        // Without keep_old the keys are replaced.
+        assert_eq!(e.change_keys(NewKeys::Random, &[Enctype::Aes128CtsHmacSha196], false).unwrap(), 4);
+        assert_eq!(e.keys.len(), 1);
+        assert!(e.change_keys(NewKeys::Random, &[], true).is_err());
+    }
+
+    #[test]
+    fn lockout_by_count_time_and_duration() {
+        let t = Time::from_unix(1_000_000);
+        let p = Policy { max_failures: 2, lockout_duration: 60, ..Policy::new("p") };
+        let mut e = entry();
+        e.fail_count = 1;
+        e.last_failed = Some(t);
+        assert!(!p.is_locked(&e, t));
+        e.fail_count = 2;
+        assert!(p.is_locked(&e, t.plus_secs(59)) && !p.is_locked(&e, t.plus_secs(60)));
+        let forever = Policy { lockout_duration: 0, ..p.clone() };
+        assert!(forever.is_locked(&e, t.plus_secs(1_000_000)));
+        assert!(!Policy { max_failures: 0, ..p.clone() }.is_locked(&e, t), "0: never locked");
+        assert_eq!(p.count_after_failure(1, Some(t), t.plus_secs(10)), 2);
+        assert_eq!(p.count_after_failure(2, Some(t), t.plus_secs(61)), 1, "the lockout ended");
+        let interval = Policy { failure_interval: 30, ..p };
+        assert_eq!(interval.count_after_failure(1, Some(t), t.plus_secs(31)), 1);
+        assert_eq!(interval.count_after_failure(0, None, t), 1);
+    }
+}
