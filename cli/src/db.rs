@@ -496,10 +496,14 @@ fn policy(cmd: PolicyCommand) -> Result<()> {
             }
             println!("deleted policy {name}");
         }
-        PolicyCommand::List { db } => {
+        PolicyCommand::List { db, name: None } => {
             for p in open(&db.db)?.list_policies()? {
                 println!("{}", describe_policy(&p));
             }
+        }
+        PolicyCommand::List { db, name: Some(name) } => {
+            let store = open(&db.db)?;
+            println!("{}", describe_policy(&store.get_policy(&name)?.ok_or_else(|| no_policy(&store, &name))?));
         }
     }
     Ok(())

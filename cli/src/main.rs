@@ -218,10 +218,12 @@ pub enum PolicyCommand {
         /// The policy name.
         name: String,
     },
-    /// List the policies with their settings.
+    /// List the policies with their settings (only NAME when given).
     List {
         #[command(flatten)]
         db: DbPath,
+        /// The policy name.
+        name: Option<String>,
     },
 }
 

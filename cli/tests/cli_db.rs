@@ -457,7 +457,9 @@ fn policies_lock_out_and_check_passwords() {
     }
     client_for(&d).login("alice", "Alice-pw1").unwrap();
     ok(&["db", "mod", "--db", d.arg(), "alice", "--clear-policy"], None);
+    assert!(ok(&["db", "policy", "list", "--db", d.arg(), "users"], None).starts_with("users\tmax_failures=0"));
     ok(&["db", "policy", "del", "--db", d.arg(), "users"], None);
+    assert!(fails(&["db", "policy", "list", "--db", d.arg(), "users"], None).contains("no policy users"));
     assert_eq!(ok(&["db", "policy", "list", "--db", d.arg()], None), "");
     assert!(fails(&["db", "policy", "del", "--db", d.arg(), "users"], None).contains("no policy users"));
 }
