@@ -985,7 +985,7 @@ void ktix_ap_context_free(struct ktix_ap_context *ctx);
 /**
  * Creates an in-memory realm named `realm` (e.g. `"KTIX.TEST"`) with a fresh `krbtgt/REALM`
  * principal (random keys) and default policy (tickets up to 8 hours, renewable up to 7 days,
- * enctypes 20, 18, 19, 17).
+ * enctypes 18, 17: MIT 1.20's default aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96).
  *
  * Ownership: on success `*out` is a new handle owned by the caller; free it with
  * `ktix_kdc_free()`. `realm` is borrowed for the call. On failure `*out` is NULL.
@@ -1000,7 +1000,7 @@ ktix_result ktix_kdc_new(const char *realm, struct ktix_kdc **out);
  * creates it when no file exists there. The master key is read from, or on creation written to,
  * the stash file beside it (`db_path` with `.stash` appended, mode 0600). A new database gets
  * `krbtgt/REALM` with random keys. Principals added later are stored in the file at once, with
- * keys of the database's enctypes (those `ktix db init --enctypes` chose; all four by default).
+ * keys of the database's enctypes (those `ktix db init --enctypes` chose; aes256- and aes128-cts-hmac-sha1-96 by default).
  *
  * `realm` names the realm to create; for an existing database it may be NULL, and when given it
  * must match the database's realm.
@@ -1015,7 +1015,9 @@ ktix_result ktix_kdc_new(const char *realm, struct ktix_kdc **out);
  * database), `KTIX_ERR_EXISTS` (no database but a stash is already there),
  * `KRB_AP_ERR_BAD_INTEGRITY` (the stash holds another master key).
  */
-ktix_result ktix_kdc_open(const char *db_path, const char *realm, struct ktix_kdc **out);
+ktix_result ktix_kdc_open(const char *db_path,
+                          const char *realm,
+                          struct ktix_kdc **out);
 
 /**
  * Adds the principal `name` (e.g. `"alice"` or `"host/server.example.com"`; the realm is the

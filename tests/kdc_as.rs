@@ -164,7 +164,7 @@ fn timestamp_outside_skew_is_37() {
 
 #[test]
 fn negative_skew_policy_allows_no_skew() {
-    let realm = Realm::with_policy(RealmPolicy { clock_skew: -300, ..RealmPolicy::default() });
+    let realm = Realm::with_policy(RealmPolicy { clock_skew: -300, ..all_enctypes() });
     let now = realm.now();
     let req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha196), now.plus_secs(3600));
     assert_eq!(error_code(&realm.handle(&req.encode())), ErrorCode::KRB_AP_ERR_SKEW);
@@ -173,22 +173,26 @@ fn negative_skew_policy_allows_no_skew() {
 }
 
 #[test]
-fn strongest_enctype_is_chosen_for_the_reply() {
+fn reply_key_is_the_first_of_the_clients_list_it_has_a_key_for() {
     let realm = Realm::new();
     let now = realm.now();
-    // alice has all four keys: asking 17, 18, 20 gets a reply in 20.
-    let mut req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes128CtsHmacSha196), now);
-    req.etypes = vec![17, 18, 20];
-    let rep = as_rep(&realm.handle(&req.encode()));
-    assert_eq!(rep.enc_part.etype, 20);
-    assert_eq!(rep.enc_part.kvno, Some(1));
-    open_rep_part(&rep, &alice_key(Enctype::Aes256CtsHmacSha384192), usage::AS_REP_ENC_PART);
+    // alice has all four keys: the client's order decides, as in MIT's KDC.
+    for (etypes, expected) in
+        [(vec![17, 18, 20], Enctype::Aes128CtsHmacSha196), (vec![20, 18, 17], Enctype::Aes256CtsHmacSha384192)]
+    {
+        let mut req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes128CtsHmacSha196), now);
+        req.etypes = etypes;
+        let rep = as_rep(&realm.handle(&req.encode()));
+        assert_eq!(rep.enc_part.etype, expected.id());
+        assert_eq!(rep.enc_part.kvno, Some(1));
+        open_rep_part(&rep, &alice_key(expected), usage::AS_REP_ENC_PART);
+    }
 
-    // A principal with only 17/18 keys: 18.
+    // A principal with only 17/18 keys, a client listing SHA-2 first: 18, the first it has.
     add_with_enctypes(&realm, "erin", "erin-pw", &[Enctype::Aes128CtsHmacSha196, Enctype::Aes256CtsHmacSha196]);
     let mut req =
         AsReqParams::new("erin", now).preauth(&password_key("erin", "erin-pw", Enctype::Aes128CtsHmacSha196), now);
-    req.etypes = vec![17, 18, 20];
+    req.etypes = vec![20, 19, 18, 17];
     let rep = as_rep(&realm.handle(&req.encode()));
     assert_eq!(rep.enc_part.etype, 18);
     open_rep_part(&rep, &password_key("erin", "erin-pw", Enctype::Aes256CtsHmacSha196), usage::AS_REP_ENC_PART);
@@ -349,7 +353,7 @@ fn end_time_is_the_minimum_of_till_principal_and_realm() {
     assert_eq!(tgt.end_time.secs_since(tgt.start()), 2 * HOUR);
 
     // The realm's max life.
-    let realm = Realm::with_policy(RealmPolicy { max_life: 4 * HOUR, ..RealmPolicy::default() });
+    let realm = Realm::with_policy(RealmPolicy { max_life: 4 * HOUR, ..all_enctypes() });
     let tgt = realm.alice().tgt().unwrap();
     assert_eq!(tgt.end_time.secs_since(tgt.start()), 4 * HOUR);
 
@@ -385,7 +389,7 @@ fn renewable_with_rtime_is_capped_at_seven_days() {
     assert_eq!(tgt.renew_till, Some(realm.now().plus_secs(2 * DAY)));
 
     // The realm's renewable life caps it too.
-    let realm = Realm::with_policy(RealmPolicy { max_renewable_life: DAY, ..RealmPolicy::default() });
+    let realm = Realm::with_policy(RealmPolicy { max_renewable_life: DAY, ..all_enctypes() });
     let mut cfg = ClientConfig::new(REALM);
     cfg.renew_lifetime = Some(30 * DAY);
     let tgt = realm.client_with(cfg).login("alice", ALICE_PW).unwrap();
@@ -586,6 +590,19 @@ fn kdc_api_and_outcome() {
     let mut req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha384192), now);
     req.etypes = vec![17, 20];
     let rep = as_rep(&realm.handle(&req.encode()));
-    let (part, _) = open_rep_part(&rep, &alice_key(Enctype::Aes256CtsHmacSha384192), usage::AS_REP_ENC_PART);
+    let (part, _) = open_rep_part(&rep, &alice_key(Enctype::Aes128CtsHmacSha196), usage::AS_REP_ENC_PART);
     assert_eq!(part.key.r#type, 17);
+
+    // A realm left at its defaults gives MIT 1.20's: aes256-cts-hmac-sha1-96 and
+    // aes128-cts-hmac-sha1-96 keys only, so a client listing SHA-2 first still gets 18.
+    let plain = ktix::Kdc::new(REALM).unwrap();
+    assert_eq!(plain.policy().enctypes, ktix::kdc::DEFAULT_ENCTYPES.to_vec());
+    plain.add_principal("alice", Some(ALICE_PW)).unwrap();
+    let alice = plain.entry(&principal("alice")).unwrap();
+    assert_eq!(alice.current_enctypes(), vec![Enctype::Aes256CtsHmacSha196, Enctype::Aes128CtsHmacSha196]);
+    let req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha196), now);
+    let rep = as_rep(&plain.handle(&req.encode(), now));
+    assert_eq!(rep.enc_part.etype, 18);
+    let (part, _) = open_rep_part(&rep, &alice_key(Enctype::Aes256CtsHmacSha196), usage::AS_REP_ENC_PART);
+    assert_eq!(part.key.r#type, 18);
 }

@@ -6,7 +6,8 @@ mod common;
 use common::*;
 use ktix::crypto::usage;
 use ktix::internals::wire::{
-    self, kdc_options as opt, ticket_flags as tf, AdIfRelevant, AuthorizationData, AuthorizationDataValue, Flags,
+    self, kdc_options as opt, ticket_flags as tf, AdIfRelevant, AuthorizationData, AuthorizationDataValue, FlagBits,
+    Flags,
 };
 use ktix::{ClientConfig, Enctype, ErrorCode, Key};
 
@@ -446,4 +447,188 @@ fn an_expired_tgt_cannot_be_renewed_even_before_renew_till() {
     assert!(old.renew_till.unwrap() > realm.now().plus_secs(9 * HOUR));
     realm.clock.advance(9 * HOUR);
     assert_eq!(client.renew().unwrap_err().code(), ErrorCode::KRB_AP_ERR_TKT_EXPIRED);
+}
+
+// ----- issue 13: the client re-checked, session-key enctypes, ticket options -----
+
+/// The enc-part of a TGS-REP to `params` (sealed in the TGT session key).
+fn tgs_part(realm: &Realm, params: &TgsReqParams) -> ktix::internals::wire::EncKdcRepPart {
+    let rep = tgs_rep(&realm.handle(&params.encode()));
+    open_rep_part(&rep, &params.session_key, usage::TGS_REP_ENC_PART_SESSION).0
+}
+
+#[test]
+fn a_revoked_client_gets_nothing_more_from_its_tgt() {
+    type Revoke = fn(&mut ktix::kdc::PrincipalEntry, ktix::Time);
+    let cases: [(&str, Revoke, ErrorCode); 3] = [
+        ("disabled", |e, _| e.disabled = true, ErrorCode::KDC_ERR_CLIENT_REVOKED),
+        ("expired", |e, now| e.expiration = Some(now), ErrorCode::KDC_ERR_NAME_EXP),
+        (
+            "locked out",
+            |e, now| {
+                e.policy = Some("lockout".into());
+                e.fail_count = 3;
+                e.last_failed = Some(now);
+            },
+            ErrorCode::KDC_ERR_CLIENT_REVOKED,
+        ),
+    ];
+    for (what, revoke, code) in cases {
+        let realm = Realm::new();
+        let mut lockout = ktix::kdc::Policy::new("lockout");
+        lockout.max_failures = 3;
+        lockout.lockout_duration = 600;
+        realm.kdc.store().put_policy(lockout).unwrap();
+        let now = realm.now();
+        let renewable = Flags::of(&[tf::RENEWABLE, tf::INITIAL]);
+        let (_, mut c) = hand_tgt(&realm, renewable, now);
+        c.renew_till = Some(now.plus_secs(DAY));
+        let ticket = realm.issue(&krbtgt(), &c);
+        let service = TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now);
+        let mut renew = TgsReqParams::new(&ticket, &c.session_key, &krbtgt(), now);
+        renew.options = Flags::of(&[opt::RENEW]);
+        // Before: both work.
+        tgs_rep(&realm.handle(&service.encode()));
+        tgs_rep(&realm.handle(&renew.encode()));
+
+        let mut e = realm.entry("alice");
+        revoke(&mut e, now);
+        realm.kdc.put_principal(e).unwrap();
+        assert_eq!(error_code(&realm.handle(&service.encode())), code, "{what}: service ticket");
+        assert_eq!(error_code(&realm.handle(&renew.encode())), code, "{what}: RENEW");
+        let (inv_ticket, inv) = hand_tgt(&realm, Flags::of(&[tf::INVALID]), now);
+        let v = TgsReqParams {
+            options: Flags::of(&[opt::VALIDATE]),
+            ..TgsReqParams::new(&inv_ticket, &inv.session_key, &krbtgt(), now)
+        };
+        assert_eq!(error_code(&realm.handle(&v.encode())), code, "{what}: VALIDATE");
+    }
+
+    // Deleted: the principal is unknown (6).
+    let realm = Realm::new();
+    let now = realm.now();
+    let (ticket, c) = hand_tgt(&realm, Flags::NONE, now);
+    let service = TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now);
+    tgs_rep(&realm.handle(&service.encode()));
+    assert!(realm.kdc.store().delete(&principal("alice")).unwrap());
+    assert_eq!(error_code(&realm.handle(&service.encode())), ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN);
+}
+
+#[test]
+fn the_session_key_is_of_an_enctype_the_service_has_a_key_for() {
+    let realm = Realm::new();
+    // A service with only aes128-cts-hmac-sha1-96 keys.
+    let mut e = ktix::kdc::PrincipalEntry::new(principal(WEB));
+    e.set_random_keys(&[Enctype::Aes128CtsHmacSha196], 1).unwrap();
+    realm.kdc.put_principal(e).unwrap();
+    let now = realm.now();
+    let (ticket, c) = hand_tgt(&realm, Flags::NONE, now);
+    let mut params = TgsReqParams::new(&ticket, &c.session_key, &principal(WEB), now);
+    params.etypes = ids(&Enctype::ALL); // 20, 18, 19, 17: SHA-2 first
+    let part = tgs_part(&realm, &params);
+    assert_eq!(part.key.r#type, 17, "the first the client lists that the service has");
+    let rep = tgs_rep(&realm.handle(&params.encode()));
+    assert_eq!(rep.ticket.enc_part.etype, 17);
+    // The full-keyed service: the client's first.
+    params.server = Some(principal(SERVICE));
+    assert_eq!(tgs_part(&realm, &params).key.r#type, 20);
+    params.etypes = vec![19, 20];
+    assert_eq!(tgs_part(&realm, &params).key.r#type, 19);
+    // Nothing in common with the aes128-only service: 14.
+    params.server = Some(principal(WEB));
+    assert_eq!(error_code(&realm.handle(&params.encode())), ErrorCode::KDC_ERR_ETYPE_NOSUPP);
+}
+
+#[test]
+fn forwarded_and_proxy_need_the_tgt_flags() {
+    let realm = Realm::new();
+    let now = realm.now();
+    for (option, needs) in [(opt::FORWARDED, tf::FORWARDABLE), (opt::PROXY, tf::PROXIABLE)] {
+        let (ticket, c) = hand_tgt(&realm, Flags::of(&[tf::INITIAL]), now);
+        let mut p = TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now);
+        p.options = Flags::of(&[option]);
+        assert_eq!(error_code(&realm.handle(&p.encode())), ErrorCode::KDC_ERR_BADOPTION, "option {option}");
+        let (ticket, c) = hand_tgt(&realm, Flags::of(&[tf::INITIAL, needs]), now);
+        let p = TgsReqParams {
+            options: Flags::of(&[option]),
+            ..TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now)
+        };
+        let flags = Flags::from_bits(&tgs_part(&realm, &p).flags.0);
+        let carried = if option == opt::FORWARDED { tf::FORWARDED } else { tf::PROXY };
+        assert!(flags.has(carried), "option {option}: {flags:?}");
+        assert!(!flags.has(tf::FORWARDABLE) && !flags.has(tf::PROXIABLE), "not asked for");
+    }
+    // A proxy TGT is never issued (RFC 4120 §2.5).
+    let (ticket, c) = hand_tgt(&realm, Flags::of(&[tf::PROXIABLE]), now);
+    let p = TgsReqParams {
+        options: Flags::of(&[opt::PROXY]),
+        ..TgsReqParams::new(&ticket, &c.session_key, &krbtgt(), now)
+    };
+    assert_eq!(error_code(&realm.handle(&p.encode())), ErrorCode::KDC_ERR_BADOPTION);
+    // PROXIABLE carries over when asked for and the TGT has it.
+    let p = TgsReqParams {
+        options: Flags::of(&[opt::PROXIABLE]),
+        ..TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now)
+    };
+    assert!(Flags::from_bits(&tgs_part(&realm, &p).flags.0).has(tf::PROXIABLE));
+    let (ticket, c) = hand_tgt(&realm, Flags::NONE, now);
+    let p = TgsReqParams {
+        options: Flags::of(&[opt::PROXIABLE]),
+        ..TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now)
+    };
+    assert!(!Flags::from_bits(&tgs_part(&realm, &p).flags.0).has(tf::PROXIABLE));
+}
+
+#[test]
+fn a_forwarded_tgt_carries_forwarded_to_its_tickets() {
+    let realm = Realm::new();
+    let now = realm.now();
+    let (ticket, c) = hand_tgt(&realm, Flags::of(&[tf::INITIAL, tf::FORWARDABLE, tf::PRE_AUTHENT]), now);
+    // FORWARDED | FORWARDABLE for krbtgt: a forwarded, forwardable TGT (what GSS delegation sends).
+    let p = TgsReqParams {
+        options: Flags::of(&[opt::FORWARDED, opt::FORWARDABLE]),
+        ..TgsReqParams::new(&ticket, &c.session_key, &krbtgt(), now)
+    };
+    let rep = tgs_rep(&realm.handle(&p.encode()));
+    let (part, _) = open_rep_part(&rep, &c.session_key, usage::TGS_REP_ENC_PART_SESSION);
+    let flags = Flags::from_bits(&part.flags.0);
+    assert!(flags.has(tf::FORWARDED) && flags.has(tf::FORWARDABLE), "{flags:?}");
+    assert!(!flags.has(tf::INITIAL), "a TGS ticket is not initial");
+    assert_eq!(wire::principal_from(&part.sname, &part.srealm).unwrap(), krbtgt());
+
+    // A service ticket from the forwarded TGT is FORWARDED too, without asking.
+    let fwd_tgt = rep.ticket.clone();
+    let fwd_key = ktix::internals::proto::key_from(&part.key).unwrap();
+    let p = TgsReqParams::new(&fwd_tgt, &fwd_key, &principal(SERVICE), now);
+    let flags = Flags::from_bits(&tgs_part(&realm, &p).flags.0);
+    assert!(flags.has(tf::FORWARDED) && !flags.has(tf::FORWARDABLE), "{flags:?}");
+
+    // A client whose tickets may not be forwardable is refused FORWARDED by policy.
+    let mut alice = realm.entry("alice");
+    alice.allow_forwardable = false;
+    realm.kdc.put_principal(alice).unwrap();
+    let p = TgsReqParams {
+        options: Flags::of(&[opt::FORWARDED]),
+        ..TgsReqParams::new(&ticket, &c.session_key, &krbtgt(), now)
+    };
+    assert_eq!(error_code(&realm.handle(&p.encode())), ErrorCode::KDC_ERR_POLICY);
+    // And FORWARDABLE asked for is simply not granted.
+    let p = TgsReqParams {
+        options: Flags::of(&[opt::FORWARDABLE]),
+        ..TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now)
+    };
+    assert!(!Flags::from_bits(&tgs_part(&realm, &p).flags.0).has(tf::FORWARDABLE));
+}
+
+#[test]
+fn canonicalize_is_accepted() {
+    let realm = Realm::new();
+    let now = realm.now();
+    let (ticket, c) = hand_tgt(&realm, Flags::NONE, now);
+    let p = TgsReqParams {
+        options: Flags::of(&[opt::CANONICALIZE]),
+        ..TgsReqParams::new(&ticket, &c.session_key, &principal(SERVICE), now)
+    };
+    let part = tgs_part(&realm, &p);
+    assert_eq!(wire::principal_from(&part.sname, &part.srealm).unwrap(), principal(SERVICE));
 }

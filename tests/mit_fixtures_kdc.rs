@@ -85,7 +85,9 @@ fn kdc_for(set: &str) -> Kdc {
     store.put(tgs).unwrap();
     store.put(server).unwrap();
     store.put(alice).unwrap();
-    let kdc = Kdc::with_store(REALM, store, RealmPolicy::default()).unwrap();
+    // The fixture realm has keys of all four enctypes; ours opts in to them (SHA-2 is not a default).
+    let policy = RealmPolicy { enctypes: Enctype::ALL.to_vec(), ..RealmPolicy::default() };
+    let kdc = Kdc::with_store(REALM, store, policy).unwrap();
     assert_eq!(kdc.store().list().unwrap().len(), 3, "the fixture krbtgt is used, not a fresh one");
     kdc
 }

@@ -137,7 +137,7 @@ fn put_get_delete_list_round_trip() {
 
     let info = SqliteStore::inspect(&path).unwrap();
     assert_eq!(info.realm, REALM);
-    assert_eq!(info.schema_version, 1);
+    assert_eq!(info.schema_version, ktix::kdc::sqlite::SCHEMA_VERSION);
     assert!(!info.master_from_password);
     // The file is private.
     use std::os::unix::fs::PermissionsExt;
@@ -500,4 +500,90 @@ fn measure_get_cost() {
             );
         }
     }
+}
+
+#[test]
+fn policies_and_failure_counts_round_trip_and_a_schema_1_database_is_upgraded() {
+    use ktix::kdc::Policy;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mk, store) = new_db(dir.path());
+    assert_eq!(store.enctypes().unwrap(), ktix::kdc::DEFAULT_ENCTYPES.to_vec(), "a new database's default");
+    let mut pol = Policy::new("users");
+    pol.max_failures = 3;
+    pol.failure_interval = 600;
+    pol.lockout_duration = 3600;
+    pol.min_length = 8;
+    pol.min_classes = 2;
+    store.put_policy(pol.clone()).unwrap();
+    store.put_policy(Policy::new("other")).unwrap();
+    assert_eq!(store.get_policy("users").unwrap(), Some(pol.clone()));
+    assert_eq!(store.list_policies().unwrap().iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["other", "users"]);
+    assert_eq!(
+        store.put_policy(Policy { lockout_duration: -1, ..Policy::new("bad") }).unwrap_err().code(),
+        ErrorCode::KTIX_ERR_INVALID_ARGUMENT
+    );
+
+    // A principal naming a missing policy is refused; one naming an existing policy pins it.
+    let mut alice = random_entry("alice");
+    alice.policy = Some("nope".into());
+    assert_eq!(store.put(alice.clone()).unwrap_err().code(), ErrorCode::KTIX_ERR_NOT_FOUND);
+    alice.policy = Some("users".into());
+    store.put(alice).unwrap();
+    assert_eq!(store.delete_policy("users").unwrap_err().code(), ErrorCode::KTIX_ERR_EXISTS);
+    assert!(store.delete_policy("other").unwrap());
+    assert!(!store.delete_policy("other").unwrap());
+
+    // Failures count within the interval, start again after it; clear resets.
+    let t0 = Time::from_unix(1_790_000_000);
+    for (i, at) in [0, 100, 200].into_iter().enumerate() {
+        store.record_failure(&p("alice"), &pol, t0.plus_secs(at)).unwrap();
+        assert_eq!(store.get(&p("alice")).unwrap().unwrap().fail_count, i as u32 + 1);
+    }
+    let e = store.get(&p("alice")).unwrap().unwrap();
+    assert!(pol.is_locked(&e, t0.plus_secs(300)) && !pol.is_locked(&e, t0.plus_secs(200 + 3600)));
+    assert_eq!(e.last_failed, Some(t0.plus_secs(200)));
+    store.record_failure(&p("alice"), &pol, t0.plus_secs(200 + 3600 + 1)).unwrap();
+    assert_eq!(store.get(&p("alice")).unwrap().unwrap().fail_count, 1, "an ended lockout starts the count again");
+    store.record_failure(&p("alice"), &pol, t0.plus_secs(200 + 3600 + 1 + 601)).unwrap();
+    assert_eq!(store.get(&p("alice")).unwrap().unwrap().fail_count, 1, "outside the interval: again");
+    store.clear_failures(&p("alice")).unwrap();
+    assert_eq!(store.get(&p("alice")).unwrap().unwrap().fail_count, 0);
+    store.record_failure(&p("nobody"), &pol, t0).unwrap();
+    drop(store);
+
+    // Rebuild the file as schema 1 had it (no policies table, no policy/failure columns).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         BEGIN;
+         CREATE TABLE principals_v1 (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, name_type INTEGER NOT NULL,
+             requires_preauth INTEGER NOT NULL, max_life INTEGER, max_renewable_life INTEGER, expiration INTEGER,
+             disabled INTEGER NOT NULL, allow_forwardable INTEGER NOT NULL, allow_renewable INTEGER NOT NULL);
+         INSERT INTO principals_v1 SELECT id, name, name_type, requires_preauth, max_life, max_renewable_life,
+             expiration, disabled, allow_forwardable, allow_renewable FROM principals;
+         DROP TABLE principals;
+         ALTER TABLE principals_v1 RENAME TO principals;
+         DROP TABLE policies;
+         UPDATE ktix_schema SET version = 1;
+         COMMIT;",
+    )
+    .unwrap();
+    drop(conn);
+    assert_eq!(SqliteStore::inspect(&path).unwrap().schema_version, 1, "inspect does not write");
+    let store = SqliteStore::open(&path, &mk).unwrap();
+    assert_eq!(SqliteStore::inspect(&path).unwrap().schema_version, ktix::kdc::sqlite::SCHEMA_VERSION);
+    let alice = store.get(&p("alice")).unwrap().unwrap();
+    assert_eq!((alice.policy.as_deref(), alice.fail_count, alice.last_failed), (None, 0, None));
+    assert_eq!(alice.keys.len(), 4, "keys survive the upgrade");
+    store.put_policy(pol).unwrap();
+    store
+        .modify(&p("alice"), |e| {
+            e.policy = Some("users".into());
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    // Opening again is a no-op.
+    let store = SqliteStore::open(&path, &mk).unwrap();
+    assert_eq!(store.get(&p("alice")).unwrap().unwrap().policy.as_deref(), Some("users"));
 }

@@ -8,11 +8,14 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use ktix::config::{parse_duration, parse_enctypes};
-use ktix::kdc::{open_database, stash_path, MasterKey, PrincipalEntry, PrincipalStore, RealmSpec, SqliteStore};
-use ktix::{Error, ErrorCode, Keytab, Principal, Result, Time};
+use ktix::kdc::{
+    open_database, stash_path, KeepKeys, MasterKey, NewKeys, Policy, PrincipalEntry, PrincipalStore, RealmSpec,
+    SqliteStore,
+};
+use ktix::{Enctype, Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
-use crate::{DbCommand, Switch};
+use crate::{DbCommand, PolicyCommand, PolicySettings, Switch};
 
 /// Runs one `ktix db` command.
 pub fn run(cmd: DbCommand) -> Result<()> {
@@ -20,7 +23,9 @@ pub fn run(cmd: DbCommand) -> Result<()> {
         DbCommand::Init { db, realm, master_password, enctypes } => {
             init(&db.db, &realm, master_password, enctypes.as_deref())
         }
-        DbCommand::Add { db, principal, password: _, random } => add(&db.db, &principal, random),
+        DbCommand::Add { db, principal, password: _, random, enctypes, policy } => {
+            add(&db.db, &principal, random, enctypes.as_deref(), policy.as_deref())
+        }
         DbCommand::Del { db, principal } => del(&db.db, &principal),
         DbCommand::List { db } => list(&db.db),
         DbCommand::Mod {
@@ -33,6 +38,9 @@ pub fn run(cmd: DbCommand) -> Result<()> {
             forwardable,
             renewable,
             expiration,
+            policy,
+            clear_policy,
+            unlock,
         } => {
             let change = Change {
                 max_life: max_life.as_deref().map(limit).transpose()?,
@@ -42,12 +50,39 @@ pub fn run(cmd: DbCommand) -> Result<()> {
                 forwardable: forwardable.map(Switch::on),
                 renewable: renewable.map(Switch::on),
                 expiration: expiration.as_deref().map(when).transpose()?,
+                policy: if clear_policy { Some(None) } else { policy.map(Some) },
+                unlock,
             };
             modify(&db.db, &principal, change)
         }
-        DbCommand::Cpw { db, principal, random } => cpw(&db.db, &principal, random),
-        DbCommand::Ktadd { db, principal, keytab, randkey } => ktadd(&db.db, &principal, &keytab, randkey),
+        DbCommand::Cpw { db, principal, random, keepold, enctypes } => {
+            cpw(&db.db, &principal, random, keepold, enctypes.as_deref())
+        }
+        DbCommand::Purgekeys { db, principal, keepkvno, all: _ } => {
+            let keep = keepkvno.map_or(KeepKeys::CurrentOnly, KeepKeys::FromKvno);
+            purgekeys(&db.db, &principal, keep)
+        }
+        DbCommand::Policy(cmd) => policy(cmd),
+        DbCommand::Ktadd { db, principal, keytab, randkey, keepold } => {
+            ktadd(&db.db, &principal, &keytab, randkey, keepold)
+        }
     }
+}
+
+/// The enctypes of `--enctypes LIST`, which must all be the realm's (the KDC issues nothing in
+/// others); the realm's when no list is given.
+fn principal_enctypes(store: &SqliteStore, list: Option<&str>) -> Result<Vec<Enctype>> {
+    let realm = store.enctypes()?;
+    let Some(list) = list else { return Ok(realm) };
+    let wanted = parse_enctypes(list)?;
+    if let Some(e) = wanted.iter().find(|e| !realm.contains(e)) {
+        let names: Vec<&str> = realm.iter().map(|e| e.name()).collect();
+        return Err(Error::invalid(format!(
+            "{e} is not one of the realm's enctypes ({}); a realm opts in with `ktix db init --enctypes`",
+            names.join(" ")
+        )));
+    }
+    Ok(wanted)
 }
 
 /// Reads a new password: twice on a terminal (the two must match), once from stdin otherwise.
@@ -157,23 +192,34 @@ fn not_found(store: &SqliteStore, p: &Principal) -> Error {
     Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("{}: no principal {p}", store.path().display()))
 }
 
-fn add(db: &Path, name: &str, random: bool) -> Result<()> {
+fn add(db: &Path, name: &str, random: bool, enctypes: Option<&str>, policy: Option<&str>) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     if store.get(&p)?.is_some() {
         return Err(Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("principal {p} already exists")));
     }
+    let enctypes = principal_enctypes(&store, enctypes)?;
     let mut e = PrincipalEntry::new(p.clone());
+    // kadmin's addprinc: the named policy, else the one called "default" when there is one.
+    e.policy = match policy {
+        Some(name) => Some(store.get_policy(name)?.ok_or_else(|| no_policy(&store, name))?.name),
+        None => store.get_policy("default")?.map(|p| p.name),
+    };
     if random {
-        e.set_random_keys(&store.enctypes()?, 1)?;
+        e.set_random_keys(&enctypes, 1)?;
     } else {
         let pw = read_new_password(&format!("Password for {p}"))?;
-        e.set_password(pw.as_bytes(), &store.enctypes()?, 1)?;
+        store.check_new_password(&e, &pw)?;
+        e.set_password(pw.as_bytes(), &enctypes, 1)?;
     }
     store.add(e)?;
     // Printed only after the commit: a caller may rely on this line meaning "stored".
     println!("added {p} (kvno 1, {} keys)", if random { "random" } else { "password" });
     Ok(())
+}
+
+fn no_policy(store: &SqliteStore, name: &str) -> Error {
+    Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("{}: no policy {name}", store.path().display()))
 }
 
 fn del(db: &Path, name: &str) -> Result<()> {
@@ -193,8 +239,21 @@ fn del(db: &Path, name: &str) -> Result<()> {
 /// separated by tabs (names never contain a raw tab: it is printed as `\t`).
 fn describe(e: &PrincipalEntry) -> String {
     let kvno = e.current_kvno();
-    let enctypes: Vec<&str> = e.keys.iter().filter(|k| k.kvno == kvno).map(|k| k.key.enctype().name()).collect();
+    let enctypes: Vec<&str> = e.current_enctypes().iter().map(|e| e.name()).collect();
     let mut fields = vec![e.principal.to_string(), format!("kvno={kvno}"), format!("enctypes={}", enctypes.join(","))];
+    let mut old: Vec<u32> = e.keys.iter().map(|k| k.kvno).filter(|&v| v != kvno).collect();
+    old.sort_unstable();
+    old.dedup();
+    if !old.is_empty() {
+        let old: Vec<String> = old.iter().map(u32::to_string).collect();
+        fields.push(format!("old_kvnos={}", old.join(",")));
+    }
+    if let Some(p) = &e.policy {
+        fields.push(format!("policy={p}"));
+    }
+    if e.fail_count > 0 {
+        fields.push(format!("failures={}", e.fail_count));
+    }
     if !e.requires_preauth {
         fields.push("no-preauth".into());
     }
@@ -230,18 +289,12 @@ fn list(db: &Path) -> Result<()> {
     Ok(())
 }
 
-fn ktadd(db: &Path, name: &str, keytab: &str, randkey: bool) -> Result<()> {
+fn ktadd(db: &Path, name: &str, keytab: &str, randkey: bool, keepold: bool) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     let entry = if randkey {
         let enctypes = store.enctypes()?;
-        store.modify(&p, |e| {
-            let next = e
-                .current_kvno()
-                .checked_add(1)
-                .ok_or_else(|| Error::invalid(format!("{p} is at the highest key version")))?;
-            e.set_random_keys(&enctypes, next)
-        })?
+        store.modify(&p, |e| e.change_keys(NewKeys::Random, &enctypes, keepold).map(|_| ()))?
     } else {
         store.get(&p)?.ok_or_else(|| not_found(&store, &p))?
     };
@@ -276,6 +329,8 @@ struct Change {
     forwardable: Option<bool>,
     renewable: Option<bool>,
     expiration: Option<Option<Time>>,
+    policy: Option<Option<String>>,
+    unlock: bool,
 }
 
 /// A lifetime limit: a duration, or "default" (the realm's).
@@ -335,30 +390,121 @@ fn modify(db: &Path, name: &str, c: Change) -> Result<()> {
         if let Some(v) = c.expiration {
             e.expiration = v;
         }
+        if let Some(v) = &c.policy {
+            e.policy = v.clone();
+        }
+        if c.unlock {
+            e.fail_count = 0;
+        }
         Ok(())
     })?;
     println!("{}", describe(&e));
     Ok(())
 }
 
-fn cpw(db: &Path, name: &str, random: bool) -> Result<()> {
+fn cpw(db: &Path, name: &str, random: bool, keepold: bool, enctypes: Option<&str>) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
-    if store.get(&p)?.is_none() {
-        return Err(not_found(&store, &p));
-    }
-    let enctypes = store.enctypes()?;
+    let current = store.get(&p)?.ok_or_else(|| not_found(&store, &p))?;
+    let enctypes = principal_enctypes(&store, enctypes)?;
     let pw = if random { None } else { Some(read_new_password(&format!("New password for {p}"))?) };
+    if let Some(pw) = &pw {
+        store.check_new_password(&current, pw)?;
+    }
     let e = store.modify(&p, |e| {
-        let next = e
-            .current_kvno()
-            .checked_add(1)
-            .ok_or_else(|| Error::invalid(format!("{p} is at the highest key version")))?;
-        match &pw {
-            Some(pw) => e.set_password(pw.as_bytes(), &enctypes, next),
-            None => e.set_random_keys(&enctypes, next),
-        }
+        let new = match &pw {
+            Some(pw) => NewKeys::Password(pw.as_bytes()),
+            None => NewKeys::Random,
+        };
+        e.change_keys(new, &enctypes, keepold).map(|_| ())
     })?;
-    println!("changed the keys of {p} (kvno {})", e.current_kvno());
+    let kept = if keepold { ", old keys kept" } else { "" };
+    println!("changed the keys of {p} (kvno {}{kept})", e.current_kvno());
+    Ok(())
+}
+
+fn purgekeys(db: &Path, name: &str, keep: KeepKeys) -> Result<()> {
+    let store = open(db)?;
+    let p = principal_in(&store, name)?;
+    let mut removed = 0;
+    let e = store.modify(&p, |e| {
+        removed = e.purge_keys(keep)?;
+        Ok(())
+    })?;
+    println!("removed {removed} old keys of {p}; {}", describe(&e));
+    Ok(())
+}
+
+/// A policy duration: a duration as kdc.conf writes them (`10m`, `1h 0m 0s`, seconds), 0 for none.
+fn duration(text: &str) -> Result<i64> {
+    match parse_duration(text)? {
+        d if d >= 0 => Ok(d),
+        d => Err(Error::invalid(format!("a duration cannot be negative ({d} s)"))),
+    }
+}
+
+fn apply(p: &mut Policy, s: &PolicySettings) -> Result<()> {
+    if let Some(v) = s.max_failures {
+        p.max_failures = v;
+    }
+    if let Some(v) = &s.failure_interval {
+        p.failure_interval = duration(v)?;
+    }
+    if let Some(v) = &s.lockout_duration {
+        p.lockout_duration = duration(v)?;
+    }
+    if let Some(v) = s.min_length {
+        p.min_length = v;
+    }
+    if let Some(v) = s.min_classes {
+        p.min_classes = v;
+    }
+    p.validate()
+}
+
+/// One line per policy: its name and settings, tab-separated.
+fn describe_policy(p: &Policy) -> String {
+    format!(
+        "{}\tmax_failures={}\tfailure_interval={}\tlockout_duration={}\tmin_length={}\tmin_classes={}",
+        p.name, p.max_failures, p.failure_interval, p.lockout_duration, p.min_length, p.min_classes
+    )
+}
+
+fn policy(cmd: PolicyCommand) -> Result<()> {
+    match cmd {
+        PolicyCommand::Add { db, name, settings } => {
+            let store = open(&db.db)?;
+            if store.get_policy(&name)?.is_some() {
+                return Err(Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("policy {name} already exists")));
+            }
+            let mut p = Policy::new(&name);
+            apply(&mut p, &settings)?;
+            store.put_policy(p.clone())?;
+            println!("added policy {}", describe_policy(&p));
+        }
+        PolicyCommand::Mod { db, name, settings } => {
+            let store = open(&db.db)?;
+            let mut p = store.get_policy(&name)?.ok_or_else(|| no_policy(&store, &name))?;
+            apply(&mut p, &settings)?;
+            store.put_policy(p.clone())?;
+            println!("{}", describe_policy(&p));
+        }
+        PolicyCommand::Del { db, name } => {
+            let store = open(&db.db)?;
+            if !store.delete_policy(&name)? {
+                return Err(no_policy(&store, &name));
+            }
+            println!("deleted policy {name}");
+        }
+        PolicyCommand::List { db, name: None } => {
+            for p in open(&db.db)?.list_policies()? {
+                println!("{}", describe_policy(&p));
+            }
+        }
+        PolicyCommand::List { db, name: Some(name) } => {
+            let store = open(&db.db)?;
+            println!("{}", describe_policy(&store.get_policy(&name)?.ok_or_else(|| no_policy(&store, &name))?));
+        }
+    }
     Ok(())
 }

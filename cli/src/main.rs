@@ -64,8 +64,8 @@ pub enum DbCommand {
         #[arg(long)]
         master_password: bool,
         /// The enctypes principals get keys of, as MIT names them, comma- or space-separated
-        /// (default: all four, aes256-cts-hmac-sha384-192 aes256-cts-hmac-sha1-96
-        /// aes128-cts-hmac-sha256-128 aes128-cts-hmac-sha1-96).
+        /// (default: MIT 1.20's, aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96; the RFC 8009
+        /// aes256-cts-hmac-sha384-192 and aes128-cts-hmac-sha256-128 are opt-in).
         #[arg(long)]
         enctypes: Option<String>,
     },
@@ -81,6 +81,13 @@ pub enum DbCommand {
         /// Set random keys (for services).
         #[arg(long)]
         random: bool,
+        /// Keys of only these enctypes (a subset of the realm's; default: all of the realm's).
+        #[arg(long)]
+        enctypes: Option<String>,
+        /// The policy governing its password and lockout (default: the policy named "default",
+        /// when there is one, as kadmin's addprinc).
+        #[arg(long)]
+        policy: Option<String>,
     },
     /// Delete a principal.
     Del {
@@ -121,6 +128,15 @@ pub enum DbCommand {
         /// When the principal expires: seconds since the epoch, "YYYY-MM-DD HH:MM:SS" (UTC), or "never".
         #[arg(long)]
         expiration: Option<String>,
+        /// Put the principal under this policy (see `ktix db policy`).
+        #[arg(long, conflicts_with = "clear_policy")]
+        policy: Option<String>,
+        /// Take the principal out of its policy.
+        #[arg(long)]
+        clear_policy: bool,
+        /// End a lockout: set the failed pre-authentication count to zero.
+        #[arg(long)]
+        unlock: bool,
     },
     /// Change a principal's keys (like kadmin's cpw): a new password, or --random; the kvno goes up.
     Cpw {
@@ -131,7 +147,31 @@ pub enum DbCommand {
         /// New random keys instead of a password.
         #[arg(long)]
         random: bool,
+        /// Keep the old keys (kadmin's -keepold): tickets issued under them stay valid; new
+        /// tickets use the new kvno. Remove them later with `ktix db purgekeys`.
+        #[arg(long)]
+        keepold: bool,
+        /// New keys of only these enctypes (default: the realm's).
+        #[arg(long)]
+        enctypes: Option<String>,
     },
+    /// Remove old keys of a principal (like kadmin's purgekeys); tickets sealed in them stop working.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["keepkvno", "all"])))]
+    Purgekeys {
+        #[command(flatten)]
+        db: DbPath,
+        /// The principal name.
+        principal: String,
+        /// Keep the keys of this kvno and above.
+        #[arg(long)]
+        keepkvno: Option<u32>,
+        /// Remove every key but the current kvno's.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Administer policies (like kadmin's add_policy, modify_policy, delete_policy, list_policies).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Export a principal's current keys to a keytab (without changing them unless --randkey).
     Ktadd {
         #[command(flatten)]
@@ -144,7 +184,67 @@ pub enum DbCommand {
         /// Give the principal new random keys (next kvno) first.
         #[arg(long)]
         randkey: bool,
+        /// With --randkey: keep the old keys in the database (see `ktix db cpw --keepold`).
+        #[arg(long, requires = "randkey")]
+        keepold: bool,
     },
+}
+
+/// `ktix db policy …`
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Add a policy.
+    Add {
+        #[command(flatten)]
+        db: DbPath,
+        /// The policy name.
+        name: String,
+        #[command(flatten)]
+        settings: PolicySettings,
+    },
+    /// Change a policy's settings (those given).
+    Mod {
+        #[command(flatten)]
+        db: DbPath,
+        /// The policy name.
+        name: String,
+        #[command(flatten)]
+        settings: PolicySettings,
+    },
+    /// Delete a policy no principal refers to.
+    Del {
+        #[command(flatten)]
+        db: DbPath,
+        /// The policy name.
+        name: String,
+    },
+    /// List the policies with their settings (only NAME when given).
+    List {
+        #[command(flatten)]
+        db: DbPath,
+        /// The policy name.
+        name: Option<String>,
+    },
+}
+
+/// The settings of a policy (0: no limit, as in kadmin).
+#[derive(Args, Clone, Debug)]
+pub struct PolicySettings {
+    /// Failed pre-authentications that lock the principal out (0: never).
+    #[arg(long)]
+    pub max_failures: Option<u32>,
+    /// Failures further apart than this start the count again (e.g. 10m; 0: never).
+    #[arg(long)]
+    pub failure_interval: Option<String>,
+    /// How long a lockout lasts (e.g. 1h; 0: until `ktix db mod --unlock`).
+    #[arg(long)]
+    pub lockout_duration: Option<String>,
+    /// Shortest password, in characters.
+    #[arg(long)]
+    pub min_length: Option<u32>,
+    /// Fewest character classes in a password (lower, upper, digits, punctuation, other), 1-5.
+    #[arg(long)]
+    pub min_classes: Option<u32>,
 }
 
 /// An on/off setting.

@@ -104,10 +104,8 @@ fn init_add_list_ktadd_del() {
     for l in &lines {
         let f: Vec<&str> = l.split('\t').collect();
         assert_eq!(f[1], "kvno=1", "{l}");
-        for e in ["aes128-cts-hmac-sha1-96", "aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha256-128"] {
-            assert!(f[2].contains(e), "{l}");
-        }
-        assert!(f[2].starts_with("enctypes=aes256-cts-hmac-sha384-192"), "{l}");
+        // A new realm's keys: MIT 1.20's default enctypes, strongest first.
+        assert_eq!(f[2], "enctypes=aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96", "{l}");
     }
 
     // The password from stdin is alice's: a KDC over the database logs her in.
@@ -124,10 +122,10 @@ fn init_add_list_ktadd_del() {
     let kt = d.root.join("svc.keytab");
     let kt_name = format!("FILE:{}", kt.display());
     let out = ok(&["db", "ktadd", "--db", d.arg(), SERVICE, "-k", &kt_name], None);
-    assert!(out.contains("exported 4 keys"), "{out}");
+    assert!(out.contains("exported 2 keys"), "{out}");
     assert_eq!(std::fs::metadata(&kt).unwrap().permissions().mode() & 0o777, 0o600);
     let first = keys_of(&Keytab::load(&kt_name).unwrap());
-    assert_eq!(first.len(), 4);
+    assert_eq!(first.len(), 2);
     ok(&["db", "ktadd", "--db", d.arg(), SERVICE, "--keytab", kt.to_str().unwrap()], None);
     let second = keys_of(&Keytab::load(&kt_name).unwrap());
     assert_eq!(first, second, "ktadd without --randkey keeps the keys");
@@ -143,8 +141,8 @@ fn init_add_list_ktadd_del() {
     // --randkey: new keys at kvno 2, added beside the old ones.
     ok(&["db", "ktadd", "--db", d.arg(), SERVICE, "-k", &kt_name, "--randkey"], None);
     let third = keys_of(&Keytab::load(&kt_name).unwrap());
-    assert_eq!(third.len(), 8);
-    assert_eq!(third.iter().filter(|k| k.1 == 2).count(), 4);
+    assert_eq!(third.len(), 4);
+    assert_eq!(third.iter().filter(|k| k.1 == 2).count(), 2);
     assert!(first.iter().all(|k| third.contains(k)), "the kvno 1 entries are kept");
     let list = ok(&["db", "list", "--db", d.arg()], None);
     assert!(list.lines().any(|l| l.starts_with("host/svc.cli.test@CLI.TEST\tkvno=2\t")), "{list}");
@@ -250,10 +248,10 @@ fn kill_9_during_db_add_loses_nothing_committed() {
     let store = d.store();
     for name in &reported {
         let e = store.get(&Principal::parse(name, Some(REALM)).unwrap()).unwrap();
-        assert!(e.is_some_and(|e| e.keys.len() == 4), "{name} was reported added but is not whole");
+        assert!(e.is_some_and(|e| e.keys.len() == 2), "{name} was reported added but is not whole");
     }
     for p in store.list().unwrap() {
-        assert_eq!(store.get(&p).unwrap().unwrap().keys.len(), 4, "{p}");
+        assert_eq!(store.get(&p).unwrap().unwrap().keys.len(), 2, "{p}");
     }
     // The database still takes writes.
     ok(&["db", "add", "--db", d.arg(), "--random", "after"], None);
@@ -292,9 +290,9 @@ fn realm_enctypes_are_configurable_at_init() {
         got.sort();
         assert_eq!(got, vec![ktix::Enctype::Aes128CtsHmacSha196, ktix::Enctype::Aes256CtsHmacSha196], "{name}");
     }
-    // A database that names none gives every supported enctype.
+    // Without --enctypes: MIT 1.20's supported_enctypes default, SHA-2 opt-in.
     let other = Db::init();
-    assert_eq!(other.store().enctypes().unwrap(), ktix::Enctype::ALL.to_vec());
+    assert_eq!(other.store().enctypes().unwrap(), ktix::kdc::DEFAULT_ENCTYPES.to_vec());
 }
 
 /// A client against a KDC over the database `d`, at the real time.
@@ -333,4 +331,135 @@ fn mod_and_cpw_change_policy_and_keys() {
     ok(&["db", "add", "--db", d.arg(), "--random", SERVICE], None);
     let out = ok(&["db", "cpw", "--db", d.arg(), "--random", SERVICE], None);
     assert!(out.contains("kvno 2"), "{out}");
+}
+
+#[test]
+fn keepold_purgekeys_and_principal_enctypes() {
+    let d = Db::init();
+    ok(&["db", "add", "--db", d.arg(), "alice"], Some("alice-pw\n"));
+    // --enctypes limits the keys; an enctype the realm does not have is refused by name.
+    let out = ok(&["db", "add", "--db", d.arg(), "--random", "--enctypes", "aes128-cts-hmac-sha1-96", SERVICE], None);
+    assert!(out.contains("added"), "{out}");
+    assert!(ok(&["db", "list", "--db", d.arg()], None).contains("enctypes=aes128-cts-hmac-sha1-96\n"));
+    let err = fails(&["db", "add", "--db", d.arg(), "--random", "--enctypes", "aes256-cts-hmac-sha384-192", "x"], None);
+    assert!(err.contains("aes256-cts-hmac-sha384-192 is not one of the realm's enctypes"), "{err}");
+    let out = ok(&["db", "cpw", "--db", d.arg(), "--random", "--enctypes", "aes256-cts-hmac-sha1-96", SERVICE], None);
+    assert!(out.contains("kvno 2"), "{out}");
+
+    // A TGT from before a krbtgt rotation with --keepold still gets service tickets.
+    let client = client_for(&d);
+    client.login("alice", "alice-pw").unwrap();
+    let out = ok(&["db", "cpw", "--db", d.arg(), "--random", "--keepold", "krbtgt/CLI.TEST"], None);
+    assert!(out.contains("kvno 2, old keys kept"), "{out}");
+    let list = ok(&["db", "list", "--db", d.arg()], None);
+    assert!(
+        list.lines().any(|l| l.starts_with("krbtgt/CLI.TEST@CLI.TEST\tkvno=2") && l.contains("old_kvnos=1")),
+        "{list}"
+    );
+    // (client_for is a fresh KDC over the same database each time: the change is seen.)
+    let kdc = Arc::new(Kdc::with_store(REALM, Arc::new(d.store()), RealmPolicy::default()).unwrap());
+    let clock = Arc::new(FixedClock::new(Time::now()));
+    let again = Client::with_clock(
+        ClientConfig::new(REALM),
+        Arc::new(InProcess::new(kdc, clock.clone())),
+        client.ccache().clone(),
+        clock,
+    );
+    again.service_ticket(SERVICE).unwrap();
+    // New TGTs are sealed in kvno 2.
+    let fresh = client_for(&d);
+    fresh.login("alice", "alice-pw").unwrap();
+    let t = ktix::internals::wire::decode::<ktix::internals::wire::Ticket>(&fresh.tgt().unwrap().ticket).unwrap();
+    assert_eq!(t.enc_part.kvno, Some(2));
+
+    // purgekeys: one of --keepkvno / --all; removing the current keys is refused.
+    assert!(fails(&["db", "purgekeys", "--db", d.arg(), "krbtgt/CLI.TEST"], None).contains("--keepkvno"));
+    let err = fails(&["db", "purgekeys", "--db", d.arg(), "krbtgt/CLI.TEST", "--keepkvno", "3"], None);
+    assert!(err.contains("would remove every key"), "{err}");
+    let out = ok(&["db", "purgekeys", "--db", d.arg(), "krbtgt/CLI.TEST", "--keepkvno", "2"], None);
+    assert!(out.contains("removed 2 old keys") && !out.contains("old_kvnos"), "{out}");
+    client.ccache().remove(&Principal::parse(SERVICE, Some(REALM)).unwrap()).unwrap();
+    let e = again.service_ticket(SERVICE).unwrap_err();
+    assert_eq!(e.code(), ktix::ErrorCode::KRB_AP_ERR_BADKEYVER, "{e}");
+
+    // ktadd --randkey --keepold keeps the old kvno too; --keepold needs --randkey.
+    let kt = d.root.join("svc.keytab");
+    let kt_arg = kt.to_str().unwrap();
+    ok(&["db", "ktadd", "--db", d.arg(), SERVICE, "-k", kt_arg, "--randkey", "--keepold"], None);
+    let list = ok(&["db", "list", "--db", d.arg()], None);
+    assert!(
+        list.lines().any(|l| l.starts_with("host/svc.cli.test@CLI.TEST\tkvno=3") && l.contains("old_kvnos=2")),
+        "{list}"
+    );
+    fails(&["db", "ktadd", "--db", d.arg(), SERVICE, "-k", kt_arg, "--keepold"], None);
+    let out = ok(&["db", "purgekeys", "--db", d.arg(), SERVICE, "--all"], None);
+    assert!(out.contains("removed 1 old keys"), "{out}");
+}
+
+#[test]
+fn policies_lock_out_and_check_passwords() {
+    let d = Db::init();
+    let out = ok(
+        &[
+            "db",
+            "policy",
+            "add",
+            "--db",
+            d.arg(),
+            "users",
+            "--max-failures",
+            "3",
+            "--failure-interval",
+            "10m",
+            "--lockout-duration",
+            "1h",
+            "--min-length",
+            "8",
+            "--min-classes",
+            "3",
+        ],
+        None,
+    );
+    assert!(out.contains("users\tmax_failures=3\tfailure_interval=600\tlockout_duration=3600"), "{out}");
+    assert!(fails(&["db", "policy", "add", "--db", d.arg(), "users"], None).contains("already exists"));
+    assert!(fails(&["db", "policy", "add", "--db", d.arg(), "x", "--min-classes", "6"], None).contains("5"));
+
+    // Password rules apply to add and cpw, with the rule named.
+    let err = fails(&["db", "add", "--db", d.arg(), "--policy", "users", "alice"], Some("Ab1.\n"));
+    assert!(err.contains("too short") && err.contains("8 characters"), "{err}");
+    let err = fails(&["db", "add", "--db", d.arg(), "--policy", "users", "alice"], Some("alllowercase1\n"));
+    assert!(err.contains("2 character classes") && err.contains("requires 3"), "{err}");
+    assert!(fails(&["db", "add", "--db", d.arg(), "--policy", "nope", "alice"], Some("x\n")).contains("no policy nope"));
+    ok(&["db", "add", "--db", d.arg(), "--policy", "users", "alice"], Some("Alice-pw1\n"));
+    assert!(ok(&["db", "list", "--db", d.arg()], None).contains("policy=users"));
+    assert!(fails(&["db", "cpw", "--db", d.arg(), "alice"], Some("short\n")).contains("too short"));
+
+    // Three wrong passwords: locked out, even with the right one (KDC_ERR_CLIENT_REVOKED).
+    for _ in 0..3 {
+        let e = client_for(&d).login("alice", "wrong").unwrap_err();
+        assert_eq!(e.code(), ktix::ErrorCode::KDC_ERR_PREAUTH_FAILED, "{e}");
+    }
+    assert!(ok(&["db", "list", "--db", d.arg()], None).contains("failures=3"));
+    let e = client_for(&d).login("alice", "Alice-pw1").unwrap_err();
+    assert_eq!(e.code(), ktix::ErrorCode::KDC_ERR_CLIENT_REVOKED, "{e}");
+    // --unlock ends it; a success clears the count.
+    ok(&["db", "mod", "--db", d.arg(), "alice", "--unlock"], None);
+    client_for(&d).login("alice", "wrong").unwrap_err();
+    client_for(&d).login("alice", "Alice-pw1").unwrap();
+    assert!(!ok(&["db", "list", "--db", d.arg()], None).contains("failures="));
+
+    // A policy in use is not deleted; list and mod.
+    assert!(fails(&["db", "policy", "del", "--db", d.arg(), "users"], None).contains("in use"));
+    let out = ok(&["db", "policy", "mod", "--db", d.arg(), "users", "--max-failures", "0"], None);
+    assert!(out.contains("max_failures=0\tfailure_interval=600"), "{out}");
+    for _ in 0..4 {
+        client_for(&d).login("alice", "wrong").unwrap_err();
+    }
+    client_for(&d).login("alice", "Alice-pw1").unwrap();
+    ok(&["db", "mod", "--db", d.arg(), "alice", "--clear-policy"], None);
+    assert!(ok(&["db", "policy", "list", "--db", d.arg(), "users"], None).starts_with("users\tmax_failures=0"));
+    ok(&["db", "policy", "del", "--db", d.arg(), "users"], None);
+    assert!(fails(&["db", "policy", "list", "--db", d.arg(), "users"], None).contains("no policy users"));
+    assert_eq!(ok(&["db", "policy", "list", "--db", d.arg()], None), "");
+    assert!(fails(&["db", "policy", "del", "--db", d.arg(), "users"], None).contains("no policy users"));
 }

@@ -42,7 +42,7 @@ pub const KTIX_SERVER_LOG_STDERR: u32 = 1;
 
 /// Creates an in-memory realm named `realm` (e.g. `"KTIX.TEST"`) with a fresh `krbtgt/REALM`
 /// principal (random keys) and default policy (tickets up to 8 hours, renewable up to 7 days,
-/// enctypes 20, 18, 19, 17).
+/// enctypes 18, 17: MIT 1.20's default aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96).
 ///
 /// Ownership: on success `*out` is a new handle owned by the caller; free it with
 /// `ktix_kdc_free()`. `realm` is borrowed for the call. On failure `*out` is NULL.
@@ -65,7 +65,7 @@ pub extern "C" fn ktix_kdc_new(realm: *const c_char, out: *mut *mut ktix_kdc) ->
 /// creates it when no file exists there. The master key is read from, or on creation written to,
 /// the stash file beside it (`db_path` with `.stash` appended, mode 0600). A new database gets
 /// `krbtgt/REALM` with random keys. Principals added later are stored in the file at once, with
-/// keys of the database's enctypes (those `ktix db init --enctypes` chose; all four by default).
+/// keys of the database's enctypes (those `ktix db init --enctypes` chose; aes256- and aes128-cts-hmac-sha1-96 by default).
 ///
 /// `realm` names the realm to create; for an existing database it may be NULL, and when given it
 /// must match the database's realm.

@@ -108,7 +108,8 @@ fn the_whole_flow_over_loopback() {
     let same = unsafe {
         std::slice::from_raw_parts(theirs.data, theirs.len) == std::slice::from_raw_parts(ours.data, ours.len)
     };
-    assert!(same && theirs.enctype == 20 && theirs.len == 32);
+    // The realm's default enctypes: aes256-cts-hmac-sha1-96 (18) first.
+    assert!(same && theirs.enctype == 18 && theirs.len == 32);
     ktix_secret_free(&mut theirs);
     ktix_secret_free(&mut ours);
 
@@ -161,7 +162,7 @@ fn in_process_client_keytab_login_and_handle() {
     assert_eq!(ktix_client_login(client, c"bob".as_ptr(), c"pw".as_ptr()), KDC_ERR_C_PRINCIPAL_UNKNOWN);
     ktix_client_free(client);
 
-    assert_eq!(ktix_keytab_len(keytab), 4);
+    assert_eq!(ktix_keytab_len(keytab), 2, "the default enctypes: 18, 17");
     let mut e = ktix_keytab_entry_info { principal: null(), kvno: 0, enctype: 0, timestamp: 0 };
     ok(ktix_keytab_entry(keytab, 0, &mut e));
     assert_eq!(text(e.principal), "host/server.ktix.test@KTIX.TEST");

@@ -29,23 +29,17 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         ));
     }
 
-    let centry = kdc
-        .store()
-        .get(&client)?
-        .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, format!("client {client} not found")))?;
-    if centry.disabled {
-        return Err(Error::new(ErrorCode::KDC_ERR_CLIENT_REVOKED, format!("client {client} is disabled")));
-    }
-    if centry.expiration.is_some_and(|x| x <= now) {
-        return Err(Error::new(ErrorCode::KDC_ERR_NAME_EXP, format!("client {client} has expired")));
-    }
+    // Disabled, expired, locked out: refused before any password is tried, as MIT's KDC.
+    let (centry, cpolicy) = kdc.client_entry(&client, now)?;
     let sentry = kdc.server_entry(&server, now)?;
 
-    // The reply key: the strongest enctype in the client's list that the client has a key for.
-    let reply_etype = Enctype::ALL
-        .into_iter()
-        .filter(|e| kdc.policy().enctypes.contains(e) && body.etype.contains(&e.id()))
-        .find(|&e| centry.current_key(e).is_some())
+    // The reply key, as MIT chooses it: the first enctype in the client's list that the realm
+    // permits and the client has a key for.
+    let reply_etype = body
+        .etype
+        .iter()
+        .filter_map(|&n| Enctype::from_i32(n).ok())
+        .find(|&e| kdc.policy().enctypes.contains(&e) && centry.current_key(e).is_some())
         .ok_or_else(|| {
             Error::new(ErrorCode::KDC_ERR_ETYPE_NOSUPP, format!("{client} has no key of a requested enctype"))
         })?;
@@ -53,7 +47,17 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
 
     let pre_authenticated = match wire::find_padata(&req.padata, pa_type::ENC_TIMESTAMP) {
         Some(pa) => {
-            verify_timestamp(kdc, &centry, &pa.value, now)?;
+            let checked = verify_timestamp(kdc, &centry, &pa.value, now);
+            // Failed pre-authentications count towards the policy's lockout; a success ends
+            // the count.
+            match (&checked, &cpolicy) {
+                (Err(e), Some(p)) if p.max_failures > 0 && e.code() == ErrorCode::KDC_ERR_PREAUTH_FAILED => {
+                    kdc.store().record_failure(&client, p, now)?;
+                }
+                (Ok(()), _) if centry.fail_count > 0 => kdc.store().clear_failures(&client)?,
+                _ => {}
+            }
+            checked?;
             true
         }
         None if centry.requires_preauth => {
@@ -106,7 +110,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     };
     flags = flags.with_if(tf::RENEWABLE, renew_till.is_some());
 
-    let session_key = kdc.new_session_key(&body.etype)?;
+    let session_key = kdc.new_session_key(&body.etype, &sentry)?;
     facts.session_enctype = Some(session_key.enctype());
     let contents = TicketContents {
         flags,

@@ -13,7 +13,10 @@ mod tgs_exchange;
 use std::sync::Arc;
 
 pub use db::sqlite;
-pub use db::{stash_path, DatabaseInfo, KeyEntry, MasterKey, MemoryStore, PrincipalEntry, PrincipalStore, SqliteStore};
+pub use db::{
+    password_classes, stash_path, DatabaseInfo, KeepKeys, KeyEntry, MasterKey, MemoryStore, NewKeys, Policy,
+    PrincipalEntry, PrincipalStore, SqliteStore,
+};
 pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOptions, RealmSpec};
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
@@ -28,6 +31,12 @@ use crate::principal::Principal;
 use crate::proto::{self, ErrorReply};
 use crate::time::Time;
 
+/// The enctypes a new realm gives principals keys of when nothing else is said: MIT krb5 1.20's
+/// `supported_enctypes` default, aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96. The RFC 8009
+/// enctypes (aes256-cts-hmac-sha384-192, aes128-cts-hmac-sha256-128) are opt-in: `ktix db init
+/// --enctypes`, kdc.conf `supported_enctypes`, or [`RealmPolicy::enctypes`].
+pub const DEFAULT_ENCTYPES: [Enctype; 2] = [Enctype::Aes256CtsHmacSha196, Enctype::Aes128CtsHmacSha196];
+
 /// Realm-wide policy.
 #[derive(Clone, Debug)]
 pub struct RealmPolicy {
@@ -37,7 +46,8 @@ pub struct RealmPolicy {
     pub max_renewable_life: i64,
     /// Accepted clock skew, seconds (default 300).
     pub clock_skew: i64,
-    /// Enctypes the realm issues keys and session keys of, strongest first (default 20, 18, 19, 17).
+    /// Enctypes the realm issues keys and session keys of, strongest first (default
+    /// [`DEFAULT_ENCTYPES`]: 18, 17).
     pub enctypes: Vec<Enctype>,
 }
 
@@ -47,7 +57,7 @@ impl Default for RealmPolicy {
             max_life: 8 * 3600,
             max_renewable_life: 7 * 24 * 3600,
             clock_skew: 300,
-            enctypes: Enctype::ALL.to_vec(),
+            enctypes: DEFAULT_ENCTYPES.to_vec(),
         }
     }
 }
@@ -122,6 +132,38 @@ impl Kdc {
             .ok_or_else(|| Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("no principal {principal}")))
     }
 
+    /// Gives `principal` new keys at the next kvno (kadmin's `cpw`/`cpw -randkey`, see
+    /// [`PrincipalEntry::change_keys`]): of `enctypes`, or the realm's when `None`; with
+    /// `keep_old` its older keys stay and still open tickets issued before, so rotating
+    /// `krbtgt/REALM` this way keeps outstanding TGTs working. A password is checked against the
+    /// principal's policy first. Returns the new entry.
+    pub fn change_keys(
+        &self,
+        principal: &Principal,
+        new: NewKeys<'_>,
+        enctypes: Option<&[Enctype]>,
+        keep_old: bool,
+    ) -> Result<Arc<PrincipalEntry>> {
+        let mut e = (*self.entry(principal)?).clone();
+        if let NewKeys::Password(pw) = &new {
+            let text = std::str::from_utf8(pw).map_err(|_| Error::invalid("the password is not UTF-8"))?;
+            self.store.check_new_password(&e, text)?;
+        }
+        e.change_keys(new, enctypes.unwrap_or(&self.policy.enctypes), keep_old)?;
+        self.store.put(e)?;
+        self.entry(principal)
+    }
+
+    /// Removes old keys of `principal` (kadmin's `purgekeys`, see [`PrincipalEntry::purge_keys`]).
+    /// Tickets sealed in a removed key no longer open (`KRB_AP_ERR_BADKEYVER`). Returns how many
+    /// keys were removed.
+    pub fn purge_keys(&self, principal: &Principal, keep: KeepKeys) -> Result<usize> {
+        let mut e = (*self.entry(principal)?).clone();
+        let n = e.purge_keys(keep)?;
+        self.store.put(e)?;
+        Ok(n)
+    }
+
     /// A keytab with the current keys of `name` (all enctypes), for its service to accept tickets.
     pub fn keytab(&self, name: &str, now: Time) -> Result<Keytab> {
         let e = self.entry(&self.principal(name)?)?;
@@ -184,18 +226,49 @@ impl Kdc {
         })
     }
 
-    /// The session-key enctype for a request: the first of the client's list the realm supports.
-    pub(crate) fn session_enctype(&self, requested: &[i32]) -> Result<Enctype> {
+    /// The session-key enctype for a ticket to `server`, as MIT's KDC chooses it: the first of
+    /// the client's list that the realm permits and the server has a current key of.
+    pub(crate) fn session_enctype(&self, requested: &[i32], server: &PrincipalEntry) -> Result<Enctype> {
         requested
             .iter()
             .filter_map(|&n| Enctype::from_i32(n).ok())
-            .find(|e| self.policy.enctypes.contains(e))
-            .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_ETYPE_NOSUPP, "no requested enctype is supported"))
+            .find(|&e| self.policy.enctypes.contains(&e) && server.current_key(e).is_some())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::KDC_ERR_ETYPE_NOSUPP,
+                    format!("no requested enctype is permitted and one {} has a key of", server.principal),
+                )
+            })
     }
 
-    /// A fresh session key.
-    pub(crate) fn new_session_key(&self, requested: &[i32]) -> Result<Key> {
-        Key::random(self.session_enctype(requested)?)
+    /// A fresh session key for a ticket to `server` (see [`Kdc::session_enctype`]).
+    pub(crate) fn new_session_key(&self, requested: &[i32], server: &PrincipalEntry) -> Result<Key> {
+        Key::random(self.session_enctype(requested, server)?)
+    }
+
+    /// Checks that `client` may have tickets at `now`, in the AS and (for the client of a TGT) the
+    /// TGS: `KDC_ERR_C_PRINCIPAL_UNKNOWN` when it is not in the database,
+    /// `KDC_ERR_CLIENT_REVOKED` when disabled or locked out by its policy, `KDC_ERR_NAME_EXP`
+    /// when expired — MIT's codes. Returns the entry and its policy.
+    pub(crate) fn client_entry(&self, client: &Principal, now: Time) -> Result<(Arc<PrincipalEntry>, Option<Policy>)> {
+        let e = self
+            .store
+            .get(client)?
+            .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, format!("client {client} not found")))?;
+        if e.disabled {
+            return Err(Error::new(ErrorCode::KDC_ERR_CLIENT_REVOKED, format!("client {client} is disabled")));
+        }
+        if e.expiration.is_some_and(|x| x <= now) {
+            return Err(Error::new(ErrorCode::KDC_ERR_NAME_EXP, format!("client {client} has expired")));
+        }
+        let policy = self.store.policy_of(&e)?;
+        if policy.as_ref().is_some_and(|p| p.is_locked(&e, now)) {
+            return Err(Error::new(
+                ErrorCode::KDC_ERR_CLIENT_REVOKED,
+                format!("client {client} is locked out after {} failed pre-authentications", e.fail_count),
+            ));
+        }
+        Ok((e, policy))
     }
 
     /// The server's key a ticket is sealed in: its strongest current key the realm permits.

@@ -83,6 +83,20 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     if options.has(opt::POSTDATED) {
         return Err(Error::new(ErrorCode::KDC_ERR_CANNOT_POSTDATE, "postdated tickets are not issued"));
     }
+    // Options that need a flag of the presented ticket (MIT's tgsflagrules, RFC 4120 §2.6).
+    if options.has(opt::FORWARDED) && !tgt.flags.has(tf::FORWARDABLE) {
+        return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "FORWARDED requested with a TGT that is not forwardable"));
+    }
+    if options.has(opt::PROXY) && !tgt.flags.has(tf::PROXIABLE) {
+        return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "PROXY requested with a TGT that is not proxiable"));
+    }
+
+    // The client is checked again, as MIT's KDC does: a principal disabled, expired, locked out
+    // or deleted since it got its TGT gets nothing more from it, not even a renewal.
+    let (centry, _) = kdc.client_entry(&tgt.client, now)?;
+    if options.has(opt::FORWARDED) && !centry.allow_forwardable {
+        return Err(Error::new(ErrorCode::KDC_ERR_POLICY, format!("{} may not have forwarded tickets", tgt.client)));
+    }
 
     let policy = kdc.policy();
     let start = now.whole_seconds();
@@ -135,12 +149,34 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         if end <= start {
             return Err(Error::new(ErrorCode::KDC_ERR_NEVER_VALID, "the requested end time is not after the start"));
         }
+        // RFC 4120 §2.5: a proxy ticket is never a ticket-granting ticket.
+        if options.has(opt::PROXY) && server.is_krbtgt() {
+            return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "PROXY requested for a ticket-granting ticket"));
+        }
         // Single-realm: no transited realms to check, so the policy check is trivially done (MIT sets T too).
         let mut flags =
             Flags::NONE.with_if(tf::PRE_AUTHENT, tgt.flags.has(tf::PRE_AUTHENT)).with(tf::TRANSITED_POLICY_CHECKED);
-        if options.has(opt::FORWARDABLE) && tgt.flags.has(tf::FORWARDABLE) && sentry.allow_forwardable {
+        // RFC 4120 §2.6: FORWARDABLE and PROXIABLE carry over when asked for and the TGT has
+        // them; a FORWARDED (or PROXY) request gets a ticket with that flag and the request's
+        // addresses; FORWARDED stays on every ticket issued from a forwarded TGT.
+        if options.has(opt::FORWARDABLE)
+            && tgt.flags.has(tf::FORWARDABLE)
+            && sentry.allow_forwardable
+            && centry.allow_forwardable
+        {
             flags = flags.with(tf::FORWARDABLE);
         }
+        if options.has(opt::PROXIABLE) && tgt.flags.has(tf::PROXIABLE) {
+            flags = flags.with(tf::PROXIABLE);
+        }
+        flags = flags
+            .with_if(tf::FORWARDED, options.has(opt::FORWARDED) || tgt.flags.has(tf::FORWARDED))
+            .with_if(tf::PROXY, options.has(opt::PROXY));
+        let addresses = if options.has(opt::FORWARDED) || options.has(opt::PROXY) {
+            body.addresses.clone()
+        } else {
+            tgt.addresses.clone()
+        };
         let renew_till = match tgt.renew_till {
             Some(tgt_renew)
                 if (options.has(opt::RENEWABLE) || options.has(opt::RENEWABLE_OK))
@@ -161,13 +197,13 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         let authorization_data = merge_authz(tgt.authorization_data.clone(), body, &tgt.session_key, subkey.as_ref())?;
         let c = TicketContents {
             flags,
-            session_key: kdc.new_session_key(&body.etype)?,
+            session_key: kdc.new_session_key(&body.etype, &sentry)?,
             client: tgt.client.clone(),
             auth_time: tgt.auth_time,
             start_time: Some(start),
             end_time: end,
             renew_till,
-            addresses: tgt.addresses.clone(),
+            addresses,
             authorization_data,
             transited: tgt.transited.clone(),
         };

@@ -15,11 +15,11 @@ pub struct Realm {
 }
 
 impl Realm {
+    /// The realm opts in to all four enctypes, the RFC 8009 ones first (a realm's default is
+    /// MIT's aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96 only): these flows exercise 19
+    /// and 20 too.
     pub fn new() -> Realm {
-        let kdc = Kdc::new(REALM).unwrap();
-        kdc.add_principal("alice", Some("alice-pw")).unwrap();
-        kdc.add_principal(SERVICE, None).unwrap();
-        Realm { kdc: Arc::new(kdc), clock: Arc::new(FixedClock::new(Time::from_unix(1_790_000_000))) }
+        Realm::with_policy(all_enctypes())
     }
 
     pub fn now(&self) -> Time {
@@ -55,6 +55,11 @@ use ktix::internals::wire::{
 };
 use ktix::kdc::{MemoryStore, PrincipalEntry};
 use ktix::{Clock, Enctype, ErrorCode, Key, Keytab, Principal, RealmPolicy};
+
+/// The default realm policy opted in to every enctype (20, 18, 19, 17).
+pub fn all_enctypes() -> RealmPolicy {
+    RealmPolicy { enctypes: Enctype::ALL.to_vec(), ..RealmPolicy::default() }
+}
 
 /// alice's password.
 pub const ALICE_PW: &str = "alice-pw";

@@ -93,13 +93,27 @@ pub struct KtixRealm {
 }
 
 impl KtixRealm {
-    /// `ktix db init` in `dir`.
+    /// `ktix db init` in `dir` (the default enctypes: aes256- and aes128-cts-hmac-sha1-96).
     pub fn init(dir: &Path) -> KtixRealm {
+        KtixRealm::init_with_enctypes(dir, None)
+    }
+
+    /// `ktix db init [--enctypes LIST]` in `dir`.
+    pub fn init_with_enctypes(dir: &Path, enctypes: Option<&str>) -> KtixRealm {
         let db = dir.join("realm").join("realm.db");
         let realm = KtixRealm { db };
-        let out = ktix_ok(&["db", "init", "--db", realm.db_arg(), "--realm", REALM], "");
+        let mut args = vec!["db", "init", "--db", realm.db_arg(), "--realm", REALM];
+        if let Some(list) = enctypes {
+            args.extend(["--enctypes", list]);
+        }
+        let out = ktix_ok(&args, "");
         assert!(out.contains(&format!("created realm {REALM}")), "{out}");
         realm
+    }
+
+    /// The `--db` argument.
+    pub fn db_str(&self) -> &str {
+        self.db_arg()
     }
 
     /// The database file.
@@ -143,8 +157,14 @@ impl KtixRealm {
 pub const KDC_CONF: &str =
     "[realms]\n  KTIX.TEST = {\n    max_life = 8h 0m 0s\n    max_renewable_life = 7d 0h 0m 0s\n  }\n";
 
-/// A temporary directory with a ktix realm (alice with password [`ALICE_PW`], [`SERVICE`] with
-/// random keys) and `ktix kdc serve` over it with [`KDC_CONF`].
+/// The four enctypes, for `ktix db init --enctypes`: the served realm opts in to the RFC 8009
+/// ones (19, 20), which are not a new realm's default, so every enctype is exercised with MIT.
+pub const ALL_ENCTYPES: &str =
+    "aes256-cts-hmac-sha384-192 aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha256-128 aes128-cts-hmac-sha1-96";
+
+/// A temporary directory with a ktix realm of all four enctypes ([`ALL_ENCTYPES`]; alice with
+/// password [`ALICE_PW`], [`SERVICE`] with random keys) and `ktix kdc serve` over it with
+/// [`KDC_CONF`].
 pub struct ServedRealm {
     // Dropped in this order: the KDC stops before its directory goes.
     pub kdc: KtixKdc,
@@ -156,7 +176,7 @@ impl ServedRealm {
     /// Creates the realm and starts its KDC (two workers).
     pub fn start() -> ServedRealm {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let realm = KtixRealm::init(dir.path());
+        let realm = KtixRealm::init_with_enctypes(dir.path(), Some(ALL_ENCTYPES));
         realm.add_password("alice", ALICE_PW);
         realm.add_random(SERVICE);
         let conf = dir.path().join("kdc.conf");

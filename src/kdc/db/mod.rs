@@ -16,4 +16,4 @@ mod store;
 pub use master_key::{stash_path, MasterKey};
 pub use memory::MemoryStore;
 pub use sqlite::{DatabaseInfo, SqliteStore};
-pub use store::{KeyEntry, PrincipalEntry, PrincipalStore};
+pub use store::{password_classes, KeepKeys, KeyEntry, NewKeys, Policy, PrincipalEntry, PrincipalStore};

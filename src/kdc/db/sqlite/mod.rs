@@ -12,12 +12,19 @@
 //! ```text
 //! ktix_meta(name, value)          realm, master_enctype, master_source ("random" | "password"),
 //!                                 master_check (see below), created (Unix seconds)
-//! ktix_schema(version)            one row: 1
+//! ktix_schema(version)            one row: 2
 //! ktix_generation(id = 1, value)  incremented by every write (the cache validator)
 //! principals(id, name UNIQUE, name_type, requires_preauth, max_life, max_renewable_life,
-//!            expiration (Unix microseconds), disabled, allow_forwardable, allow_renewable)
+//!            expiration (Unix microseconds), disabled, allow_forwardable, allow_renewable,
+//!            policy (a policies name or NULL), fail_count, last_failed (Unix microseconds))
 //! keys(principal_id, kvno, enctype, key_data, salt, s2kparams)   primary key (principal_id, kvno, enctype)
+//! policies(name PRIMARY KEY, max_failures, failure_interval, lockout_duration, min_length,
+//!          min_classes)                                          see [`super::Policy`]
 //! ```
+//!
+//! A schema-1 database (no policies, no failure counts) is upgraded in place, in one
+//! transaction, the first time it is opened with its master key; [`SqliteStore::inspect`] never
+//! writes.
 //!
 //! `name` is the principal's display form (`a/b@REALM`, escaped), which is unique per principal.
 //!
@@ -48,6 +55,7 @@
 //! The schema and the checks that a file is a ktix realm database are in `schema.rs`; reading and
 //! writing one principal's rows in `rows.rs`.
 
+mod policy;
 mod rows;
 mod schema;
 
@@ -65,10 +73,12 @@ use parking_lot::{Mutex, RwLock};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use self::rows::{generation, principal_id, read_entry, write_entry};
-use self::schema::{connect, connect_existing, sql_bare, sql_err, validate, wrong_master, FORMAT_NAME, SCHEMA_SQL};
+use self::schema::{
+    connect, connect_existing, sql_bare, sql_err, upgrade, validate, wrong_master, FORMAT_NAME, SCHEMA_SQL,
+};
 use super::master_key::KEY_CHECK_TEXT;
 pub use super::master_key::{stash_path, MasterKey, STASH_MAGIC};
-use super::store::{exists, PrincipalEntry, PrincipalStore};
+use super::store::{exists, Policy, PrincipalEntry, PrincipalStore};
 use crate::crypto::{usage, Enctype};
 use crate::error::{Error, ErrorCode, Result};
 use crate::fsutil;
@@ -78,8 +88,9 @@ use crate::time::Time;
 /// The SQLite `application_id` of a ktix realm database: the bytes `"ktix"`.
 pub const APPLICATION_ID: i32 = 0x6b74_6978;
 
-/// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version this code reads and writes. A database of schema 1 (before policies and
+/// lockout) is upgraded when opened with its master key.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for another connection's lock before failing.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -197,6 +208,8 @@ impl SqliteStore {
                 meta.execute(params!["master_source", source])?;
                 meta.execute(params!["master_check", check])?;
                 meta.execute(params!["created", now])?;
+                let enctypes: Vec<&str> = crate::kdc::DEFAULT_ENCTYPES.iter().map(|e| e.name()).collect();
+                meta.execute(params!["enctypes", enctypes.join(",")])?;
                 Ok(())
             })()
             .map_err(|e| sql_err(path, e))?;
@@ -265,7 +278,7 @@ impl SqliteStore {
     /// database, or of a newer schema (`KTIX_ERR_BAD_FILE`); a master key other than the one the
     /// database was created with (`KRB_AP_ERR_BAD_INTEGRITY`).
     pub fn open(path: &Path, master: &MasterKey) -> Result<SqliteStore> {
-        let conn = connect_existing(path)?;
+        let mut conn = connect_existing(path)?;
         let meta = validate(&conn, path)?;
         if meta.master_enctype != master.key.enctype().id() {
             return Err(wrong_master(path));
@@ -282,6 +295,7 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL").map_err(|e| sql_err(path, e))?;
         conn.pragma_update(None, "foreign_keys", true).map_err(|e| sql_err(path, e))?;
+        upgrade(&mut conn, path, meta.info.schema_version)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             realm: meta.info.realm,
@@ -311,7 +325,8 @@ impl SqliteStore {
     }
 
     /// The enctypes the realm gives principals keys of, strongest first (`ktix db init
-    /// --enctypes`); every supported enctype when the database names none.
+    /// --enctypes`; a new database has [`crate::kdc::DEFAULT_ENCTYPES`]); every supported
+    /// enctype for a database created before that default (it names none).
     pub fn enctypes(&self) -> Result<Vec<Enctype>> {
         let mut r = self.reader()?;
         let value: Option<String> = r
@@ -510,5 +525,32 @@ impl PrincipalStore for SqliteStore {
             out.push(p.with_name_type(nt));
         }
         Ok(out)
+    }
+
+    fn get_policy(&self, name: &str) -> Result<Option<Policy>> {
+        let mut reader = self.reader()?;
+        policy::get(reader.conn(), name).map_err(|e| e.context(self.path.display()))
+    }
+
+    fn put_policy(&self, p: Policy) -> Result<()> {
+        p.validate()?;
+        self.write(|tx| policy::put(tx, &p))
+    }
+
+    fn delete_policy(&self, name: &str) -> Result<bool> {
+        self.write(|tx| policy::delete(tx, name))
+    }
+
+    fn list_policies(&self) -> Result<Vec<Policy>> {
+        let mut reader = self.reader()?;
+        policy::list(reader.conn()).map_err(|e| e.context(self.path.display()))
+    }
+
+    fn record_failure(&self, principal: &Principal, p: &Policy, now: Time) -> Result<()> {
+        self.write(|tx| policy::record_failure(tx, principal, p, now))
+    }
+
+    fn clear_failures(&self, principal: &Principal) -> Result<()> {
+        self.write(|tx| policy::clear_failures(tx, principal))
     }
 }

@@ -39,16 +39,19 @@ pub(super) fn write_entry(
     }
     let e = entry;
     let sql = sql_bare;
+    super::policy::check_exists(conn, e.policy.as_deref())?;
     // One statement for both cases: the row is keyed by the principal's name.
     let id: i64 = conn
         .query_row(
             "INSERT INTO principals (name, name_type, requires_preauth, max_life, max_renewable_life,
-             expiration, disabled, allow_forwardable, allow_renewable) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             expiration, disabled, allow_forwardable, allow_renewable, policy, fail_count, last_failed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT(name) DO UPDATE SET name_type = excluded.name_type,
                  requires_preauth = excluded.requires_preauth, max_life = excluded.max_life,
                  max_renewable_life = excluded.max_renewable_life, expiration = excluded.expiration,
                  disabled = excluded.disabled, allow_forwardable = excluded.allow_forwardable,
-                 allow_renewable = excluded.allow_renewable
+                 allow_renewable = excluded.allow_renewable, policy = excluded.policy,
+                 fail_count = excluded.fail_count, last_failed = excluded.last_failed
              RETURNING id",
             params![
                 name,
@@ -59,7 +62,10 @@ pub(super) fn write_entry(
                 e.expiration.map(Time::unix_micros),
                 e.disabled,
                 e.allow_forwardable,
-                e.allow_renewable
+                e.allow_renewable,
+                e.policy,
+                e.fail_count,
+                e.last_failed.map(Time::unix_micros)
             ],
             |row| row.get(0),
         )
@@ -92,21 +98,26 @@ pub(super) fn read_entry(
     let name = principal.to_string();
     let sql = sql_bare;
     type Row = (i64, i32, bool, Option<i64>, Option<i64>, Option<i64>, bool, bool, bool);
-    let row: Option<Row> = conn
+    type Lockout = (Option<String>, i64, Option<i64>);
+    let row: Option<(Row, Lockout)> = conn
         .prepare_cached(
             "SELECT id, name_type, requires_preauth, max_life, max_renewable_life, expiration, disabled,
-             allow_forwardable, allow_renewable FROM principals WHERE name = ?1",
+             allow_forwardable, allow_renewable, policy, fail_count, last_failed FROM principals WHERE name = ?1",
         )
         .and_then(|mut s| {
             s.query_row([&name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+                Ok((
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?),
+                    (r.get(9)?, r.get(10)?, r.get(11)?),
+                ))
             })
             .optional()
         })
         .map_err(sql)?;
-    let Some((id, nt, requires_preauth, max_life, max_renewable_life, expiration, disabled, fwd, renew)) = row else {
+    let Some((row, (policy, fail_count, last_failed))) = row else {
         return Ok(None);
     };
+    let (id, nt, requires_preauth, max_life, max_renewable_life, expiration, disabled, fwd, renew) = row;
     let bad = |what: String| Error::new(ErrorCode::KTIX_ERR_BAD_FILE, format!("principal {name}: {what}"));
     let mut stmt = conn
         .prepare_cached(
@@ -157,6 +168,9 @@ pub(super) fn read_entry(
         disabled,
         allow_forwardable: fwd,
         allow_renewable: renew,
+        policy,
+        fail_count: u32::try_from(fail_count).map_err(|_| bad(format!("failure count {fail_count} out of range")))?,
+        last_failed: last_failed.map(Time::from_unix_micros),
     }))
 }
 

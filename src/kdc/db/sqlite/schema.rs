@@ -13,6 +13,14 @@ use crate::error::{Error, ErrorCode, Result};
 pub(super) const FORMAT_NAME: &str = "ktix realm database";
 
 pub(super) const SCHEMA_SQL: &str = "
+CREATE TABLE policies (
+    name TEXT PRIMARY KEY NOT NULL,
+    max_failures INTEGER NOT NULL,
+    failure_interval INTEGER NOT NULL,
+    lockout_duration INTEGER NOT NULL,
+    min_length INTEGER NOT NULL,
+    min_classes INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE ktix_meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE ktix_schema (version INTEGER NOT NULL);
 CREATE TABLE ktix_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
@@ -26,7 +34,10 @@ CREATE TABLE principals (
     expiration INTEGER,
     disabled INTEGER NOT NULL,
     allow_forwardable INTEGER NOT NULL,
-    allow_renewable INTEGER NOT NULL
+    allow_renewable INTEGER NOT NULL,
+    policy TEXT REFERENCES policies(name),
+    fail_count INTEGER NOT NULL DEFAULT 0,
+    last_failed INTEGER
 );
 CREATE TABLE keys (
     principal_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
@@ -39,6 +50,40 @@ CREATE TABLE keys (
 ) WITHOUT ROWID;
 INSERT INTO ktix_generation (id, value) VALUES (1, 0);
 ";
+
+/// Upgrades a schema-1 database (before policies and lockout) to schema 2, in one transaction:
+/// the `policies` table and the principals' `policy`, `fail_count` and `last_failed` columns.
+pub(super) const UPGRADE_1_TO_2_SQL: &str = "
+CREATE TABLE policies (
+    name TEXT PRIMARY KEY NOT NULL,
+    max_failures INTEGER NOT NULL,
+    failure_interval INTEGER NOT NULL,
+    lockout_duration INTEGER NOT NULL,
+    min_length INTEGER NOT NULL,
+    min_classes INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE principals ADD COLUMN policy TEXT REFERENCES policies(name);
+ALTER TABLE principals ADD COLUMN fail_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE principals ADD COLUMN last_failed INTEGER;
+UPDATE ktix_schema SET version = 2;
+UPDATE ktix_generation SET value = value + 1 WHERE id = 1;
+";
+
+/// Brings an opened database of an older schema (already [`validate`]d) up to
+/// [`SCHEMA_VERSION`], in one immediate transaction.
+pub(super) fn upgrade(conn: &mut Connection, path: &Path, from: i64) -> Result<()> {
+    if from >= SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| sql_err(path, e))?;
+    // Another process may have upgraded it meanwhile.
+    let now: i64 =
+        tx.query_row("SELECT max(version) FROM ktix_schema", [], |r| r.get(0)).map_err(|e| sql_err(path, e))?;
+    if now == 1 {
+        tx.execute_batch(UPGRADE_1_TO_2_SQL).map_err(|e| sql_err(path, e).context("upgrading schema 1 to 2"))?;
+    }
+    tx.commit().map_err(|e| sql_err(path, e))
+}
 
 /// Opens a connection (read-write, never creating the file, no URI names) with the busy timeout.
 pub(super) fn connect(path: &Path) -> Result<Connection> {
@@ -111,6 +156,9 @@ pub(super) fn validate(conn: &Connection, path: &Path) -> Result<Meta> {
     }
     if version < 1 {
         return Err(foreign(format!("schema version {version}")));
+    }
+    if version >= 2 && !has_table("policies")? {
+        return Err(foreign("no policies table".into()));
     }
     let meta = |name: &str| -> Result<rusqlite::types::Value> {
         conn.query_row("SELECT value FROM ktix_meta WHERE name = ?1", [name], |r| r.get(0))
