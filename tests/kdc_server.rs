@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use ktix::internals::wire::{self, KrbError};
 use ktix::kdc::{Protocol, RequestLog, RequestLogger, ServerStats};
-use ktix::{Acceptor, CCache, Client, ClientConfig, ErrorCode, Kdc, KdcServer, Network, ServerConfig, Transport};
+use ktix::{
+    Acceptor, CCache, Client, ClientConfig, ErrorCode, Kdc, KdcServer, Network, Recording, ServerConfig, Transport,
+};
 use parking_lot::Mutex;
 
 const REALM: &str = "KTIX.TEST";
@@ -232,39 +234,123 @@ fn reply_too_big_for_udp_is_fetched_over_tcp() {
         .all(|l| l.reply_len <= 400 && l.facts.detail.as_deref().unwrap_or("").contains("over the UDP")));
 }
 
+/// A small xorshift generator: the test's random bytes, reproducible from the printed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        eprintln!("random seed {seed:#x}");
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Nothing arrives on `udp` within a short while.
+fn expect_silence(udp: &UdpSocket) {
+    udp.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 2048];
+    match udp.recv_from(&mut buf) {
+        Ok((n, from)) => panic!("unexpected {n}-byte datagram from {from}: {:02x?}", &buf[..n.min(16)]),
+        Err(e) => assert!(matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{e}"),
+    }
+    udp.set_read_timeout(Some(WAIT)).unwrap();
+}
+
 #[test]
-fn garbage_gets_a_krb_error_over_udp_and_tcp() {
+fn only_request_shaped_input_is_ever_answered() {
     let (server, logs) = serve(|_| {});
     let addr = server.local_addrs()[0];
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     udp.set_read_timeout(Some(WAIT)).unwrap();
-    let mut buf = [0u8; 2048];
-    for garbage in [&b"hello, kdc"[..], &[0x6a, 0x03, 0x02, 0x01, 0x05], &[0xff; 300]] {
-        udp.send_to(garbage, addr).unwrap();
-        let (n, from) = udp.recv_from(&mut buf).unwrap();
-        assert_eq!(from, addr);
-        let code = krb_error_code(&buf[..n]);
-        assert!(code == 40 || code == 60, "{code}");
-    }
-    udp.send_to(b"hello", addr).unwrap();
-    let (n, _) = udp.recv_from(&mut buf).unwrap();
-    assert_eq!(krb_error_code(&buf[..n]), ErrorCode::KRB_AP_ERR_MSG_TYPE.code());
+    let mut buf = [0u8; 4096];
 
-    // Over TCP, several requests on one connection, sent at once.
+    // A request-shaped but malformed message still gets a KRB-ERROR: the KDC's own KRB-ERROR,
+    // to send back to it below.
+    udp.send_to(&[0x6a, 0x03, 0x02, 0x01, 0x05], addr).unwrap();
+    let (n, from) = udp.recv_from(&mut buf).unwrap();
+    assert_eq!(from, addr);
+    let own_error = buf[..n].to_vec();
+    assert_eq!(own_error[0], 0x7e);
+    assert!(krb_error_code(&own_error) == 40 || krb_error_code(&own_error) == 60);
+    // And a real AS-REP, captured from a login over the network.
+    let rec = Arc::new(Recording::new(network(&server)));
+    Client::new(ClientConfig::new(REALM), rec.clone(), CCache::memory()).login("alice", ALICE_PW).unwrap();
+    let exchanges = rec.since(0);
+    let as_rep = exchanges.last().unwrap().1.clone();
+    assert_eq!(as_rep[0], 0x6b);
+    // The malformed request and the two of the login (the counter moves after each reply is sent).
+    let answered = 3;
+    wait_until("three requests answered", || stats(&server).udp_requests == answered);
+
+    // Every first byte but 0x6a/0x6c, with random content and length (1 byte up to 1,400),
+    // the KDC's own KRB-ERROR (the loop of CVE-2002-2443), its AS-REP, and classic reflector
+    // bait: no reply to any of them.
+    let mut rng = Rng::seeded();
+    let mut sent = 0u64;
+    for first in (0u8..=255).filter(|b| *b != 0x6a && *b != 0x6c) {
+        let len = 1 + (rng.next() % 1400) as usize;
+        let mut d = rng.bytes(len);
+        d[0] = first;
+        udp.send_to(&d, addr).unwrap();
+        udp.send_to(&[first], addr).unwrap();
+        sent += 2;
+        if sent % 32 == 0 {
+            // Paced, so that none is lost to a full queue or socket buffer.
+            wait_until("the datagrams counted as ignored", || stats(&server).ignored == sent);
+        }
+    }
+    for d in [&own_error[..], &as_rep, b"\x30\x00", b"\x7e\x03\x02\x01\x05", b"hello, kdc", &[0xff; 300]] {
+        udp.send_to(d, addr).unwrap();
+        sent += 1;
+    }
+    wait_until("the datagrams counted as ignored", || stats(&server).ignored == sent);
+    expect_silence(&udp);
+    assert_eq!(stats(&server).udp_requests, answered, "none of them was answered");
+
+    // Over TCP: no reply either, and the connection is closed.
+    for d in [&own_error[..], &as_rep, b"garbage one", &rng.bytes(40)] {
+        let mut s = connect(&server);
+        let mut f = frame(d);
+        if f[4] == 0x6a || f[4] == 0x6c {
+            f[4] = 0x30;
+        }
+        s.write_all(&f).unwrap();
+        expect_closed(&mut s);
+        sent += 1;
+    }
+    // A malformed request still gets its KRB-ERROR over TCP, several on one connection.
     let mut s = connect(&server);
-    let mut both = frame(b"garbage one");
+    let mut both = frame(&[0x6a, 0x03, 0x02, 0x01, 0x05]);
     both.extend(frame(&[0x6c, 0x01]));
     s.write_all(&both).unwrap();
-    assert_eq!(krb_error_code(&read_frame(&mut s)), 40);
-    let code = krb_error_code(&read_frame(&mut s));
-    assert!(code == 40 || code == 60, "{code}");
+    for _ in 0..2 {
+        let code = krb_error_code(&read_frame(&mut s));
+        assert!(code == 40 || code == 60, "{code}");
+    }
     s.shutdown(Shutdown::Write).unwrap();
     expect_closed(&mut s);
+    wait_until("the TCP messages counted as ignored", || stats(&server).ignored == sent);
+    assert_eq!(stats(&server).tcp_aborted, 0, "closed as ignored, not as aborted");
 
-    let logs = logs_after(&logs, 6);
-    assert!(logs.iter().all(|l| l.facts.code != ErrorCode::KDC_ERR_NONE), "{}", lines(&logs));
-    // After all that, a normal login still works.
+    // Ignored input is logged at a low rate: one line so far (within the 10 s interval).
+    let logs = logs_after(&logs, 1);
+    let ignored: Vec<_> = logs.iter().filter(|l| l.reply_len == 0).collect();
+    assert_eq!(ignored.len(), 1, "{}", lines(&logs));
+    assert!(ignored[0].to_string().contains("no reply"), "{}", ignored[0]);
+    // After all that, a normal login still works, over UDP and TCP.
     client(network(&server)).login("alice", ALICE_PW).unwrap();
+    client(network(&server).with_udp_preference_limit(1)).login("alice", ALICE_PW).unwrap();
 }
 
 #[test]

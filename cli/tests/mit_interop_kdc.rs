@@ -348,7 +348,8 @@ fn bad_input_then_mit_kinit_still_works() {
     let mut s = Setup::new();
     let addr = s.kdc.addr();
 
-    // Garbage over UDP: each gets a KRB-ERROR (generic, or "not a KDC message type").
+    // Garbage over UDP: only what is shaped like a request (first byte 0x6a/0x6c) gets a
+    // KRB-ERROR (generic, or "not a KDC message type"); anything else gets no reply at all.
     let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
     udp.set_read_timeout(Some(Duration::from_secs(5))).expect("udp timeout");
     let mut pseudo = 0x2545_f491_u32;
@@ -365,26 +366,43 @@ fn bad_input_then_mit_kinit_still_works() {
     let as_req_prefix = [0x6a, 0x82, 0x01, 0x00, 0x30, 0x82];
     let mut garbage: Vec<Vec<u8>> = vec![b"hello, kdc".to_vec(), vec![0xff; 300], as_req_prefix.to_vec(), vec![0x6c]];
     garbage.extend((0..8).map(|i| noise(1 + i * 97)));
+    let shaped = |g: &[u8]| matches!(g.first(), Some(0x6a | 0x6c));
     let mut buf = vec![0u8; 4096];
-    for g in &garbage {
+    let mut own_error = Vec::new();
+    for g in garbage.iter().filter(|g| shaped(g)) {
         udp.send_to(g, addr).expect("send a datagram");
-        let (n, from) = udp.recv_from(&mut buf).expect("a reply to a garbage datagram");
+        let (n, from) = udp.recv_from(&mut buf).expect("a reply to a malformed request");
         assert_eq!(from, addr);
         let code = krb_error_code(&buf[..n]);
         assert!(code == 40 || code == 60, "garbage {g:02x?} got error {code}");
+        own_error = buf[..n].to_vec();
+    }
+    // The unshaped ones, and the KDC's own KRB-ERROR sent back to it: silence.
+    for g in garbage.iter().filter(|g| !shaped(g)).chain([&own_error]) {
+        udp.send_to(g, addr).expect("send a datagram");
+    }
+    udp.set_read_timeout(Some(Duration::from_millis(500))).expect("udp timeout");
+    if let Ok((n, _)) = udp.recv_from(&mut buf) {
+        panic!("a reply to input that is not a request: {:02x?}", &buf[..n]);
     }
 
-    // Garbage over TCP, two frames at once on one connection: two KRB-ERRORs, then EOF from us
-    // closes it.
+    // Over TCP, two malformed requests at once on one connection: two KRB-ERRORs, then EOF from
+    // us closes it.
     let mut c = connect(addr);
-    let mut both = frame(b"garbage one");
-    both.extend(frame(&noise(500)));
+    let mut both = frame(&as_req_prefix);
+    let mut tgs_like = noise(500);
+    tgs_like[0] = 0x6c;
+    both.extend(frame(&tgs_like));
     c.write_all(&both).expect("send");
     for _ in 0..2 {
         let code = krb_error_code(&read_reply(&mut c));
         assert!(code == 40 || code == 60, "{code}");
     }
     c.shutdown(Shutdown::Write).expect("shutdown");
+    expect_closed(&mut c, Duration::from_secs(5));
+    // A frame that is not a request: no reply, the connection is closed.
+    let mut c = connect(addr);
+    c.write_all(&frame(b"garbage one")).expect("send");
     expect_closed(&mut c, Duration::from_secs(5));
 
     // Raw bytes with no sensible length prefix ("GET / HTTP/1.0": 1.2 GB announced): closed.

@@ -2,6 +2,12 @@
 //! of worker threads, bounded queues, connections and message sizes, one log line per request,
 //! and a clean [`KdcServer::stop`].
 //!
+//! Only input shaped like an AS-REQ or TGS-REQ (first byte 0x6a or 0x6c) is ever answered; any
+//! other datagram or TCP frame gets no reply (a TCP connection that sends one is closed), is
+//! counted in [`ServerStats::ignored`] and logged at most once per 10 seconds, so the KDC can be
+//! neither a reflector nor drawn into a KRB-ERROR loop with another KDC. Both transports reach
+//! the KDC through one function that makes this decision.
+//!
 //! How the work is split:
 //!
 //! - each UDP socket has a receiver thread that reads datagrams into one reused buffer and hands
@@ -30,6 +36,8 @@ mod udp;
 
 pub use self::log::{silent_logger, stderr_logger, Protocol, RequestLog, RequestLogger};
 
+use self::log::{log, log_entry, Throttle};
+
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -57,6 +65,9 @@ pub const MAX_UDP_PAYLOAD: usize = 65_507;
 const UDP_POLL: Duration = Duration::from_millis(500);
 /// How long `stop` waits for a thread to notice before giving up on it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// At most one log line per this interval about input dropped without a reply (each line says
+/// how many were dropped since the last one).
+const IGNORED_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The settings of a [`KdcServer`].
 #[derive(Clone)]
@@ -155,6 +166,9 @@ pub struct ServerStats {
     pub tcp_aborted: u64,
     /// TCP connections open now.
     pub tcp_open: usize,
+    /// Messages (UDP or TCP) not shaped like an AS-REQ or TGS-REQ, dropped without a reply
+    /// (see [`Kdc::handle`]); a TCP connection that sends one is closed.
+    pub ignored: u64,
 }
 
 #[derive(Default)]
@@ -164,6 +178,7 @@ struct Counters {
     udp_dropped: AtomicU64,
     tcp_refused: AtomicU64,
     tcp_aborted: AtomicU64,
+    ignored: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -177,6 +192,8 @@ struct Shared {
     stopping: AtomicBool,
     counters: Counters,
     tcp: TcpPool,
+    /// Rate limit of the log lines about ignored input.
+    ignored_log: Throttle,
 }
 
 /// The network server of a [`Kdc`]: UDP and TCP (RFC 4120 §7.2) on each listen address until
@@ -226,6 +243,7 @@ impl KdcServer {
             config,
             stopping: AtomicBool::new(false),
             counters: Counters::default(),
+            ignored_log: Throttle::new(IGNORED_LOG_INTERVAL),
         });
         let mut server = KdcServer { shared: shared.clone(), addrs: Vec::new(), threads: Vec::new() };
         let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
@@ -277,6 +295,7 @@ impl KdcServer {
             tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
             tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
             tcp_open: self.shared.tcp.state.lock().open,
+            ignored: c.ignored.load(Ordering::Relaxed),
         }
     }
 
@@ -384,10 +403,13 @@ fn wake_target(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// `Kdc::process`, with a panic (a bug) turned into a KRB_ERR_GENERIC reply rather than a dead
-/// worker.
-fn process(kdc: &Kdc, request: &[u8], now: Time) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| kdc.process(request, now))) {
+/// The one place both transports hand a message to the KDC: [`Kdc::process`], with a panic (a
+/// bug) turned into a KRB_ERR_GENERIC reply rather than a dead worker. `None` for input that gets
+/// no reply (not shaped like an AS-REQ or TGS-REQ, see [`Kdc::handle`]): counted in
+/// [`ServerStats::ignored`] and logged at most once per [`IGNORED_LOG_INTERVAL`].
+fn process(shared: &Shared, request: &[u8], transport: Protocol, peer: SocketAddr, now: Time) -> Option<Outcome> {
+    let kdc = &shared.kdc;
+    let outcome = match catch_unwind(AssertUnwindSafe(|| kdc.process(request, now))) {
         Ok(outcome) => outcome,
         Err(_) => {
             let detail = "internal error";
@@ -396,7 +418,21 @@ fn process(kdc: &Kdc, request: &[u8], now: Time) -> Outcome {
                 facts: RequestFacts::failure(ExchangeKind::of(request), ErrorCode::KRB_ERR_GENERIC, detail),
             }
         }
+    };
+    if !outcome.is_ignored() {
+        return Some(outcome);
     }
+    bump(&shared.counters.ignored);
+    if let Some(unlogged) = shared.ignored_log.pass() {
+        let mut entry = log_entry(outcome, transport, peer, now, request.len());
+        if unlogged > 0 {
+            if let Some(d) = entry.facts.detail.as_mut() {
+                d.push_str(&format!(" ({unlogged} more ignored since the last such line)"));
+            }
+        }
+        log(shared, &entry);
+    }
+    None
 }
 
 /// A KRB-ERROR from this KDC.

@@ -246,7 +246,10 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, b
         };
         let arrived = Instant::now();
         let now = cfg.clock.now();
-        let outcome = process(&shared.kdc, &bufs.input[4..4 + len], now);
+        let Some(outcome) = process(shared, &bufs.input[4..4 + len], Protocol::Tcp, peer, now) else {
+            // Not a KDC request: no reply, and the connection is closed.
+            return true;
+        };
         let sent = write_frame(stream, &mut bufs.output, &outcome.reply);
         bump(&shared.counters.tcp_requests);
         let mut entry = log_entry(outcome, Protocol::Tcp, peer, now, len);
