@@ -9,9 +9,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ktix::internals::wire::{self, KrbError};
-use ktix::kdc::{Protocol, RequestLog, RequestLogger, ServerStats};
+use ktix::kdc::{MemoryStore, PrincipalEntry, PrincipalStore, Protocol, RequestLog, RequestLogger, ServerStats};
 use ktix::{
-    Acceptor, CCache, Client, ClientConfig, ErrorCode, Kdc, KdcServer, Network, Recording, ServerConfig, Transport,
+    Acceptor, CCache, Client, ClientConfig, Error, ErrorCode, Kdc, KdcServer, Network, Principal, RealmPolicy,
+    Recording, ServerConfig, Transport,
 };
 use parking_lot::Mutex;
 
@@ -586,4 +587,86 @@ fn concurrent_logins() {
     }
     let logs = logs_after(&logs, 16);
     assert_eq!(logs.iter().filter(|l| l.facts.code == ErrorCode::KDC_ERR_NONE).count(), 8);
+}
+
+/// A store whose lookups of one principal fail the way a broken database does.
+struct FailingStore {
+    inner: MemoryStore,
+    broken: &'static str,
+}
+
+const STORE_FAILURE: &str = "/var/lib/ktix/secret-dir/realm.db: SQLite error: database disk image is malformed";
+
+impl PrincipalStore for FailingStore {
+    fn get(&self, p: &Principal) -> ktix::Result<Option<Arc<PrincipalEntry>>> {
+        if p.to_string().starts_with(self.broken) {
+            return Err(Error::new(ErrorCode::KTIX_ERR_BAD_FILE, STORE_FAILURE));
+        }
+        self.inner.get(p)
+    }
+    fn put(&self, e: PrincipalEntry) -> ktix::Result<()> {
+        self.inner.put(e)
+    }
+    fn delete(&self, p: &Principal) -> ktix::Result<bool> {
+        self.inner.delete(p)
+    }
+    fn list(&self) -> ktix::Result<Vec<Principal>> {
+        self.inner.list()
+    }
+}
+
+/// The e-text of a KRB-ERROR.
+fn e_text(reply: &[u8]) -> String {
+    let e = wire::decode::<KrbError>(reply).expect("a KRB-ERROR");
+    e.e_text.as_ref().map(wire::kstring_text).unwrap_or_default()
+}
+
+#[test]
+fn krb_errors_carry_a_fixed_text_and_the_log_the_detail() {
+    let store = Arc::new(FailingStore { inner: MemoryStore::new(), broken: "broken@" });
+    let kdc = Kdc::with_store(REALM, store, RealmPolicy::default()).unwrap();
+    kdc.add_principal("alice", Some(ALICE_PW)).unwrap();
+    let (logger, logs) = capture();
+    let server = KdcServer::start(Arc::new(kdc), &["127.0.0.1:0"], config(logger)).unwrap();
+
+    // A store failure: KRB_ERR_GENERIC with the fixed text, the database error in the log only.
+    let err = client(network(&server)).login("broken", "pw").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KRB_ERR_GENERIC, "{err}");
+    assert!(!err.message().contains("realm.db") && !err.message().contains("SQLite"), "{err}");
+    // The raw reply, recorded, and the same request sent again by hand over UDP.
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(WAIT)).unwrap();
+    let recorded = Arc::new(Recording::new(network(&server)));
+    let _ = Client::new(ClientConfig::new(REALM), recorded.clone(), CCache::memory()).login("broken", "pw");
+    let (request, reply) = recorded.since(0).remove(0);
+    udp.send_to(&request, server.local_addrs()[0]).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = udp.recv_from(&mut buf).unwrap();
+    assert_eq!(n, reply.len());
+    assert_eq!(krb_error_code(&reply), ErrorCode::KRB_ERR_GENERIC.code());
+    assert_eq!(e_text(&reply), "Generic error");
+    assert_eq!(e_text(&buf[..n]), "Generic error");
+
+    // A malformed request: the fixed text of its code, the decoder's complaint in the log only.
+    udp.send_to(&[0x6a, 0x03, 0x02, 0x01, 0x05], server.local_addrs()[0]).unwrap();
+    let (n, _) = udp.recv_from(&mut buf).unwrap();
+    let code = ErrorCode(krb_error_code(&buf[..n]));
+    let malformed_text = e_text(&buf[..n]);
+    assert_eq!(malformed_text, ktix::internals::proto::e_text(code));
+    // An unknown client: the RFC's text, not the name looked up.
+    let err = client(network(&server)).login("nobody", "pw").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN);
+    assert!(err.message().ends_with("Client not found in Kerberos database"), "{err}");
+    assert!(!err.message().contains("nobody"), "{err}");
+
+    let logs = logs_after(&logs, 5);
+    let text = lines(&logs);
+    let failures: Vec<_> =
+        logs.iter().filter(|l| l.facts.client.as_ref().is_some_and(|c| c.to_string() == "broken@KTIX.TEST")).collect();
+    assert_eq!(failures.len(), 3, "{text}");
+    assert!(failures.iter().all(|l| l.facts.code == ErrorCode::KRB_ERR_GENERIC), "{text}");
+    assert!(failures.iter().all(|l| l.to_string().contains(STORE_FAILURE)), "the detail is logged:\n{text}");
+    let malformed = logs.iter().find(|l| l.request_len == 5).expect("the malformed request is logged");
+    assert!(malformed.facts.detail.as_deref().is_some_and(|d| !d.is_empty() && d != malformed_text), "{malformed}");
+    assert!(logs.iter().any(|l| l.facts.detail.as_deref().unwrap_or("").contains("nobody")), "{text}");
 }

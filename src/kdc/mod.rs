@@ -170,7 +170,8 @@ impl Kdc {
     }
 
     /// The KRB-ERROR this KDC answers `err` with, naming the client and server when known (and
-    /// without the names when one of them cannot be encoded).
+    /// without the names when one of them cannot be encoded). Its e-text is the fixed text of the
+    /// code; `err`'s message (database paths, SQL errors, …) stays out of it, for the log.
     pub(crate) fn error_reply(
         &self,
         err: &Error,
@@ -179,13 +180,7 @@ impl Kdc {
         server: Option<&Principal>,
         data: Option<Vec<u8>>,
     ) -> Vec<u8> {
-        let reply = ErrorReply {
-            realm: self.realm.clone(),
-            server: server.cloned(),
-            client: client.cloned(),
-            text: None,
-            data,
-        };
+        let reply = ErrorReply { realm: self.realm.clone(), server: server.cloned(), client: client.cloned(), data };
         proto::krb_error(err, now, &reply).unwrap_or_else(|_| {
             // A name that cannot be encoded: answer without the names.
             let bare = ErrorReply { realm: self.realm.clone(), ..Default::default() };

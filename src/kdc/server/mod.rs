@@ -411,11 +411,17 @@ fn process(shared: &Shared, request: &[u8], transport: Protocol, peer: SocketAdd
     let kdc = &shared.kdc;
     let outcome = match catch_unwind(AssertUnwindSafe(|| kdc.process(request, now))) {
         Ok(outcome) => outcome,
-        Err(_) => {
-            let detail = "internal error";
+        Err(panic) => {
+            // The panic's text goes to the log only; the reply's e-text is the fixed one.
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let detail = format!("internal error (panic: {text})");
             Outcome {
-                reply: error_reply(kdc, ErrorCode::KRB_ERR_GENERIC, detail, now, None, None),
-                facts: RequestFacts::failure(ExchangeKind::of(request), ErrorCode::KRB_ERR_GENERIC, detail),
+                reply: error_reply(kdc, ErrorCode::KRB_ERR_GENERIC, &detail, now, None, None),
+                facts: RequestFacts::failure(ExchangeKind::of(request), ErrorCode::KRB_ERR_GENERIC, &detail),
             }
         }
     };
