@@ -213,7 +213,7 @@ fn listens_on_several_addresses() {
 #[test]
 fn reply_too_big_for_udp_is_fetched_over_tcp() {
     // Tickets (AS-REP, TGS-REP) are far over 400 bytes; the pre-authentication hint is not.
-    let (server, logs) = serve(|c| c.udp_reply_limit = 400);
+    let (server, logs) = serve(|c| c.kdc_max_dgram_reply_size = 400);
     full_flow(&server, network(&server));
     let logs = logs_after(&logs, 5);
     let text = lines(&logs);
@@ -432,28 +432,112 @@ fn slow_loris_is_dropped_while_others_are_served() {
 }
 
 #[test]
-fn connections_over_the_limit_are_refused() {
+fn idle_connections_cannot_lock_tcp_out() {
     let (server, _logs) = serve(|c| {
-        c.max_tcp_connections = 2;
-        c.tcp_read_timeout = Duration::from_secs(4);
+        c.max_tcp_connections = 3;
+        c.tcp_read_timeout = Duration::from_secs(20);
     });
-    let idle1 = connect(&server);
-    let idle2 = connect(&server);
-    wait_until("two open connections", || stats(&server).tcp_open == 2);
+    // Three idle connections fill the pool (opened one after the other, so their age is known);
+    // the oldest one sent half a length prefix, which does not make it any less idle.
+    let mut idle = Vec::new();
+    for i in 0..3 {
+        let mut c = connect(&server);
+        if i == 0 {
+            c.write_all(&[0, 0]).unwrap();
+        }
+        idle.push(c);
+        wait_until("the connection is open", || stats(&server).tcp_open == i + 1);
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Two more: each closes the one idle the longest, at once.
     let started = Instant::now();
-    let mut extra = connect(&server);
-    expect_closed(&mut extra);
-    assert!(started.elapsed() < Duration::from_secs(2), "refused at once, not after the timeout");
-    let mut extra2 = connect(&server);
-    let _ = extra2.write_all(&frame(b"hello"));
-    expect_closed(&mut extra2);
-    assert_eq!(stats(&server).tcp_refused, 2);
-    // UDP is unaffected.
-    full_flow(&server, network(&server));
-    // Once the idle ones go, TCP serves again.
-    drop((idle1, idle2));
-    wait_until("connections closed", || stats(&server).tcp_open == 0);
+    for _ in 0..2 {
+        idle.push(connect(&server));
+    }
+    expect_closed(&mut idle[0]);
+    expect_closed(&mut idle[1]);
+    assert!(started.elapsed() < Duration::from_secs(2), "closed at once, not after the timeout");
+    wait_until("two evictions", || stats(&server).tcp_evicted == 2);
+    assert_eq!(stats(&server).tcp_open, 3);
+    // The third is still served: a malformed request on it gets its KRB-ERROR (and it becomes
+    // the most recently active).
+    idle[2].write_all(&frame(&[0x6a, 0x00])).unwrap();
+    let code = krb_error_code(&read_frame(&mut idle[2]));
+    assert!(code == 40 || code == 60, "{code}");
+
+    // With the pool full of idle connections, new valid TCP requests are answered.
     full_flow(&server, network(&server).with_udp_preference_limit(1));
+    let s = stats(&server);
+    assert_eq!(s.tcp_refused, 0, "{s:?}");
+    // The first of the client's connections closed the one idle the longest then: the fourth
+    // (the third had answered a request after the fourth and fifth arrived); the client closes
+    // each connection after its reply, so the others found room.
+    assert!(s.tcp_evicted >= 3, "{s:?}");
+    assert_eq!(s.tcp_requests, 4, "{s:?}");
+    expect_closed(&mut idle[3]);
+    drop(idle);
+    wait_until("connections closed", || stats(&server).tcp_open == 0);
+}
+
+/// A store that counts how many lookups run at once (each takes a while).
+struct SlowStore {
+    inner: MemoryStore,
+    now: Mutex<(usize, usize)>,
+}
+
+impl PrincipalStore for SlowStore {
+    fn get(&self, p: &Principal) -> ktix::Result<Option<Arc<PrincipalEntry>>> {
+        {
+            let mut n = self.now.lock();
+            n.0 += 1;
+            n.1 = n.1.max(n.0);
+        }
+        thread::sleep(Duration::from_millis(15));
+        let r = self.inner.get(p);
+        self.now.lock().0 -= 1;
+        r
+    }
+    fn put(&self, e: PrincipalEntry) -> ktix::Result<()> {
+        self.inner.put(e)
+    }
+    fn delete(&self, p: &Principal) -> ktix::Result<bool> {
+        self.inner.delete(p)
+    }
+    fn list(&self) -> ktix::Result<Vec<Principal>> {
+        self.inner.list()
+    }
+}
+
+#[test]
+fn tcp_and_udp_requests_share_the_workers_budget() {
+    let store = Arc::new(SlowStore { inner: MemoryStore::new(), now: Mutex::new((0, 0)) });
+    let kdc = Kdc::with_store(REALM, store.clone(), RealmPolicy::default()).unwrap();
+    kdc.add_principal("alice", Some(ALICE_PW)).unwrap();
+    let (logger, logs) = capture();
+    let cfg = ServerConfig { workers: 2, ..config(logger) };
+    let server = KdcServer::start(Arc::new(kdc), &["127.0.0.1:0"], cfg).unwrap();
+    store.now.lock().1 = 0;
+    let addr = server.address();
+    // Twelve clients at once, eight of them over TCP (each on its own connection thread).
+    let handles: Vec<_> = (0..12)
+        .map(|i| {
+            let addr = addr.clone();
+            thread::spawn(move || {
+                let net = Network::new(vec![addr])
+                    .with_udp_timeout(Duration::from_secs(3))
+                    .with_udp_preference_limit(if i % 3 == 0 { 1465 } else { 1 });
+                client(net).login("alice", ALICE_PW).unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let logs = logs_after(&logs, 24);
+    assert_eq!(logs.iter().filter(|l| l.facts.code == ErrorCode::KDC_ERR_NONE).count(), 12);
+    assert_eq!(logs.iter().filter(|l| l.transport == Protocol::Tcp).count(), 16);
+    let most = store.now.lock().1;
+    assert!(most >= 1 && most <= 2, "{most} requests were processed at once with 2 workers");
 }
 
 #[test]

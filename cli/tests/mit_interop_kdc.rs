@@ -491,3 +491,37 @@ fn bad_input_then_mit_kinit_still_works() {
     assert!(s.kdc.log().contains("ktix kdc: stopping"));
     assert!(Path::new(s.realm.db()).exists());
 }
+
+/// kdc.conf's `kdc_max_dgram_reply_size` is honoured: with 400 bytes, the AS-REP (a ticket is
+/// bigger) is replaced over UDP by KRB_ERR_RESPONSE_TOO_BIG, and MIT's `kinit`, configured for
+/// UDP, gets its ticket by asking again over TCP.
+#[test]
+fn mit_kinit_retries_over_tcp_when_the_reply_is_too_big_for_udp() {
+    mit::require_mit_client();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let realm = mit::KtixRealm::init(dir.path());
+    realm.add_password("alice", ALICE_PW);
+    let conf = dir.path().join("kdc.conf");
+    std::fs::write(&conf, format!("[kdcdefaults]\n  kdc_max_dgram_reply_size = 400\n{}", mit::KDC_CONF))
+        .expect("write kdc.conf");
+    let conf_arg = conf.to_str().expect("UTF-8 path");
+    let kdc = mit::KtixKdc::serve(&realm, &["--config", conf_arg], &dir.path().join("kdc.log"));
+    let krb5_conf = dir.path().join("krb5.conf");
+    Krb5Conf::new(kdc.addr()).enctypes(&[18]).tcp(false).write(&krb5_conf);
+    let mit = Mit::new(&krb5_conf, &dir.path().join("cc"));
+    let mark = kdc.mark();
+    mit.kinit_password(&[], "alice", ALICE_PW).expect_ok();
+    let lines = kdc.wait_lines(mark, "the AS exchange", |l| has(l, "AS", KRBTGT, "KDC_ERR_NONE"));
+    assert!(
+        lines.iter().any(|l| l.transport == "udp" && l.result == "KRB_ERR_RESPONSE_TOO_BIG"),
+        "the AS-REP was too big for UDP:\n{}",
+        show(&lines)
+    );
+    assert!(
+        lines.iter().any(|l| l.transport == "tcp" && l.result == "KDC_ERR_NONE"),
+        "the ticket came over TCP:\n{}",
+        show(&lines)
+    );
+    assert!(!lines.iter().any(|l| l.transport == "udp" && l.result == "KDC_ERR_NONE"), "{}", show(&lines));
+    assert_eq!(find(&mit.klist(), KRBTGT).skey_etype, enctype_name(18));
+}

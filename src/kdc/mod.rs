@@ -19,7 +19,7 @@ pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOption
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
     silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
-    MAX_UDP_PAYLOAD,
+    DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD,
 };
 
 use crate::crypto::{Enctype, Key};

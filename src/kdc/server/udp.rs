@@ -65,7 +65,7 @@ pub(super) fn udp_worker(shared: &Shared, queue: &Mutex<Receiver<UdpJob>>) {
 
 fn serve_datagram(shared: &Shared, job: UdpJob) {
     let kdc = &shared.kdc;
-    let limit = shared.config.udp_reply_limit;
+    let limit = shared.config.kdc_max_dgram_reply_size;
     let now = shared.config.clock.now();
     let Some(mut outcome) = process(shared, &job.data, Protocol::Udp, job.peer, now) else {
         return; // not a KDC request: never answered
