@@ -306,7 +306,7 @@ fn only_request_shaped_input_is_ever_answered() {
         udp.send_to(&d, addr).unwrap();
         udp.send_to(&[first], addr).unwrap();
         sent += 2;
-        if sent % 32 == 0 {
+        if sent.is_multiple_of(32) {
             // Paced, so that none is lost to a full queue or socket buffer.
             wait_until("the datagrams counted as ignored", || stats(&server).ignored == sent);
         }
@@ -537,7 +537,7 @@ fn tcp_and_udp_requests_share_the_workers_budget() {
     assert_eq!(logs.iter().filter(|l| l.facts.code == ErrorCode::KDC_ERR_NONE).count(), 12);
     assert_eq!(logs.iter().filter(|l| l.transport == Protocol::Tcp).count(), 16);
     let most = store.now.lock().1;
-    assert!(most >= 1 && most <= 2, "{most} requests were processed at once with 2 workers");
+    assert!((1..=2).contains(&most), "{most} requests were processed at once with 2 workers");
 }
 
 #[test]
