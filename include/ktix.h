@@ -1049,9 +1049,11 @@ ktix_result ktix_kdc_keytab(const struct ktix_kdc *kdc, const char *name, struct
 
 /**
  * Answers one KDC request (the bytes of an AS-REQ or TGS-REQ, without the TCP length prefix)
- * at the current time: `*reply` receives an AS-REP, a TGS-REP or a KRB-ERROR. A request that is
- * not a KDC request at all is answered with a KRB-ERROR too; this is how to put the KDC behind a
- * transport of your own. Thread-safe.
+ * at the current time: `*reply` receives an AS-REP, a TGS-REP or a KRB-ERROR; this is how to put
+ * the KDC behind a transport of your own. Input that is not shaped like a KDC request (first
+ * byte other than 0x6a/0x6c) gets no reply: `*reply` is empty (`len` 0) and nothing must be
+ * sent, so the KDC is never a reflector. A request-shaped but malformed message gets a
+ * KRB-ERROR. Thread-safe.
  *
  * Ownership: `request` is borrowed for the call; on success `*reply` holds bytes owned by the
  * caller, freed with `ktix_bytes_free()`. On failure `*reply` is `{ NULL, 0 }`.

@@ -16,9 +16,18 @@ use std::fmt;
 pub struct ErrorCode(pub i32);
 
 macro_rules! codes {
-    ($( $(#[$doc:meta])* $name:ident = $val:expr; )*) => {
+    ($( #[doc = $doc:literal] $name:ident = $val:expr; )*) => {
         impl ErrorCode {
-            $( $(#[$doc])* pub const $name: ErrorCode = ErrorCode($val); )*
+            $( #[doc = $doc] pub const $name: ErrorCode = ErrorCode($val); )*
+
+            /// The one-line description of the code (its documentation above, e.g. `"Clock skew
+            /// too great."`); `None` for a code not in the table.
+            pub fn description(self) -> Option<&'static str> {
+                match self.0 {
+                    $( $val => Some($doc.trim()), )*
+                    _ => None,
+                }
+            }
 
             /// The symbolic name, e.g. `"KRB_AP_ERR_SKEW"`; `None` for a code not in the table.
             pub fn known_name(self) -> Option<&'static str> {

@@ -513,8 +513,8 @@ fn other_as_errors() {
     e.expiration = Some(now.minus_secs(1));
     realm.kdc.put_principal(e).unwrap();
     assert_eq!(realm.client().login("alice", ALICE_PW).unwrap_err().code(), ErrorCode::KDC_ERR_NAME_EXP);
-    // Not a KDC request at all.
-    assert_eq!(error_code(&realm.handle(&[0x30, 0x00])), ErrorCode::KRB_AP_ERR_MSG_TYPE);
+    // Not a KDC request at all: no reply (never a reflector).
+    assert!(realm.handle(&[0x30, 0x00]).is_empty());
     // Garbage with an AS-REQ tag: a KRB-ERROR, not a panic.
     let reply = realm.handle(&[0x6a, 0x03, 0x30, 0x01, 0x00]);
     assert!(krb_error(&reply).error_code != 0);
@@ -585,6 +585,8 @@ fn kdc_api_and_outcome() {
     let o = realm.kdc.process(b"not kerberos", now);
     assert_eq!(o.facts.kind, ktix::kdc::ExchangeKind::Unknown);
     assert_eq!(o.facts.code, ErrorCode::KRB_AP_ERR_MSG_TYPE);
+    assert!(o.is_ignored() && o.reply.is_empty());
+    assert!(o.facts.detail.as_deref().unwrap_or("").contains("first byte 0x6e"), "{:?}", o.facts.detail);
 
     // The session key enctype is the first of the client's list (RFC 4120 §3.1.3).
     let mut req = AsReqParams::new("alice", now).preauth(&alice_key(Enctype::Aes256CtsHmacSha384192), now);

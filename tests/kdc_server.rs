@@ -9,8 +9,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ktix::internals::wire::{self, KrbError};
-use ktix::kdc::{Protocol, RequestLog, RequestLogger, ServerStats};
-use ktix::{Acceptor, CCache, Client, ClientConfig, ErrorCode, Kdc, KdcServer, Network, ServerConfig, Transport};
+use ktix::kdc::{
+    MemoryStore, Policy, PrincipalEntry, PrincipalStore, Protocol, RequestLog, RequestLogger, ServerStats,
+};
+use ktix::{
+    Acceptor, CCache, Client, ClientConfig, Error, ErrorCode, Kdc, KdcServer, Network, Principal, RealmPolicy,
+    Recording, ServerConfig, Time, Transport,
+};
 use parking_lot::Mutex;
 
 const REALM: &str = "KTIX.TEST";
@@ -210,7 +215,7 @@ fn listens_on_several_addresses() {
 #[test]
 fn reply_too_big_for_udp_is_fetched_over_tcp() {
     // Tickets (AS-REP, TGS-REP) are far over 400 bytes; the pre-authentication hint is not.
-    let (server, logs) = serve(|c| c.udp_reply_limit = 400);
+    let (server, logs) = serve(|c| c.kdc_max_dgram_reply_size = 400);
     full_flow(&server, network(&server));
     let logs = logs_after(&logs, 5);
     let text = lines(&logs);
@@ -232,39 +237,123 @@ fn reply_too_big_for_udp_is_fetched_over_tcp() {
         .all(|l| l.reply_len <= 400 && l.facts.detail.as_deref().unwrap_or("").contains("over the UDP")));
 }
 
+/// A small xorshift generator: the test's random bytes, reproducible from the printed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Rng {
+        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+        eprintln!("random seed {seed:#x}");
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+/// Nothing arrives on `udp` within a short while.
+fn expect_silence(udp: &UdpSocket) {
+    udp.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 2048];
+    match udp.recv_from(&mut buf) {
+        Ok((n, from)) => panic!("unexpected {n}-byte datagram from {from}: {:02x?}", &buf[..n.min(16)]),
+        Err(e) => assert!(matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut), "{e}"),
+    }
+    udp.set_read_timeout(Some(WAIT)).unwrap();
+}
+
 #[test]
-fn garbage_gets_a_krb_error_over_udp_and_tcp() {
+fn only_request_shaped_input_is_ever_answered() {
     let (server, logs) = serve(|_| {});
     let addr = server.local_addrs()[0];
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     udp.set_read_timeout(Some(WAIT)).unwrap();
-    let mut buf = [0u8; 2048];
-    for garbage in [&b"hello, kdc"[..], &[0x6a, 0x03, 0x02, 0x01, 0x05], &[0xff; 300]] {
-        udp.send_to(garbage, addr).unwrap();
-        let (n, from) = udp.recv_from(&mut buf).unwrap();
-        assert_eq!(from, addr);
-        let code = krb_error_code(&buf[..n]);
-        assert!(code == 40 || code == 60, "{code}");
-    }
-    udp.send_to(b"hello", addr).unwrap();
-    let (n, _) = udp.recv_from(&mut buf).unwrap();
-    assert_eq!(krb_error_code(&buf[..n]), ErrorCode::KRB_AP_ERR_MSG_TYPE.code());
+    let mut buf = [0u8; 4096];
 
-    // Over TCP, several requests on one connection, sent at once.
+    // A request-shaped but malformed message still gets a KRB-ERROR: the KDC's own KRB-ERROR,
+    // to send back to it below.
+    udp.send_to(&[0x6a, 0x03, 0x02, 0x01, 0x05], addr).unwrap();
+    let (n, from) = udp.recv_from(&mut buf).unwrap();
+    assert_eq!(from, addr);
+    let own_error = buf[..n].to_vec();
+    assert_eq!(own_error[0], 0x7e);
+    assert!(krb_error_code(&own_error) == 40 || krb_error_code(&own_error) == 60);
+    // And a real AS-REP, captured from a login over the network.
+    let rec = Arc::new(Recording::new(network(&server)));
+    Client::new(ClientConfig::new(REALM), rec.clone(), CCache::memory()).login("alice", ALICE_PW).unwrap();
+    let exchanges = rec.since(0);
+    let as_rep = exchanges.last().unwrap().1.clone();
+    assert_eq!(as_rep[0], 0x6b);
+    // The malformed request and the two of the login (the counter moves after each reply is sent).
+    let answered = 3;
+    wait_until("three requests answered", || stats(&server).udp_requests == answered);
+
+    // Every first byte but 0x6a/0x6c, with random content and length (1 byte up to 1,400),
+    // the KDC's own KRB-ERROR (the loop of CVE-2002-2443), its AS-REP, and classic reflector
+    // bait: no reply to any of them.
+    let mut rng = Rng::seeded();
+    let mut sent = 0u64;
+    for first in (0u8..=255).filter(|b| *b != 0x6a && *b != 0x6c) {
+        let len = 1 + (rng.next() % 1400) as usize;
+        let mut d = rng.bytes(len);
+        d[0] = first;
+        udp.send_to(&d, addr).unwrap();
+        udp.send_to(&[first], addr).unwrap();
+        sent += 2;
+        if sent.is_multiple_of(32) {
+            // Paced, so that none is lost to a full queue or socket buffer.
+            wait_until("the datagrams counted as ignored", || stats(&server).ignored == sent);
+        }
+    }
+    for d in [&own_error[..], &as_rep, b"\x30\x00", b"\x7e\x03\x02\x01\x05", b"hello, kdc", &[0xff; 300]] {
+        udp.send_to(d, addr).unwrap();
+        sent += 1;
+    }
+    wait_until("the datagrams counted as ignored", || stats(&server).ignored == sent);
+    expect_silence(&udp);
+    assert_eq!(stats(&server).udp_requests, answered, "none of them was answered");
+
+    // Over TCP: no reply either, and the connection is closed.
+    for d in [&own_error[..], &as_rep, b"garbage one", &rng.bytes(40)] {
+        let mut s = connect(&server);
+        let mut f = frame(d);
+        if f[4] == 0x6a || f[4] == 0x6c {
+            f[4] = 0x30;
+        }
+        s.write_all(&f).unwrap();
+        expect_closed(&mut s);
+        sent += 1;
+    }
+    // A malformed request still gets its KRB-ERROR over TCP, several on one connection.
     let mut s = connect(&server);
-    let mut both = frame(b"garbage one");
+    let mut both = frame(&[0x6a, 0x03, 0x02, 0x01, 0x05]);
     both.extend(frame(&[0x6c, 0x01]));
     s.write_all(&both).unwrap();
-    assert_eq!(krb_error_code(&read_frame(&mut s)), 40);
-    let code = krb_error_code(&read_frame(&mut s));
-    assert!(code == 40 || code == 60, "{code}");
+    for _ in 0..2 {
+        let code = krb_error_code(&read_frame(&mut s));
+        assert!(code == 40 || code == 60, "{code}");
+    }
     s.shutdown(Shutdown::Write).unwrap();
     expect_closed(&mut s);
+    wait_until("the TCP messages counted as ignored", || stats(&server).ignored == sent);
+    assert_eq!(stats(&server).tcp_aborted, 0, "closed as ignored, not as aborted");
 
-    let logs = logs_after(&logs, 6);
-    assert!(logs.iter().all(|l| l.facts.code != ErrorCode::KDC_ERR_NONE), "{}", lines(&logs));
-    // After all that, a normal login still works.
+    // Ignored input is logged at a low rate: one line so far (within the 10 s interval).
+    let logs = logs_after(&logs, 1);
+    let ignored: Vec<_> = logs.iter().filter(|l| l.reply_len == 0).collect();
+    assert_eq!(ignored.len(), 1, "{}", lines(&logs));
+    assert!(ignored[0].to_string().contains("no reply"), "{}", ignored[0]);
+    // After all that, a normal login still works, over UDP and TCP.
     client(network(&server)).login("alice", ALICE_PW).unwrap();
+    client(network(&server).with_udp_preference_limit(1)).login("alice", ALICE_PW).unwrap();
 }
 
 #[test]
@@ -345,28 +434,130 @@ fn slow_loris_is_dropped_while_others_are_served() {
 }
 
 #[test]
-fn connections_over_the_limit_are_refused() {
+fn idle_connections_cannot_lock_tcp_out() {
     let (server, _logs) = serve(|c| {
-        c.max_tcp_connections = 2;
-        c.tcp_read_timeout = Duration::from_secs(4);
+        c.max_tcp_connections = 3;
+        c.tcp_read_timeout = Duration::from_secs(20);
     });
-    let idle1 = connect(&server);
-    let idle2 = connect(&server);
-    wait_until("two open connections", || stats(&server).tcp_open == 2);
+    // Three idle connections fill the pool (opened one after the other, so their age is known);
+    // the oldest one sent half a length prefix, which does not make it any less idle.
+    let mut idle = Vec::new();
+    for i in 0..3 {
+        let mut c = connect(&server);
+        if i == 0 {
+            c.write_all(&[0, 0]).unwrap();
+        }
+        idle.push(c);
+        wait_until("the connection is open", || stats(&server).tcp_open == i + 1);
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Two more: each closes the one idle the longest, at once.
     let started = Instant::now();
-    let mut extra = connect(&server);
-    expect_closed(&mut extra);
-    assert!(started.elapsed() < Duration::from_secs(2), "refused at once, not after the timeout");
-    let mut extra2 = connect(&server);
-    let _ = extra2.write_all(&frame(b"hello"));
-    expect_closed(&mut extra2);
-    assert_eq!(stats(&server).tcp_refused, 2);
-    // UDP is unaffected.
-    full_flow(&server, network(&server));
-    // Once the idle ones go, TCP serves again.
-    drop((idle1, idle2));
-    wait_until("connections closed", || stats(&server).tcp_open == 0);
+    for _ in 0..2 {
+        idle.push(connect(&server));
+    }
+    expect_closed(&mut idle[0]);
+    expect_closed(&mut idle[1]);
+    assert!(started.elapsed() < Duration::from_secs(2), "closed at once, not after the timeout");
+    wait_until("two evictions", || stats(&server).tcp_evicted == 2);
+    assert_eq!(stats(&server).tcp_open, 3);
+    // The third is still served: a malformed request on it gets its KRB-ERROR (and it becomes
+    // the most recently active).
+    idle[2].write_all(&frame(&[0x6a, 0x00])).unwrap();
+    let code = krb_error_code(&read_frame(&mut idle[2]));
+    assert!(code == 40 || code == 60, "{code}");
+
+    // With the pool full of idle connections, new valid TCP requests are answered.
     full_flow(&server, network(&server).with_udp_preference_limit(1));
+    let s = stats(&server);
+    assert_eq!(s.tcp_refused, 0, "{s:?}");
+    // The first of the client's connections closed the one idle the longest then: the fourth
+    // (the third had answered a request after the fourth and fifth arrived); the client closes
+    // each connection after its reply, so the others found room.
+    assert!(s.tcp_evicted >= 3, "{s:?}");
+    assert_eq!(s.tcp_requests, 4, "{s:?}");
+    expect_closed(&mut idle[3]);
+    drop(idle);
+    wait_until("connections closed", || stats(&server).tcp_open == 0);
+}
+
+/// A store that counts how many lookups run at once (each takes a while).
+struct SlowStore {
+    inner: MemoryStore,
+    now: Mutex<(usize, usize)>,
+}
+
+impl PrincipalStore for SlowStore {
+    fn get(&self, p: &Principal) -> ktix::Result<Option<Arc<PrincipalEntry>>> {
+        {
+            let mut n = self.now.lock();
+            n.0 += 1;
+            n.1 = n.1.max(n.0);
+        }
+        thread::sleep(Duration::from_millis(15));
+        let r = self.inner.get(p);
+        self.now.lock().0 -= 1;
+        r
+    }
+    fn put(&self, e: PrincipalEntry) -> ktix::Result<()> {
+        self.inner.put(e)
+    }
+    fn delete(&self, p: &Principal) -> ktix::Result<bool> {
+        self.inner.delete(p)
+    }
+    fn list(&self) -> ktix::Result<Vec<Principal>> {
+        self.inner.list()
+    }
+    fn get_policy(&self, name: &str) -> ktix::Result<Option<Policy>> {
+        self.inner.get_policy(name)
+    }
+    fn put_policy(&self, policy: Policy) -> ktix::Result<()> {
+        self.inner.put_policy(policy)
+    }
+    fn delete_policy(&self, name: &str) -> ktix::Result<bool> {
+        self.inner.delete_policy(name)
+    }
+    fn list_policies(&self) -> ktix::Result<Vec<Policy>> {
+        self.inner.list_policies()
+    }
+    fn record_failure(&self, p: &Principal, policy: &Policy, now: Time) -> ktix::Result<()> {
+        self.inner.record_failure(p, policy, now)
+    }
+    fn clear_failures(&self, p: &Principal) -> ktix::Result<()> {
+        self.inner.clear_failures(p)
+    }
+}
+
+#[test]
+fn tcp_and_udp_requests_share_the_workers_budget() {
+    let store = Arc::new(SlowStore { inner: MemoryStore::new(), now: Mutex::new((0, 0)) });
+    let kdc = Kdc::with_store(REALM, store.clone(), RealmPolicy::default()).unwrap();
+    kdc.add_principal("alice", Some(ALICE_PW)).unwrap();
+    let (logger, logs) = capture();
+    let cfg = ServerConfig { workers: 2, ..config(logger) };
+    let server = KdcServer::start(Arc::new(kdc), &["127.0.0.1:0"], cfg).unwrap();
+    store.now.lock().1 = 0;
+    let addr = server.address();
+    // Twelve clients at once, eight of them over TCP (each on its own connection thread).
+    let handles: Vec<_> = (0..12)
+        .map(|i| {
+            let addr = addr.clone();
+            thread::spawn(move || {
+                let net = Network::new(vec![addr])
+                    .with_udp_timeout(Duration::from_secs(3))
+                    .with_udp_preference_limit(if i % 3 == 0 { 1465 } else { 1 });
+                client(net).login("alice", ALICE_PW).unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let logs = logs_after(&logs, 24);
+    assert_eq!(logs.iter().filter(|l| l.facts.code == ErrorCode::KDC_ERR_NONE).count(), 12);
+    assert_eq!(logs.iter().filter(|l| l.transport == Protocol::Tcp).count(), 16);
+    let most = store.now.lock().1;
+    assert!((1..=2).contains(&most), "{most} requests were processed at once with 2 workers");
 }
 
 #[test]
@@ -500,4 +691,104 @@ fn concurrent_logins() {
     }
     let logs = logs_after(&logs, 16);
     assert_eq!(logs.iter().filter(|l| l.facts.code == ErrorCode::KDC_ERR_NONE).count(), 8);
+}
+
+/// A store whose lookups of one principal fail the way a broken database does.
+struct FailingStore {
+    inner: MemoryStore,
+    broken: &'static str,
+}
+
+const STORE_FAILURE: &str = "/var/lib/ktix/secret-dir/realm.db: SQLite error: database disk image is malformed";
+
+impl PrincipalStore for FailingStore {
+    fn get(&self, p: &Principal) -> ktix::Result<Option<Arc<PrincipalEntry>>> {
+        if p.to_string().starts_with(self.broken) {
+            return Err(Error::new(ErrorCode::KTIX_ERR_BAD_FILE, STORE_FAILURE));
+        }
+        self.inner.get(p)
+    }
+    fn put(&self, e: PrincipalEntry) -> ktix::Result<()> {
+        self.inner.put(e)
+    }
+    fn delete(&self, p: &Principal) -> ktix::Result<bool> {
+        self.inner.delete(p)
+    }
+    fn list(&self) -> ktix::Result<Vec<Principal>> {
+        self.inner.list()
+    }
+    fn get_policy(&self, name: &str) -> ktix::Result<Option<Policy>> {
+        self.inner.get_policy(name)
+    }
+    fn put_policy(&self, policy: Policy) -> ktix::Result<()> {
+        self.inner.put_policy(policy)
+    }
+    fn delete_policy(&self, name: &str) -> ktix::Result<bool> {
+        self.inner.delete_policy(name)
+    }
+    fn list_policies(&self) -> ktix::Result<Vec<Policy>> {
+        self.inner.list_policies()
+    }
+    fn record_failure(&self, p: &Principal, policy: &Policy, now: Time) -> ktix::Result<()> {
+        self.inner.record_failure(p, policy, now)
+    }
+    fn clear_failures(&self, p: &Principal) -> ktix::Result<()> {
+        self.inner.clear_failures(p)
+    }
+}
+
+/// The e-text of a KRB-ERROR.
+fn e_text(reply: &[u8]) -> String {
+    let e = wire::decode::<KrbError>(reply).expect("a KRB-ERROR");
+    e.e_text.as_ref().map(wire::kstring_text).unwrap_or_default()
+}
+
+#[test]
+fn krb_errors_carry_a_fixed_text_and_the_log_the_detail() {
+    let store = Arc::new(FailingStore { inner: MemoryStore::new(), broken: "broken@" });
+    let kdc = Kdc::with_store(REALM, store, RealmPolicy::default()).unwrap();
+    kdc.add_principal("alice", Some(ALICE_PW)).unwrap();
+    let (logger, logs) = capture();
+    let server = KdcServer::start(Arc::new(kdc), &["127.0.0.1:0"], config(logger)).unwrap();
+
+    // A store failure: KRB_ERR_GENERIC with the fixed text, the database error in the log only.
+    let err = client(network(&server)).login("broken", "pw").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KRB_ERR_GENERIC, "{err}");
+    assert!(!err.message().contains("realm.db") && !err.message().contains("SQLite"), "{err}");
+    // The raw reply, recorded, and the same request sent again by hand over UDP.
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(WAIT)).unwrap();
+    let recorded = Arc::new(Recording::new(network(&server)));
+    let _ = Client::new(ClientConfig::new(REALM), recorded.clone(), CCache::memory()).login("broken", "pw");
+    let (request, reply) = recorded.since(0).remove(0);
+    udp.send_to(&request, server.local_addrs()[0]).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = udp.recv_from(&mut buf).unwrap();
+    assert_eq!(n, reply.len());
+    assert_eq!(krb_error_code(&reply), ErrorCode::KRB_ERR_GENERIC.code());
+    assert_eq!(e_text(&reply), "Generic error");
+    assert_eq!(e_text(&buf[..n]), "Generic error");
+
+    // A malformed request: the fixed text of its code, the decoder's complaint in the log only.
+    udp.send_to(&[0x6a, 0x03, 0x02, 0x01, 0x05], server.local_addrs()[0]).unwrap();
+    let (n, _) = udp.recv_from(&mut buf).unwrap();
+    let code = ErrorCode(krb_error_code(&buf[..n]));
+    let malformed_text = e_text(&buf[..n]);
+    assert_eq!(malformed_text, ktix::internals::proto::e_text(code));
+    // An unknown client: the RFC's text, not the name looked up.
+    let err = client(network(&server)).login("nobody", "pw").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN);
+    assert!(err.message().ends_with("Client not found in Kerberos database"), "{err}");
+    assert!(!err.message().contains("nobody"), "{err}");
+
+    let logs = logs_after(&logs, 5);
+    let text = lines(&logs);
+    let failures: Vec<_> =
+        logs.iter().filter(|l| l.facts.client.as_ref().is_some_and(|c| c.to_string() == "broken@KTIX.TEST")).collect();
+    assert_eq!(failures.len(), 3, "{text}");
+    assert!(failures.iter().all(|l| l.facts.code == ErrorCode::KRB_ERR_GENERIC), "{text}");
+    assert!(failures.iter().all(|l| l.to_string().contains(STORE_FAILURE)), "the detail is logged:\n{text}");
+    let malformed = logs.iter().find(|l| l.request_len == 5).expect("the malformed request is logged");
+    assert!(malformed.facts.detail.as_deref().is_some_and(|d| !d.is_empty() && d != malformed_text), "{malformed}");
+    assert!(logs.iter().any(|l| l.facts.detail.as_deref().unwrap_or("").contains("nobody")), "{text}");
 }

@@ -587,3 +587,26 @@ fn policies_and_failure_counts_round_trip_and_a_schema_1_database_is_upgraded() 
     let store = SqliteStore::open(&path, &mk).unwrap();
     assert_eq!(store.get(&p("alice")).unwrap().unwrap().policy.as_deref(), Some("users"));
 }
+
+#[test]
+fn lookups_of_nonexistent_names_never_evict_real_principals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, store) = new_db(dir.path());
+    store.put(random_entry("alice")).unwrap();
+    assert!(store.get(&p("alice")).unwrap().is_some());
+    let hits = store.cache_hits();
+    assert!(store.get(&p("alice")).unwrap().is_some());
+    assert_eq!(store.cache_hits(), hits + 1, "alice is cached");
+    // A stranger asks for far more nonexistent names than the cache holds misses.
+    let n = ktix::kdc::sqlite::MAX_CACHED_MISSES * 2 + 10;
+    for i in 0..n {
+        assert!(store.get(&p(&format!("nobody-{i}"))).unwrap().is_none());
+    }
+    let hits = store.cache_hits();
+    assert!(store.get(&p("alice")).unwrap().is_some());
+    assert_eq!(store.cache_hits(), hits + 1, "alice is still a cache hit");
+    // A miss asked twice in a row is answered from the cache too.
+    assert!(store.get(&p("nobody-x")).unwrap().is_none());
+    assert!(store.get(&p("nobody-x")).unwrap().is_none());
+    assert_eq!(store.cache_hits(), hits + 2);
+}

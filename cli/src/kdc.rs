@@ -58,6 +58,9 @@ fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<us
     if let Some(w) = workers {
         server_config.workers = w;
     }
+    if let Some(size) = conf.as_ref().and_then(|c| c.max_dgram_reply_size) {
+        server_config.kdc_max_dgram_reply_size = size;
+    }
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     ctrlc::set_handler(move || {
         let _ = stop_tx.send(());

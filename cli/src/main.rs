@@ -274,12 +274,14 @@ pub enum KdcCommand {
         /// with --config, else 127.0.0.1:8888.
         #[arg(long = "listen")]
         listen: Vec<String>,
-        /// An MIT kdc.conf: the realm policy (max_life, max_renewable_life, supported_enctypes)
-        /// and, without --listen, the addresses (kdc_listen/kdc_ports and the TCP ones; each
-        /// address is served over both UDP and TCP).
+        /// An MIT kdc.conf: the realm policy (max_life, max_renewable_life, supported_enctypes),
+        /// kdc_max_dgram_reply_size (the largest UDP reply, default 4096) and, without --listen,
+        /// the addresses (kdc_listen/kdc_ports and the TCP ones; each address is served over both
+        /// UDP and TCP).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Worker threads (default: the number of cores).
+        /// Worker threads, and the most requests (UDP and TCP) processed at once (default: the
+        /// number of cores).
         #[arg(long)]
         workers: Option<usize>,
     },

@@ -348,7 +348,8 @@ fn bad_input_then_mit_kinit_still_works() {
     let mut s = Setup::new();
     let addr = s.kdc.addr();
 
-    // Garbage over UDP: each gets a KRB-ERROR (generic, or "not a KDC message type").
+    // Garbage over UDP: only what is shaped like a request (first byte 0x6a/0x6c) gets a
+    // KRB-ERROR (generic, or "not a KDC message type"); anything else gets no reply at all.
     let udp = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
     udp.set_read_timeout(Some(Duration::from_secs(5))).expect("udp timeout");
     let mut pseudo = 0x2545_f491_u32;
@@ -365,26 +366,43 @@ fn bad_input_then_mit_kinit_still_works() {
     let as_req_prefix = [0x6a, 0x82, 0x01, 0x00, 0x30, 0x82];
     let mut garbage: Vec<Vec<u8>> = vec![b"hello, kdc".to_vec(), vec![0xff; 300], as_req_prefix.to_vec(), vec![0x6c]];
     garbage.extend((0..8).map(|i| noise(1 + i * 97)));
+    let shaped = |g: &[u8]| matches!(g.first(), Some(0x6a | 0x6c));
     let mut buf = vec![0u8; 4096];
-    for g in &garbage {
+    let mut own_error = Vec::new();
+    for g in garbage.iter().filter(|g| shaped(g)) {
         udp.send_to(g, addr).expect("send a datagram");
-        let (n, from) = udp.recv_from(&mut buf).expect("a reply to a garbage datagram");
+        let (n, from) = udp.recv_from(&mut buf).expect("a reply to a malformed request");
         assert_eq!(from, addr);
         let code = krb_error_code(&buf[..n]);
         assert!(code == 40 || code == 60, "garbage {g:02x?} got error {code}");
+        own_error = buf[..n].to_vec();
+    }
+    // The unshaped ones, and the KDC's own KRB-ERROR sent back to it: silence.
+    for g in garbage.iter().filter(|g| !shaped(g)).chain([&own_error]) {
+        udp.send_to(g, addr).expect("send a datagram");
+    }
+    udp.set_read_timeout(Some(Duration::from_millis(500))).expect("udp timeout");
+    if let Ok((n, _)) = udp.recv_from(&mut buf) {
+        panic!("a reply to input that is not a request: {:02x?}", &buf[..n]);
     }
 
-    // Garbage over TCP, two frames at once on one connection: two KRB-ERRORs, then EOF from us
-    // closes it.
+    // Over TCP, two malformed requests at once on one connection: two KRB-ERRORs, then EOF from
+    // us closes it.
     let mut c = connect(addr);
-    let mut both = frame(b"garbage one");
-    both.extend(frame(&noise(500)));
+    let mut both = frame(&as_req_prefix);
+    let mut tgs_like = noise(500);
+    tgs_like[0] = 0x6c;
+    both.extend(frame(&tgs_like));
     c.write_all(&both).expect("send");
     for _ in 0..2 {
         let code = krb_error_code(&read_reply(&mut c));
         assert!(code == 40 || code == 60, "{code}");
     }
     c.shutdown(Shutdown::Write).expect("shutdown");
+    expect_closed(&mut c, Duration::from_secs(5));
+    // A frame that is not a request: no reply, the connection is closed.
+    let mut c = connect(addr);
+    c.write_all(&frame(b"garbage one")).expect("send");
     expect_closed(&mut c, Duration::from_secs(5));
 
     // Raw bytes with no sensible length prefix ("GET / HTTP/1.0": 1.2 GB announced): closed.
@@ -472,4 +490,38 @@ fn bad_input_then_mit_kinit_still_works() {
     assert!(status.success(), "ktix kdc serve did not stop cleanly: {status}\n{}", s.kdc.log());
     assert!(s.kdc.log().contains("ktix kdc: stopping"));
     assert!(Path::new(s.realm.db()).exists());
+}
+
+/// kdc.conf's `kdc_max_dgram_reply_size` is honoured: with 400 bytes, the AS-REP (a ticket is
+/// bigger) is replaced over UDP by KRB_ERR_RESPONSE_TOO_BIG, and MIT's `kinit`, configured for
+/// UDP, gets its ticket by asking again over TCP.
+#[test]
+fn mit_kinit_retries_over_tcp_when_the_reply_is_too_big_for_udp() {
+    mit::require_mit_client();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let realm = mit::KtixRealm::init(dir.path());
+    realm.add_password("alice", ALICE_PW);
+    let conf = dir.path().join("kdc.conf");
+    std::fs::write(&conf, format!("[kdcdefaults]\n  kdc_max_dgram_reply_size = 400\n{}", mit::KDC_CONF))
+        .expect("write kdc.conf");
+    let conf_arg = conf.to_str().expect("UTF-8 path");
+    let kdc = mit::KtixKdc::serve(&realm, &["--config", conf_arg], &dir.path().join("kdc.log"));
+    let krb5_conf = dir.path().join("krb5.conf");
+    Krb5Conf::new(kdc.addr()).enctypes(&[18]).tcp(false).write(&krb5_conf);
+    let mit = Mit::new(&krb5_conf, &dir.path().join("cc"));
+    let mark = kdc.mark();
+    mit.kinit_password(&[], "alice", ALICE_PW).expect_ok();
+    let lines = kdc.wait_lines(mark, "the AS exchange", |l| has(l, "AS", KRBTGT, "KDC_ERR_NONE"));
+    assert!(
+        lines.iter().any(|l| l.transport == "udp" && l.result == "KRB_ERR_RESPONSE_TOO_BIG"),
+        "the AS-REP was too big for UDP:\n{}",
+        show(&lines)
+    );
+    assert!(
+        lines.iter().any(|l| l.transport == "tcp" && l.result == "KDC_ERR_NONE"),
+        "the ticket came over TCP:\n{}",
+        show(&lines)
+    );
+    assert!(!lines.iter().any(|l| l.transport == "udp" && l.result == "KDC_ERR_NONE"), "{}", show(&lines));
+    assert_eq!(find(&mit.klist(), KRBTGT).skey_etype, enctype_name(18));
 }

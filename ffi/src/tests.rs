@@ -172,6 +172,11 @@ fn in_process_client_keytab_login_and_handle() {
     let (kdc, keytab) = realm();
     let mut reply = ktix_bytes { data: null_mut(), len: 0 };
     ok(ktix_kdc_handle(kdc, b"not a request".as_ptr(), 13, &mut reply));
+    assert_eq!(reply.len, 0, "no reply to what is not a request");
+    ktix_bytes_free(&mut reply);
+    let malformed = [0x6a, 0x03, 0x02, 0x01, 0x05];
+    ok(ktix_kdc_handle(kdc, malformed.as_ptr(), malformed.len(), &mut reply));
+    assert!(reply.len > 0);
     // SAFETY: reply holds len bytes.
     let first = unsafe { *reply.data };
     assert_eq!(first, 0x7e, "a KRB-ERROR ([APPLICATION 30])");

@@ -68,7 +68,8 @@ class Kdc:
     def keytab(self, name: str) -> Keytab:
         """A keytab with the current keys of ``name``."""
     def handle(self, request: bytes | bytearray) -> bytes:
-        """Turn an AS-REQ or TGS-REQ into the reply bytes (no network)."""
+        """Turn an AS-REQ or TGS-REQ into the reply bytes (no network); ``b""`` (send nothing) for
+        input not shaped like a request (first byte other than 0x6a/0x6c)."""
     def serve(
         self, listen: str | Sequence[str] = "127.0.0.1:0", *, workers: int | None = None, log: bool = False
     ) -> KdcServer:

@@ -121,7 +121,8 @@ impl Kdc {
     }
 
     /// Turns a KDC request (AS-REQ or TGS-REQ bytes) into the reply bytes (AS-REP, TGS-REP or
-    /// KRB-ERROR), without any network: the pure core of the KDC.
+    /// KRB-ERROR), without any network: the pure core of the KDC. Input that is not shaped like
+    /// a request (first byte other than 0x6a/0x6c) gets ``b""``: nothing is to be sent.
     fn handle<'py>(&self, py: Python<'py>, request: PyBackedBytes) -> Bound<'py, PyBytes> {
         let reply = py.detach(|| self.inner.handle(&request, Time::now()));
         PyBytes::new(py, &reply)

@@ -138,9 +138,11 @@ def test_login_with_keytab(served: Served) -> None:
 
 
 def test_kdc_handle_is_the_pure_exchange(served: Served) -> None:
-    reply = served.kdc.handle(b"\x30\x00")
-    assert reply[:1] == b"\x7e", "a KRB-ERROR (APPLICATION 30)"
-    assert served.kdc.handle(bytearray(b"junk"))[:1] == b"\x7e"
+    reply = served.kdc.handle(b"\x6a\x03\x02\x01\x05")
+    assert reply[:1] == b"\x7e", "a malformed AS-REQ gets a KRB-ERROR (APPLICATION 30)"
+    # Anything not shaped like a request gets no reply at all (never a reflector).
+    assert served.kdc.handle(b"\x30\x00") == b""
+    assert served.kdc.handle(bytearray(b"junk")) == b""
 
 
 def test_principals_can_be_deleted() -> None:

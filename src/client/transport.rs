@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::kdc::Kdc;
 use crate::time::Clock;
 
@@ -27,7 +27,12 @@ impl InProcess {
 
 impl Transport for InProcess {
     fn send(&self, request: &[u8]) -> Result<Vec<u8>> {
-        Ok(self.kdc.handle(request, self.clock.now()))
+        let reply = self.kdc.handle(request, self.clock.now());
+        if reply.is_empty() {
+            // What a network client sees as a timeout: the KDC does not answer non-requests.
+            return Err(Error::new(ErrorCode::KTIX_ERR_NETWORK, "the KDC did not answer: not an AS-REQ or TGS-REQ"));
+        }
+        Ok(reply)
     }
 }
 

@@ -9,7 +9,7 @@ use super::values::Reader;
 use super::{config_error, KDC_PORT};
 use crate::crypto::Enctype;
 use crate::error::Result;
-use crate::kdc::RealmPolicy;
+use crate::kdc::{RealmPolicy, MAX_UDP_PAYLOAD};
 
 /// The KDC configuration MIT (as packaged by Debian) reads when `KRB5_KDC_PROFILE` is not set.
 pub const DEFAULT_KDC_PROFILE: &str = "/etc/krb5kdc/kdc.conf";
@@ -41,6 +41,11 @@ pub struct KdcConf {
     pub key_stash_file: Option<String>,
     /// `[libdefaults] clockskew` (MIT's KDC reads `krb5.conf` too), seconds; default 300.
     pub clockskew: i64,
+    /// `kdc_max_dgram_reply_size`, bytes (1 to 65507): the realm's, else `[kdcdefaults]`'s; the
+    /// largest reply sent over UDP, see
+    /// [`ServerConfig::kdc_max_dgram_reply_size`](crate::kdc::ServerConfig::kdc_max_dgram_reply_size)
+    /// (default 4096).
+    pub max_dgram_reply_size: Option<usize>,
 }
 
 /// Parses a `kdc_ports`-style list (blanks or commas): `PORT`, `ADDR`, `ADDR:PORT` or
@@ -111,7 +116,17 @@ impl KdcConf {
             }
             Ok(vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), KDC_PORT)])
         };
+        let dgram_size = |t: &str| match t.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_UDP_PAYLOAD).contains(&n) => Ok(n),
+            _ => Err(config_error(format!("invalid datagram size {t:?}: 1 to {MAX_UDP_PAYLOAD} bytes"))),
+        };
+        let in_realm_size = in_realm("kdc_max_dgram_reply_size").map_or(Ok(None), |p| r.typed(&p, dgram_size))?;
+        let max_dgram_reply_size = match in_realm_size {
+            Some(n) => Some(n),
+            None => r.typed(&["kdcdefaults", "kdc_max_dgram_reply_size"], dgram_size)?,
+        };
         Ok(KdcConf {
+            max_dgram_reply_size,
             udp_listen: listen("kdc_listen", "kdc_ports")?,
             tcp_listen: listen("kdc_tcp_listen", "kdc_tcp_ports")?,
             max_life: realm_duration("max_life")?,
@@ -170,5 +185,18 @@ mod tests {
             assert!(parse_listen_addrs(bad).is_err(), "{bad}");
         }
         assert!(parse_listen_addrs("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn max_dgram_reply_size_from_the_realm_or_kdcdefaults() {
+        let text = "[kdcdefaults]\n kdc_max_dgram_reply_size = 1500\n[realms]\n A = {\n  kdc_max_dgram_reply_size = 900\n }\n B = {\n }\n";
+        assert_eq!(KdcConf::parse(text, "kdc.conf", Some("A")).unwrap().max_dgram_reply_size, Some(900));
+        assert_eq!(KdcConf::parse(text, "kdc.conf", Some("B")).unwrap().max_dgram_reply_size, Some(1500));
+        assert_eq!(KdcConf::parse("[realms]\n B = {\n }\n", "k", Some("B")).unwrap().max_dgram_reply_size, None);
+        for bad in ["0", "70000", "big"] {
+            let text = format!("[kdcdefaults]\n kdc_max_dgram_reply_size = {bad}\n");
+            let err = KdcConf::parse(&text, "kdc.conf", Some("B")).unwrap_err();
+            assert!(err.message().contains("kdc_max_dgram_reply_size"), "{err}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The KDC: a realm's principal database and policy, and the AS and TGS exchanges.
 //!
 //! [`Kdc::handle`] is pure: request bytes and the current time in, reply bytes out (an AS-REP,
-//! a TGS-REP or a KRB-ERROR). Transport is separate.
+//! a TGS-REP or a KRB-ERROR, or nothing for input that is not shaped like a KDC request: a KDC
+//! must never be a reflector). Transport is separate.
 
 mod as_exchange;
 pub mod db;
@@ -21,7 +22,7 @@ pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOption
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
     silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
-    MAX_UDP_PAYLOAD,
+    DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD,
 };
 
 use crate::crypto::{Enctype, Key};
@@ -176,18 +177,26 @@ impl Kdc {
     }
 
     /// Turns a request into a reply: an AS-REP, TGS-REP or KRB-ERROR. Never fails.
+    ///
+    /// Input that is not shaped like a KDC request (its first byte is not 0x6a or 0x6c, the
+    /// APPLICATION 10/12 tags of AS-REQ and TGS-REQ) gets no reply at all: the result is empty,
+    /// and a transport sends nothing. Answering it would make the KDC a reflector (a one-byte
+    /// spoofed datagram earning a KRB-ERROR) and let a spoofed KRB-ERROR start an endless
+    /// exchange between two KDCs (the bug class of CVE-2002-2443). A request-shaped but
+    /// malformed message is answered with a KRB-ERROR.
     pub fn handle(&self, request: &[u8], now: Time) -> Vec<u8> {
         self.process(request, now).reply
     }
 
-    /// Like [`Kdc::handle`], with what happened, for logging.
+    /// Like [`Kdc::handle`], with what happened, for logging. For input that is not shaped like
+    /// a request the reply is empty ([`Outcome::is_ignored`]) and the facts say why.
     pub fn process(&self, request: &[u8], now: Time) -> Outcome {
         let kind = ExchangeKind::of(request);
         let mut facts = RequestFacts::new(kind);
         let result = match kind {
             ExchangeKind::As => as_exchange::handle(self, request, now, &mut facts),
             ExchangeKind::Tgs => tgs_exchange::handle(self, request, now, &mut facts),
-            ExchangeKind::Unknown => Err(Error::new(ErrorCode::KRB_AP_ERR_MSG_TYPE, "not an AS-REQ or TGS-REQ")),
+            ExchangeKind::Unknown => return Outcome::ignored(request),
         };
         let reply = match result {
             Ok(reply) => reply,
@@ -203,7 +212,8 @@ impl Kdc {
     }
 
     /// The KRB-ERROR this KDC answers `err` with, naming the client and server when known (and
-    /// without the names when one of them cannot be encoded).
+    /// without the names when one of them cannot be encoded). Its e-text is the fixed text of the
+    /// code; `err`'s message (database paths, SQL errors, …) stays out of it, for the log.
     pub(crate) fn error_reply(
         &self,
         err: &Error,
@@ -212,13 +222,7 @@ impl Kdc {
         server: Option<&Principal>,
         data: Option<Vec<u8>>,
     ) -> Vec<u8> {
-        let reply = ErrorReply {
-            realm: self.realm.clone(),
-            server: server.cloned(),
-            client: client.cloned(),
-            text: None,
-            data,
-        };
+        let reply = ErrorReply { realm: self.realm.clone(), server: server.cloned(), client: client.cloned(), data };
         proto::krb_error(err, now, &reply).unwrap_or_else(|_| {
             // A name that cannot be encoded: answer without the names.
             let bare = ErrorReply { realm: self.realm.clone(), ..Default::default() };

@@ -20,7 +20,7 @@ pub enum ExchangeKind {
 }
 
 impl ExchangeKind {
-    /// What a request is, by its APPLICATION tag.
+    /// What a request is, by its APPLICATION tag (the first byte: 0x6a AS-REQ, 0x6c TGS-REQ).
     pub fn of(request: &[u8]) -> ExchangeKind {
         match wire::message_tag(request) {
             Some(msg_type::AS_REQ) => ExchangeKind::As,
@@ -48,7 +48,8 @@ pub struct RequestFacts {
     pub client: Option<Principal>,
     /// The service asked for, when known.
     pub service: Option<Principal>,
-    /// `KDC_ERR_NONE` for a ticket, otherwise the KRB-ERROR code sent.
+    /// `KDC_ERR_NONE` for a ticket, otherwise the KRB-ERROR code sent; `KRB_AP_ERR_MSG_TYPE`
+    /// for input that was not a request (and got no reply).
     pub code: ErrorCode,
     /// The error text, for failures.
     pub detail: Option<String>,
@@ -84,8 +85,29 @@ impl RequestFacts {
 /// What the KDC did with one request: the reply, and the facts a log line needs.
 #[derive(Clone, Debug)]
 pub struct Outcome {
-    /// The reply to send.
+    /// The reply to send; empty when nothing is to be sent ([`Outcome::is_ignored`]).
     pub reply: Vec<u8>,
     /// What happened.
     pub facts: RequestFacts,
+}
+
+impl Outcome {
+    /// The outcome of input that is not shaped like an AS-REQ or TGS-REQ: no reply.
+    pub(crate) fn ignored(input: &[u8]) -> Outcome {
+        let detail = match input.first() {
+            Some(b) => format!("not an AS-REQ or TGS-REQ (first byte 0x{b:02x}): no reply"),
+            None => "empty message: no reply".to_string(),
+        };
+        Outcome {
+            reply: Vec::new(),
+            facts: RequestFacts::failure(ExchangeKind::Unknown, ErrorCode::KRB_AP_ERR_MSG_TYPE, &detail),
+        }
+    }
+
+    /// True when the input was not shaped like a KDC request (first byte other than 0x6a or
+    /// 0x6c) and so gets no reply: a KDC never answers anything else, above all not a KRB-ERROR
+    /// or a reply, so it cannot be used as a reflector or be drawn into an error loop.
+    pub fn is_ignored(&self) -> bool {
+        self.reply.is_empty()
+    }
 }

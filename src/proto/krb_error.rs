@@ -1,4 +1,8 @@
 //! KRB-ERROR: building the reply a KDC or server sends, and turning a received one into an [`Error`].
+//!
+//! The e-text of a KRB-ERROR built here is a fixed text per error code ([`e_text`]): never the
+//! error's message, which may hold database paths, SQL errors or other internals. The detailed
+//! message belongs in the sender's log.
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
@@ -14,14 +18,13 @@ pub struct ErrorReply {
     pub server: Option<Principal>,
     /// The client, when known.
     pub client: Option<Principal>,
-    /// Human-readable text (no secrets).
-    pub text: Option<String>,
     /// e-data, e.g. METHOD-DATA for PREAUTH_REQUIRED.
     pub data: Option<Vec<u8>>,
 }
 
 /// Builds a KRB-ERROR message for `err` at time `now`. Codes outside the Kerberos range go on
-/// the wire as `KRB_ERR_GENERIC`, their text kept in e-text.
+/// the wire as `KRB_ERR_GENERIC`. The e-text is [`e_text`] of the code sent; `err`'s message
+/// is not sent.
 pub fn krb_error(err: &Error, now: Time, reply: &ErrorReply) -> Result<Vec<u8>> {
     let code = if err.code().is_kerberos() { err.code() } else { ErrorCode::KRB_ERR_GENERIC };
     let sname = match &reply.server {
@@ -32,7 +35,6 @@ pub fn krb_error(err: &Error, now: Time, reply: &ErrorReply) -> Result<Vec<u8>> 
         Some(c) => (Some(wire::kstring(c.realm())?), Some(wire::principal_name(c)?)),
         None => (None, None),
     };
-    let text = reply.text.clone().or_else(|| Some(err.message().to_string()));
     let msg = KrbError {
         pvno: wire::int(wire::PVNO),
         msg_type: wire::int(msg_type::KRB_ERROR.into()),
@@ -45,15 +47,21 @@ pub fn krb_error(err: &Error, now: Time, reply: &ErrorReply) -> Result<Vec<u8>> 
         cname,
         realm: wire::kstring(&reply.realm)?,
         sname,
-        e_text: text.map(|t| wire::kstring(&sanitize(&t))).transpose()?,
+        e_text: Some(wire::kstring(e_text(code))?),
         e_data: reply.data.clone().map(wire::octets),
     };
     wire::encode(&msg)
 }
 
-/// e-text is a GeneralString: keep it printable ASCII.
-fn sanitize(t: &str) -> String {
-    t.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect()
+/// The fixed e-text of a KRB-ERROR with `code`: the code's description without its final period
+/// (the texts of RFC 4120 §7.5.9 and MIT's error table, e.g. "Clock skew too great"), or
+/// "Generic error" / "Kerberos error" for `KRB_ERR_GENERIC` and codes the table lacks. Printable
+/// ASCII, and the same for every error of that code.
+pub fn e_text(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::KRB_ERR_GENERIC => "Generic error",
+        _ => code.description().map_or("Kerberos error", |d| d.strip_suffix('.').unwrap_or(d)),
+    }
 }
 
 /// The [`Error`] a received KRB-ERROR stands for: its code, and its e-text as the message.
@@ -62,4 +70,32 @@ pub fn error_from_krb_error(e: &KrbError) -> Error {
     let text = e.e_text.as_ref().map(wire::kstring_text).unwrap_or_default();
     let msg = if text.is_empty() { format!("KDC replied {}", code.name()) } else { format!("KDC replied: {text}") };
     Error::new(code, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e_text_is_fixed_per_code_and_never_the_message() {
+        let now = Time::from_unix(1_700_000_000);
+        let reply = ErrorReply { realm: "R".into(), ..Default::default() };
+        let secret = "/var/lib/ktix/realm.db: database disk image is malformed (SQLITE_CORRUPT)";
+        for (code, want) in [
+            (ErrorCode::KRB_AP_ERR_SKEW, "Clock skew too great"),
+            (ErrorCode::KDC_ERR_C_PRINCIPAL_UNKNOWN, "Client not found in Kerberos database"),
+            (ErrorCode::KRB_ERR_GENERIC, "Generic error"),
+            (ErrorCode::KTIX_ERR_BAD_FILE, "Generic error"), // sent as KRB_ERR_GENERIC
+            (ErrorCode(77), "Kerberos error"),
+        ] {
+            let bytes = krb_error(&Error::new(code, secret), now, &reply).unwrap();
+            let msg = wire::decode::<KrbError>(&bytes).unwrap();
+            assert_eq!(msg.e_text.as_ref().map(wire::kstring_text).as_deref(), Some(want), "{code}");
+            assert!(!bytes.windows(8).any(|w| w == b"realm.db" || w == b"SQLITE_C"), "{code}");
+        }
+        for &code in ErrorCode::ALL.iter().filter(|c| c.is_kerberos()) {
+            assert!(e_text(code).bytes().all(|b| b.is_ascii_graphic() || b == b' '), "{code}");
+            assert!(!e_text(code).is_empty());
+        }
+    }
 }

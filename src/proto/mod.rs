@@ -11,7 +11,7 @@ pub use ap::{
     build_ap_rep, build_ap_req, decode_ap_req, open_ap_req, verify_ap_rep, verify_ap_req, ApRepContents, ApReqCheck,
     AuthChecksum, NewApReq, OpenedApReq, ReplayGuard, TicketKey, VerifiedApReq,
 };
-pub use krb_error::{error_from_krb_error, krb_error, ErrorReply};
+pub use krb_error::{e_text, error_from_krb_error, krb_error, ErrorReply};
 pub use ticket::{issue_ticket, open_ticket, TicketContents};
 
 use zeroize::Zeroizing;

@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::Shared;
 use crate::kdc::{Outcome, RequestFacts};
@@ -121,6 +123,39 @@ pub fn silent_logger() -> RequestLogger {
     Arc::new(|_: &RequestLog| {})
 }
 
+/// A rate limit for log lines: at most one per interval, counting the ones it held back.
+pub(super) struct Throttle {
+    interval: Duration,
+    /// When the last line passed, and how many were held back since.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl Throttle {
+    pub(super) fn new(interval: Duration) -> Throttle {
+        Throttle { interval, state: Mutex::new((None, 0)) }
+    }
+
+    /// `Some(held back since the last line)` when a line may be written now, else `None`.
+    pub(super) fn pass(&self) -> Option<u64> {
+        self.pass_at(Instant::now())
+    }
+
+    fn pass_at(&self, now: Instant) -> Option<u64> {
+        let mut st = self.state.lock();
+        match st.0 {
+            Some(last) if now.duration_since(last) < self.interval => {
+                st.1 += 1;
+                None
+            }
+            _ => {
+                let held = st.1;
+                *st = (Some(now), 0);
+                Some(held)
+            }
+        }
+    }
+}
+
 pub(super) fn log(shared: &Shared, entry: &RequestLog) {
     // A panicking logger must not take a server thread with it.
     let _ = catch_unwind(AssertUnwindSafe(|| (shared.config.logger)(entry)));
@@ -171,5 +206,19 @@ mod tests {
         assert!(line.contains("result=KDC_ERR_C_PRINCIPAL_UNKNOWN etype=- req=10 rep=20 us=7"), "{line}");
         assert!(line.ends_with("detail=\"no\\nsuch\""), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn throttle_passes_one_line_per_interval_and_counts_the_rest() {
+        let t = Throttle::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        assert_eq!(t.pass_at(at(0)), Some(0));
+        assert_eq!(t.pass_at(at(1)), None);
+        assert_eq!(t.pass_at(at(9)), None);
+        // The held-back count is reported with the next line that passes.
+        assert_eq!(t.pass_at(at(10)), Some(2));
+        assert_eq!(t.pass_at(at(11)), None);
+        assert_eq!(t.pass_at(at(30)), Some(1));
     }
 }

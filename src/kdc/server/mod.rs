@@ -2,6 +2,12 @@
 //! of worker threads, bounded queues, connections and message sizes, one log line per request,
 //! and a clean [`KdcServer::stop`].
 //!
+//! Only input shaped like an AS-REQ or TGS-REQ (first byte 0x6a or 0x6c) is ever answered; any
+//! other datagram or TCP frame gets no reply (a TCP connection that sends one is closed), is
+//! counted in [`ServerStats::ignored`] and logged at most once per 10 seconds, so the KDC can be
+//! neither a reflector nor drawn into a KRB-ERROR loop with another KDC. Both transports reach
+//! the KDC through one function that makes this decision.
+//!
 //! How the work is split:
 //!
 //! - each UDP socket has a receiver thread that reads datagrams into one reused buffer and hands
@@ -11,11 +17,13 @@
 //! - each TCP listener has an accept thread. An accepted connection goes to a connection thread
 //!   from a pool that keeps idle threads for reuse (no thread is started per request once the
 //!   pool is warm) and never holds more than `max_tcp_connections` connections; a connection
-//!   beyond the cap is closed at once. A connection thread reads length-prefixed requests with a
-//!   per-read timeout and a per-request deadline (so a slow or silent peer is dropped), answers
-//!   them in order, and closes on EOF, timeout, a bad frame or after
+//!   beyond the cap closes the connection idle the longest (or, when every connection has a
+//!   request in progress, is closed itself). A connection thread reads length-prefixed requests
+//!   with a per-read timeout and a per-request deadline (so a slow or silent peer is dropped),
+//!   answers them in order, and closes on EOF, timeout, a bad frame or after
 //!   `max_requests_per_connection` requests. Slow TCP peers therefore never hold up the UDP
-//!   workers.
+//!   workers, and the KDC work of a TCP request takes one of the same `workers` slots as a UDP
+//!   request, so no more than `workers` requests are processed at once.
 //!
 //! [`KdcServer::stop`] (also run on drop) wakes every blocked thread, closes open connections,
 //! joins every thread and closes every socket, so the ports are free when it returns.
@@ -30,6 +38,8 @@ mod udp;
 
 pub use self::log::{silent_logger, stderr_logger, Protocol, RequestLog, RequestLogger};
 
+use self::log::{log, log_entry, Throttle};
+
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
@@ -40,7 +50,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use self::tcp::{accept_loop, TcpPool};
 use self::udp::{udp_receiver, udp_worker, UdpJob};
@@ -52,20 +62,32 @@ use crate::time::{Clock, SystemClock, Time};
 /// The largest UDP payload over IPv4 (65535 − 8-byte UDP header − 20-byte IP header).
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
 
+/// The default of [`ServerConfig::kdc_max_dgram_reply_size`]: MIT's `kdc_max_dgram_reply_size`
+/// default.
+pub const DEFAULT_MAX_DGRAM_REPLY_SIZE: usize = 4096;
+
 /// How long a UDP receiver blocks before it looks at the stop flag again (a fallback: `stop`
 /// wakes it at once with an empty datagram).
 const UDP_POLL: Duration = Duration::from_millis(500);
 /// How long `stop` waits for a thread to notice before giving up on it.
 const STOP_GRACE: Duration = Duration::from_secs(5);
+/// At most one log line per this interval about input dropped without a reply (each line says
+/// how many were dropped since the last one).
+const IGNORED_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The settings of a [`KdcServer`].
 #[derive(Clone)]
 pub struct ServerConfig {
-    /// Threads that answer UDP requests (default: the available parallelism).
+    /// Threads that answer UDP requests (default: the available parallelism), and the most
+    /// requests, UDP and TCP together, the KDC processes at once: TCP connection threads read
+    /// and frame on their own, but take one of these `workers` slots for the KDC work.
     pub workers: usize,
     /// UDP requests waiting for a worker, at most; more are dropped (default 512).
     pub queue_len: usize,
-    /// Open TCP connections, at most; more are closed at once (default 256).
+    /// Open TCP connections, at most (default 256). A new connection beyond it makes room by
+    /// closing the one idle the longest (waiting for its next request, or for the rest of a
+    /// half-sent one), as MIT's KDC does, so idle connections cannot lock TCP out; it is closed
+    /// itself only when every open connection has a request being processed.
     pub max_tcp_connections: usize,
     /// Requests answered on one TCP connection before it is closed (default 8).
     pub max_requests_per_connection: usize,
@@ -75,9 +97,10 @@ pub struct ServerConfig {
     /// How long a TCP read may wait, and how long one whole request may take to arrive (default
     /// 10 s). Silent or slow connections are closed after it.
     pub tcp_read_timeout: Duration,
-    /// The largest reply sent over UDP (default [`MAX_UDP_PAYLOAD`]). A longer reply is replaced
-    /// by a `KRB_ERR_RESPONSE_TOO_BIG` KRB-ERROR, so the client asks again over TCP.
-    pub udp_reply_limit: usize,
+    /// The largest reply sent over UDP, bytes (default [`DEFAULT_MAX_DGRAM_REPLY_SIZE`], 4096,
+    /// as MIT's; kdc.conf's `kdc_max_dgram_reply_size`). A longer reply is replaced by a
+    /// `KRB_ERR_RESPONSE_TOO_BIG` KRB-ERROR, so the client asks again over TCP.
+    pub kdc_max_dgram_reply_size: usize,
     /// Where the KDC reads the time (default the system clock).
     pub clock: Arc<dyn Clock>,
     /// Where log lines go (default [`stderr_logger`]).
@@ -93,7 +116,7 @@ impl Default for ServerConfig {
             max_requests_per_connection: 8,
             max_request_size: 64 * 1024,
             tcp_read_timeout: Duration::from_secs(10),
-            udp_reply_limit: MAX_UDP_PAYLOAD,
+            kdc_max_dgram_reply_size: DEFAULT_MAX_DGRAM_REPLY_SIZE,
             clock: Arc::new(SystemClock),
             logger: stderr_logger(),
         }
@@ -109,7 +132,7 @@ impl fmt::Debug for ServerConfig {
             .field("max_requests_per_connection", &self.max_requests_per_connection)
             .field("max_request_size", &self.max_request_size)
             .field("tcp_read_timeout", &self.tcp_read_timeout)
-            .field("udp_reply_limit", &self.udp_reply_limit)
+            .field("kdc_max_dgram_reply_size", &self.kdc_max_dgram_reply_size)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
@@ -133,6 +156,9 @@ impl ServerConfig {
         if self.max_request_size == 0 || self.max_request_size > 0x7fff_ffff {
             return bad("max_request_size must be between 1 and 2^31 - 1");
         }
+        if self.kdc_max_dgram_reply_size == 0 || self.kdc_max_dgram_reply_size > MAX_UDP_PAYLOAD {
+            return bad("kdc_max_dgram_reply_size must be between 1 and 65507");
+        }
         if self.tcp_read_timeout.is_zero() {
             return bad("tcp_read_timeout must not be zero");
         }
@@ -149,12 +175,18 @@ pub struct ServerStats {
     pub tcp_requests: u64,
     /// UDP datagrams dropped (queue full, or longer than `max_request_size`).
     pub udp_dropped: u64,
-    /// TCP connections closed at once because `max_tcp_connections` were open.
+    /// TCP connections closed at once because `max_tcp_connections` were open and none of them
+    /// was idle.
     pub tcp_refused: u64,
+    /// Idle TCP connections closed to make room for a new one (`max_tcp_connections` open).
+    pub tcp_evicted: u64,
     /// TCP connections closed for a bad or oversized frame, a timeout or a half-sent request.
     pub tcp_aborted: u64,
     /// TCP connections open now.
     pub tcp_open: usize,
+    /// Messages (UDP or TCP) not shaped like an AS-REQ or TGS-REQ, dropped without a reply
+    /// (see [`Kdc::handle`]); a TCP connection that sends one is closed.
+    pub ignored: u64,
 }
 
 #[derive(Default)]
@@ -163,7 +195,9 @@ struct Counters {
     tcp_requests: AtomicU64,
     udp_dropped: AtomicU64,
     tcp_refused: AtomicU64,
+    tcp_evicted: AtomicU64,
     tcp_aborted: AtomicU64,
+    ignored: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -177,6 +211,42 @@ struct Shared {
     stopping: AtomicBool,
     counters: Counters,
     tcp: TcpPool,
+    /// Rate limit of the log lines about ignored input.
+    ignored_log: Throttle,
+    /// The `workers` slots of KDC processing, shared by UDP workers and TCP connections.
+    slots: Slots,
+}
+
+/// A counting semaphore: at most `n` holders of a [`Slot`] at once.
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// One taken slot, given back on drop.
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots { free: Mutex::new(n), freed: Condvar::new() }
+    }
+
+    /// Waits for a free slot (a holder only runs one KDC request, so the wait is short).
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock();
+        while *free == 0 {
+            self.freed.wait(&mut free);
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock() += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// The network server of a [`Kdc`]: UDP and TCP (RFC 4120 §7.2) on each listen address until
@@ -220,12 +290,15 @@ impl KdcServer {
             bound.push(bind_pair(addr)?);
         }
 
+        let workers = config.workers;
         let shared = Arc::new(Shared {
             tcp: TcpPool::new(config.max_tcp_connections),
             kdc,
             config,
             stopping: AtomicBool::new(false),
             counters: Counters::default(),
+            ignored_log: Throttle::new(IGNORED_LOG_INTERVAL),
+            slots: Slots::new(workers),
         });
         let mut server = KdcServer { shared: shared.clone(), addrs: Vec::new(), threads: Vec::new() };
         let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
@@ -275,8 +348,10 @@ impl KdcServer {
             tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
             udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
             tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
+            tcp_evicted: c.tcp_evicted.load(Ordering::Relaxed),
             tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
             tcp_open: self.shared.tcp.state.lock().open,
+            ignored: c.ignored.load(Ordering::Relaxed),
         }
     }
 
@@ -384,19 +459,46 @@ fn wake_target(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// `Kdc::process`, with a panic (a bug) turned into a KRB_ERR_GENERIC reply rather than a dead
-/// worker.
-fn process(kdc: &Kdc, request: &[u8], now: Time) -> Outcome {
-    match catch_unwind(AssertUnwindSafe(|| kdc.process(request, now))) {
+/// The one place both transports hand a message to the KDC: [`Kdc::process`] within one of the
+/// `workers` slots, with a panic (a bug) turned into a KRB_ERR_GENERIC reply rather than a dead
+/// worker. `None` for input that gets
+/// no reply (not shaped like an AS-REQ or TGS-REQ, see [`Kdc::handle`]): counted in
+/// [`ServerStats::ignored`] and logged at most once per [`IGNORED_LOG_INTERVAL`].
+fn process(shared: &Shared, request: &[u8], transport: Protocol, peer: SocketAddr, now: Time) -> Option<Outcome> {
+    let kdc = &shared.kdc;
+    let slot = shared.slots.take();
+    let result = catch_unwind(AssertUnwindSafe(|| kdc.process(request, now)));
+    drop(slot);
+    let outcome = match result {
         Ok(outcome) => outcome,
-        Err(_) => {
-            let detail = "internal error";
+        Err(panic) => {
+            // The panic's text goes to the log only; the reply's e-text is the fixed one.
+            let text = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let detail = format!("internal error (panic: {text})");
             Outcome {
-                reply: error_reply(kdc, ErrorCode::KRB_ERR_GENERIC, detail, now, None, None),
-                facts: RequestFacts::failure(ExchangeKind::of(request), ErrorCode::KRB_ERR_GENERIC, detail),
+                reply: error_reply(kdc, ErrorCode::KRB_ERR_GENERIC, &detail, now, None, None),
+                facts: RequestFacts::failure(ExchangeKind::of(request), ErrorCode::KRB_ERR_GENERIC, &detail),
             }
         }
+    };
+    if !outcome.is_ignored() {
+        return Some(outcome);
     }
+    bump(&shared.counters.ignored);
+    if let Some(unlogged) = shared.ignored_log.pass() {
+        let mut entry = log_entry(outcome, transport, peer, now, request.len());
+        if unlogged > 0 {
+            if let Some(d) = entry.facts.detail.as_mut() {
+                d.push_str(&format!(" ({unlogged} more ignored since the last such line)"));
+            }
+        }
+        log(shared, &entry);
+    }
+    None
 }
 
 /// A KRB-ERROR from this KDC.

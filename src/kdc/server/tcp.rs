@@ -1,5 +1,6 @@
-//! TCP: the accept loop, the bounded pool of connection threads (idle threads kept for reuse),
-//! and the length-prefixed framing of RFC 4120 §7.2.2 with per-read and per-request deadlines.
+//! TCP: the accept loop, the bounded pool of connection threads (idle threads kept for reuse)
+//! with the eviction of the connection idle the longest when the pool is full, and the
+//! length-prefixed framing of RFC 4120 §7.2.2 with per-read and per-request deadlines.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
@@ -32,18 +33,47 @@ pub(super) struct TcpPool {
 }
 
 pub(super) struct PoolState {
-    /// Accepted connections no thread has taken yet.
-    queue: VecDeque<(TcpStream, SocketAddr)>,
+    /// Accepted connections no thread has taken yet, with when they were accepted.
+    queue: VecDeque<(TcpStream, SocketAddr, Instant)>,
     /// Connections accepted and not yet closed (queued or being served).
     pub(super) open: usize,
     /// Connection threads alive, and how many of them wait for work.
     threads: usize,
     idle: usize,
     handles: Vec<JoinHandle<()>>,
-    /// A second handle on each connection being served, so `stop` can unblock its reads.
-    serving: HashMap<u64, TcpStream>,
+    /// The connections being served: a second handle on each, so `stop` or an eviction can
+    /// unblock its reads, and since when it has been idle (`None` while a request of it is
+    /// being processed and answered).
+    serving: HashMap<u64, Serving>,
     next_id: u64,
     shut_down: bool,
+}
+
+pub(super) struct Serving {
+    stream: TcpStream,
+    idle_since: Option<Instant>,
+}
+
+impl PoolState {
+    /// Closes the connection idle the longest (queued or served) to make room for a new one;
+    /// false when every open connection has a request in progress.
+    fn evict_idlest(&mut self) -> bool {
+        let served = self.serving.iter().filter_map(|(id, c)| c.idle_since.map(|t| (t, *id))).min();
+        let queued = self.queue.iter().enumerate().map(|(i, q)| (q.2, i)).min();
+        match (served, queued) {
+            (Some((t, id)), q) if q.is_none_or(|(tq, _)| t <= tq) => {
+                if let Some(c) = self.serving.remove(&id) {
+                    let _ = c.stream.shutdown(Shutdown::Both);
+                }
+            }
+            (_, Some((_, i))) => {
+                self.queue.remove(i); // dropping the stream closes it
+            }
+            _ => return false,
+        }
+        self.open -= 1;
+        true
+    }
 }
 
 impl TcpPool {
@@ -72,12 +102,16 @@ impl TcpPool {
             return;
         }
         if st.open >= pool.max {
-            drop(st);
-            bump(&shared.counters.tcp_refused);
-            return; // dropping the stream closes it
+            if st.evict_idlest() {
+                bump(&shared.counters.tcp_evicted);
+            } else {
+                drop(st);
+                bump(&shared.counters.tcp_refused);
+                return; // dropping the stream closes it
+            }
         }
         st.open += 1;
-        st.queue.push_back((stream, peer));
+        st.queue.push_back((stream, peer, Instant::now()));
         if st.queue.len() > st.idle && st.threads < pool.max {
             st.handles.retain(|h| !h.is_finished());
             let sh = shared.clone();
@@ -109,12 +143,12 @@ impl TcpPool {
                 st.threads -= 1;
                 return None;
             }
-            if let Some((stream, peer)) = st.queue.pop_front() {
+            if let Some((stream, peer, accepted)) = st.queue.pop_front() {
                 let id = st.next_id;
                 st.next_id += 1;
                 match stream.try_clone() {
                     Ok(second) => {
-                        st.serving.insert(id, second);
+                        st.serving.insert(id, Serving { stream: second, idle_since: Some(accepted) });
                     }
                     Err(_) => {
                         // Without a second handle `stop` could not interrupt it: close it now.
@@ -134,11 +168,31 @@ impl TcpPool {
         }
     }
 
-    /// A connection has been closed.
+    /// Connection `id` has a complete request to process (so it is not idle, and cannot be
+    /// evicted until it is answered); false when it has been evicted already.
+    fn busy(&self, id: u64) -> bool {
+        match self.state.lock().serving.get_mut(&id) {
+            Some(c) => {
+                c.idle_since = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Connection `id` has been answered and waits for its next request.
+    fn idle(&self, id: u64) {
+        if let Some(c) = self.state.lock().serving.get_mut(&id) {
+            c.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// A connection has been closed (an evicted one was counted as closed already).
     fn finished(&self, id: u64) {
         let mut st = self.state.lock();
-        st.serving.remove(&id);
-        st.open -= 1;
+        if st.serving.remove(&id).is_some() {
+            st.open -= 1;
+        }
     }
 
     /// Refuses new connections, closes queued ones and interrupts the ones being served.
@@ -148,8 +202,8 @@ impl TcpPool {
         let queued = st.queue.len();
         st.queue.clear();
         st.open -= queued;
-        for s in st.serving.values() {
-            let _ = s.shutdown(Shutdown::Both);
+        for c in st.serving.values() {
+            let _ = c.stream.shutdown(Shutdown::Both);
         }
         drop(st);
         self.ready.notify_all();
@@ -186,7 +240,7 @@ struct TcpBuffers {
 fn tcp_connection_thread(shared: &Shared) {
     let mut bufs = TcpBuffers { input: vec![0u8; TCP_INITIAL_BUFFER], output: Vec::new() };
     while let Some((mut stream, peer, id)) = shared.tcp.next() {
-        if !serve_connection(shared, &mut stream, peer, &mut bufs) {
+        if !serve_connection(shared, &mut stream, peer, id, &mut bufs) {
             bump(&shared.counters.tcp_aborted);
         }
         drop(stream);
@@ -207,7 +261,7 @@ enum Frame {
 }
 
 /// Serves requests on one connection until EOF or a limit; false when it had to be aborted.
-fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, bufs: &mut TcpBuffers) -> bool {
+fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, id: u64, bufs: &mut TcpBuffers) -> bool {
     let cfg = &shared.config;
     if stream.set_read_timeout(Some(cfg.tcp_read_timeout)).is_err()
         || stream.set_write_timeout(Some(cfg.tcp_read_timeout)).is_err()
@@ -244,9 +298,15 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, b
                 return true;
             }
         };
+        if !shared.tcp.busy(id) {
+            return true; // evicted while the request arrived
+        }
         let arrived = Instant::now();
         let now = cfg.clock.now();
-        let outcome = process(&shared.kdc, &bufs.input[4..4 + len], now);
+        let Some(outcome) = process(shared, &bufs.input[4..4 + len], Protocol::Tcp, peer, now) else {
+            // Not a KDC request: no reply, and the connection is closed.
+            return true;
+        };
         let sent = write_frame(stream, &mut bufs.output, &outcome.reply);
         bump(&shared.counters.tcp_requests);
         let mut entry = log_entry(outcome, Protocol::Tcp, peer, now, len);
@@ -255,6 +315,7 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, b
         if sent.is_err() {
             return false;
         }
+        shared.tcp.idle(id);
         // Keep any bytes of the next request that came with this one.
         bufs.input.copy_within(4 + len..filled, 0);
         filled -= 4 + len;

@@ -65,9 +65,11 @@ pub(super) fn udp_worker(shared: &Shared, queue: &Mutex<Receiver<UdpJob>>) {
 
 fn serve_datagram(shared: &Shared, job: UdpJob) {
     let kdc = &shared.kdc;
-    let limit = shared.config.udp_reply_limit;
+    let limit = shared.config.kdc_max_dgram_reply_size;
     let now = shared.config.clock.now();
-    let mut outcome = process(kdc, &job.data, now);
+    let Some(mut outcome) = process(shared, &job.data, Protocol::Udp, job.peer, now) else {
+        return; // not a KDC request: never answered
+    };
     if outcome.reply.len() > limit {
         let detail = format!("reply of {} bytes is over the UDP limit of {limit}", outcome.reply.len());
         let code = ErrorCode::KRB_ERR_RESPONSE_TOO_BIG;

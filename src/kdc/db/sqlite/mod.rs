@@ -46,8 +46,11 @@
 //! [`PrincipalStore::get`] is on the KDC's hot path. Decoded entries (and misses) are cached in
 //! memory; each call reads the generation counter (one indexed row, one prepared statement) and
 //! uses the cache only when the counter is unchanged, so a write from another process is seen by
-//! the very next call. The cache holds at most [`MAX_CACHED_ENTRIES`] names and is emptied by any
-//! write. [`SqliteStore::set_caching`] turns it off (for measurement). Measured on a 2-core
+//! the very next call. Found entries are kept in a least-recently-used cache of at most
+//! [`MAX_CACHED_ENTRIES`] principals; names that do not exist go to a separate set of at most
+//! [`MAX_CACHED_MISSES`] names (emptied when full), so lookups of nonexistent names, however
+//! many, never evict a real principal. Any write empties both. [`SqliteStore::cache_hits`]
+//! counts the lookups answered from the cache. [`SqliteStore::set_caching`] turns it off (for measurement). Measured on a 2-core
 //! machine (release build, 1,000 principals with 4 keys each, one thread, `measure_get_cost` in
 //! `tests/sqlite_store.rs`): about 2.2 µs per cached `get`, about 23 µs uncached (two queries and
 //! four key decryptions).
@@ -59,17 +62,17 @@ mod policy;
 mod rows;
 mod schema;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use self::rows::{generation, principal_id, read_entry, write_entry};
@@ -98,8 +101,12 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle read connections kept for reuse.
 pub const MAX_IDLE_READERS: usize = 16;
 
-/// The most principal names (found or not) the read cache holds before it is emptied.
+/// The most principals the read cache holds; beyond it the least recently used is dropped.
 pub const MAX_CACHED_ENTRIES: usize = 65_536;
+
+/// The most names of nonexistent principals the read cache remembers (apart from the entries,
+/// emptied when full).
+pub const MAX_CACHED_MISSES: usize = 4096;
 
 /// What a realm database says about itself, readable without its master key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,10 +120,66 @@ pub struct DatabaseInfo {
     pub master_from_password: bool,
 }
 
-/// The cache of decoded entries, valid for one value of the generation counter.
+/// The cache of decoded entries, valid for one value of the generation counter: a bounded LRU
+/// of found entries (a use tick per entry, the ticks ordered in `order`) and a bounded set of
+/// names found missing.
 struct Cache {
     generation: i64,
-    entries: HashMap<Principal, Option<Arc<PrincipalEntry>>>,
+    entries: HashMap<Principal, (Arc<PrincipalEntry>, u64)>,
+    order: BTreeMap<u64, Principal>,
+    misses: HashSet<Principal>,
+    tick: u64,
+}
+
+impl Cache {
+    fn new() -> Cache {
+        Cache { generation: -1, entries: HashMap::new(), order: BTreeMap::new(), misses: HashSet::new(), tick: 0 }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+        self.misses.clear();
+    }
+
+    /// The cached answer for `p` (`Some(None)`: known missing), marking it most recently used.
+    fn get(&mut self, p: &Principal) -> Option<Option<Arc<PrincipalEntry>>> {
+        if self.misses.contains(p) {
+            return Some(None);
+        }
+        self.tick += 1;
+        let tick = self.tick;
+        let (entry, used) = self.entries.get_mut(p)?;
+        let old = std::mem::replace(used, tick);
+        let entry = entry.clone();
+        if let Some(name) = self.order.remove(&old) {
+            self.order.insert(tick, name);
+        }
+        Some(Some(entry))
+    }
+
+    fn insert(&mut self, p: &Principal, entry: Option<Arc<PrincipalEntry>>) {
+        let Some(entry) = entry else {
+            if self.misses.len() >= MAX_CACHED_MISSES {
+                self.misses.clear();
+            }
+            self.misses.insert(p.clone());
+            return;
+        };
+        self.tick += 1;
+        if let Some((_, old)) = self.entries.insert(p.clone(), (entry, self.tick)) {
+            self.order.remove(&old);
+        }
+        self.order.insert(self.tick, p.clone());
+        while self.entries.len() > MAX_CACHED_ENTRIES {
+            match self.order.pop_first() {
+                Some((_, lru)) => {
+                    self.entries.remove(&lru);
+                }
+                None => break,
+            }
+        }
+    }
 }
 
 /// A [`PrincipalStore`] in an SQLite file, long-term keys encrypted under a [`MasterKey`].
@@ -127,8 +190,9 @@ pub struct SqliteStore {
     master: MasterKey,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    cache: RwLock<Cache>,
+    cache: Mutex<Cache>,
     caching: AtomicBool,
+    cache_hits: AtomicU64,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -302,7 +366,8 @@ impl SqliteStore {
             master: master.clone(),
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
-            cache: RwLock::new(Cache { generation: -1, entries: HashMap::new() }),
+            cache: Mutex::new(Cache::new()),
+            cache_hits: AtomicU64::new(0),
             caching: AtomicBool::new(true),
         })
     }
@@ -366,8 +431,14 @@ impl SqliteStore {
     pub fn set_caching(&self, on: bool) {
         self.caching.store(on, Ordering::Relaxed);
         if !on {
-            self.cache.write().entries.clear();
+            self.cache.lock().clear();
         }
+    }
+
+    /// How many [`PrincipalStore::get`] calls were answered from the read cache so far (for
+    /// tests and measurement: see the [module documentation](self)).
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits.load(Ordering::Relaxed)
     }
 
     /// Adds a new principal; [`ErrorCode::KTIX_ERR_EXISTS`] when it is already there (checked
@@ -464,26 +535,24 @@ impl PrincipalStore for SqliteStore {
         }
         let current = generation(conn).map_err(|e| self.sql(e))?;
         {
-            let cache = self.cache.read();
+            let mut cache = self.cache.lock();
             if cache.generation == current {
-                if let Some(hit) = cache.entries.get(principal) {
-                    return Ok(hit.clone());
+                if let Some(hit) = cache.get(principal) {
+                    self.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(hit);
                 }
             }
         }
         let (read_at, entry) = self.load(conn, principal)?;
         let entry = entry.map(Arc::new);
-        let mut cache = self.cache.write();
+        let mut cache = self.cache.lock();
         // Entries are cached with the generation they were read at; a different generation
         // (newer, or an older snapshot of a slower reader) replaces the whole cache.
         if cache.generation != read_at {
-            cache.entries.clear();
+            cache.clear();
             cache.generation = read_at;
         }
-        if cache.entries.len() >= MAX_CACHED_ENTRIES {
-            cache.entries.clear();
-        }
-        cache.entries.insert(principal.clone(), entry.clone());
+        cache.insert(principal, entry.clone());
         Ok(entry)
     }
 
@@ -552,5 +621,40 @@ impl PrincipalStore for SqliteStore {
 
     fn clear_failures(&self, principal: &Principal) -> Result<()> {
         self.write(|tx| policy::clear_failures(tx, principal))
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn entry(name: &str) -> Option<Arc<PrincipalEntry>> {
+        Some(Arc::new(PrincipalEntry::new(Principal::parse(name, Some("R")).unwrap())))
+    }
+
+    fn name(n: &str) -> Principal {
+        Principal::parse(n, Some("R")).unwrap()
+    }
+
+    #[test]
+    fn the_least_recently_used_entry_goes_first() {
+        let mut c = Cache::new();
+        c.insert(&name("a"), entry("a"));
+        c.insert(&name("b"), entry("b"));
+        assert!(c.get(&name("a")).is_some()); // a is now more recent than b
+        for i in 0..MAX_CACHED_ENTRIES - 1 {
+            c.insert(&name(&format!("p{i}")), entry("x"));
+        }
+        assert_eq!(c.entries.len(), MAX_CACHED_ENTRIES);
+        assert_eq!(c.order.len(), MAX_CACHED_ENTRIES);
+        assert!(c.get(&name("b")).is_none(), "b was the least recently used");
+        assert!(c.get(&name("a")).is_some());
+        // Misses live apart and never push an entry out.
+        for i in 0..MAX_CACHED_MISSES * 3 {
+            c.insert(&name(&format!("missing{i}")), None);
+        }
+        assert!(c.misses.len() <= MAX_CACHED_MISSES);
+        assert_eq!(c.entries.len(), MAX_CACHED_ENTRIES);
+        assert!(c.get(&name("a")).is_some());
     }
 }
