@@ -142,7 +142,10 @@ def test_kdc_handle_is_the_pure_exchange(served: Served) -> None:
     assert reply[:1] == b"\x7e", "a malformed AS-REQ gets a KRB-ERROR (APPLICATION 30)"
     # Anything not shaped like a request gets no reply at all (never a reflector).
     assert served.kdc.handle(b"\x30\x00") == b""
-    assert served.kdc.handle(bytearray(b"junk")) == b""
+    assert served.kdc.handle(bytearray(b"garbage")) == b""
+    # The first byte alone decides: "junk" starts with 0x6a ("j"), the AS-REQ tag, so it is
+    # request-shaped, malformed, and gets a KRB-ERROR.
+    assert served.kdc.handle(b"junk")[:1] == b"\x7e"
 
 
 def test_principals_can_be_deleted() -> None:
