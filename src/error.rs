@@ -174,6 +174,10 @@ codes! {
     KTIX_ERR_EXISTS = 1013;
     /// A cryptographic primitive failed inside OpenSSL.
     KTIX_ERR_CRYPTO = 1014;
+    /// The replay cache is at its configured ceiling (memory bytes, entry count or file size) with
+    /// live entries only: the request is refused rather than accepted unremembered. Raise the
+    /// ceiling, or wait for entries to leave the clock-skew window.
+    KTIX_ERR_REPLAY_CACHE_FULL = 1015;
 }
 
 impl ErrorCode {
