@@ -590,6 +590,13 @@ typedef struct ktix_keytab_entry_info {
  */
 #define KTIX_ERR_CRYPTO 1014
 
+/**
+ * The replay cache is at its configured ceiling (memory bytes, entry count or file size) with
+ * live entries only: the request is refused rather than accepted unremembered. Raise the
+ * ceiling, or wait for entries to leave the clock-skew window.
+ */
+#define KTIX_ERR_REPLAY_CACHE_FULL 1015
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -604,14 +611,19 @@ extern "C" {
 const char *ktix_version(void);
 
 /**
- * Creates an acceptor that accepts tickets for any principal in `keytab`, with the system clock,
- * 300 s of allowed clock skew and a replay cache of 100,000 authenticators.
+ * Creates an acceptor that accepts tickets for any principal in `keytab`, with the system clock
+ * and 300 s of allowed clock skew. Its replay cache is the one every acceptor of the same
+ * service in the process shares (so a new acceptor per request still catches replays), chosen as
+ * MIT chooses: `KRB5RCACHENAME` (`dfl:`, `file2:/path`, `none:`, `memory:`) or `KRB5RCACHETYPE`,
+ * else in memory (1 GiB ceiling; `KTIX_ERR_REPLAY_CACHE_FULL` beyond it). A keytab loaded from a
+ * file (`ktix_keytab_load`) is re-read when the file changes.
  *
  * Ownership: on success `*out` is a new handle owned by the caller; free it with
  * `ktix_acceptor_free()`. The acceptor keeps its own copy of the keys, so `keytab` may be freed
  * first. On failure `*out` is NULL.
  *
- * Errors: `KTIX_ERR_NULL_ARGUMENT`.
+ * Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_CONFIG` (a bad replay cache name in the
+ * environment), `KTIX_ERR_IO` / `KTIX_ERR_BAD_FILE` (the replay cache file cannot be used).
  */
 ktix_result ktix_acceptor_new(const struct ktix_keytab *keytab, struct ktix_acceptor **out);
 
@@ -627,7 +639,8 @@ ktix_result ktix_acceptor_new(const struct ktix_keytab *keytab, struct ktix_acce
  * `KTIX_ERR_MALFORMED` (not an AP-REQ), `KRB_AP_ERR_MSG_TYPE`, `KRB_AP_ERR_NOT_US`,
  * `KRB_AP_ERR_BADKEYVER`, `KRB_AP_ERR_NOKEY`, `KRB_AP_ERR_BAD_INTEGRITY` (wrong key or tampered),
  * `KRB_AP_ERR_BADMATCH`, `KRB_AP_ERR_SKEW`, `KRB_AP_ERR_TKT_NYV`, `KRB_AP_ERR_TKT_EXPIRED`,
- * `KRB_AP_ERR_REPEAT` (a replay), `KRB_AP_ERR_METHOD`, `KRB_AP_ERR_INAPP_CKSUM`.
+ * `KRB_AP_ERR_REPEAT` (a replay), `KRB_AP_ERR_METHOD`, `KRB_AP_ERR_INAPP_CKSUM`,
+ * `KTIX_ERR_REPLAY_CACHE_FULL` (the replay cache is at its ceiling).
  */
 ktix_result ktix_acceptor_accept(const struct ktix_acceptor *acceptor,
                                  const uint8_t *ap_req,
@@ -635,7 +648,8 @@ ktix_result ktix_acceptor_accept(const struct ktix_acceptor *acceptor,
                                  struct ktix_accepted **out);
 
 /**
- * Frees an acceptor (and its replay cache). NULL is a no-op.
+ * Frees an acceptor (its shared replay cache stays while other acceptors use it or it holds live
+ * entries). NULL is a no-op.
  */
 void ktix_acceptor_free(struct ktix_acceptor *acceptor);
 

@@ -183,6 +183,8 @@ codes! {
     KTIX_ERR_EXISTS = 1013;
     /// A cryptographic primitive failed inside OpenSSL.
     KTIX_ERR_CRYPTO = 1014;
+    /// The replay cache is at its ceiling with live entries only; the request is refused.
+    KTIX_ERR_REPLAY_CACHE_FULL = 1015;
 }
 
 impl ErrorCode {

@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,6 +60,42 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// returned in zeroizing storage, and a buffer outgrown by a file that grew since its size was
 /// taken is zeroized before it is freed.
 pub fn read_limited(path: &Path, max_len: usize) -> Result<Zeroizing<Vec<u8>>> {
+    read_limited_with_stamp(path, max_len).map(|(bytes, _)| bytes)
+}
+
+/// What a file was when it was read: device, inode, size and modification and change times. Two
+/// equal stamps mean the file was not replaced or rewritten in between (as far as the file system
+/// tells: `stat`, nanosecond times).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileStamp {
+    /// The stamp of `meta`.
+    pub fn of(meta: &fs::Metadata) -> FileStamp {
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// The stamp of the file at `path` now (following symbolic links, as opening it does).
+    pub fn current(path: &Path) -> Result<FileStamp> {
+        fs::metadata(path).map(|m| FileStamp::of(&m)).map_err(|e| Error::io(path.display(), e))
+    }
+}
+
+/// [`read_limited`], and the stamp of the file read, taken from the open file before reading it
+/// (so a change during or after the read makes a later stamp differ).
+pub fn read_limited_with_stamp(path: &Path, max_len: usize) -> Result<(Zeroizing<Vec<u8>>, FileStamp)> {
     let io_err = |e| Error::io(path.display(), e);
     let mut file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
@@ -93,7 +129,7 @@ pub fn read_limited(path: &Path, max_len: usize) -> Result<Zeroizing<Vec<u8>>> {
         }
     }
     buf.truncate(filled);
-    Ok(buf)
+    Ok((buf, FileStamp::of(&meta)))
 }
 
 /// Creates a new, empty temporary file next to the target with `O_EXCL` and mode 0600.
@@ -125,6 +161,19 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::InvalidInput || e.kind() == io::ErrorKind::Unsupported => Ok(()),
         other => other,
     }
+}
+
+/// The uid this process runs as: the owner of `/proc/self` (Linux), else the owner of a file we
+/// create. `None` when neither works.
+pub(crate) fn current_uid() -> Option<u32> {
+    if let Ok(m) = fs::metadata("/proc/self") {
+        return Some(m.uid());
+    }
+    let probe = std::env::temp_dir().join(format!(".ktix-uid-probe.{}", std::process::id()));
+    let f = OpenOptions::new().write(true).create_new(true).mode(SECRET_FILE_MODE).open(&probe).ok()?;
+    let uid = f.metadata().ok().map(|m| m.uid());
+    let _ = fs::remove_file(&probe);
+    uid
 }
 
 #[cfg(test)]

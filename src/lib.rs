@@ -38,7 +38,7 @@
 //! |---|---|
 //! | a realm | [`Kdc`] (principal database + [`RealmPolicy`] + the AS/TGS logic, `handle(request, now)`), [`KdcServer`] / [`ServerConfig`] (UDP + TCP transport); in [`kdc`]: the [`kdc::PrincipalStore`] trait, [`kdc::MemoryStore`], [`kdc::SqliteStore`], [`kdc::MasterKey`], request records |
 //! | a client | [`Client`] / [`ClientConfig`] (login, service tickets, AP-REQ, renew, logout), [`ApContext`] (checks the AP-REP), transports [`Network`], [`InProcess`], [`Recording`] behind [`Transport`] |
-//! | a service | [`Acceptor`] / [`AcceptorConfig`] → [`Accepted`]; [`acceptor::ReplayCache`] |
+//! | a service | [`Acceptor`] / [`AcceptorConfig`] → [`Accepted`]; [`acceptor::ReplayCache`], [`acceptor::FileReplayCache`] (chosen by [`acceptor::ReplayCacheName`]) |
 //! | files and caches | [`Keytab`] / [`KeytabEntry`] (MIT keytab format), [`CCache`] / [`Credential`] (memory, MIT FILE format) |
 //! | configuration | [`config`]: MIT's profile format, the krb5.conf and kdc.conf views |
 //! | values | [`Principal`], [`Time`] with [`Clock`] ([`SystemClock`], [`FixedClock`]), [`Flags`] (with the bit names in [`flags`]), [`Key`] / [`Enctype`] and the RFC 3961 key usages in [`crypto`] |

@@ -147,6 +147,13 @@ impl fmt::Display for Time {
 pub trait Clock: Send + Sync + fmt::Debug {
     /// Now.
     fn now(&self) -> Time;
+
+    /// True for the system clock. Acceptors on the system clock share one replay cache per
+    /// service in a process; acceptors on another clock share theirs only with acceptors on the
+    /// same clock object (a test's fixed clock is its own time line).
+    fn is_system_clock(&self) -> bool {
+        false
+    }
 }
 
 /// The system clock.
@@ -156,6 +163,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> Time {
         Time::now()
+    }
+
+    fn is_system_clock(&self) -> bool {
+        true
     }
 }
 
@@ -191,6 +202,10 @@ impl Clock for FixedClock {
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     fn now(&self) -> Time {
         (**self).now()
+    }
+
+    fn is_system_clock(&self) -> bool {
+        (**self).is_system_clock()
     }
 }
 

@@ -1,8 +1,9 @@
 //! `ktix_acceptor` (a service's side: verifies AP-REQs) and `ktix_accepted` (what it learned).
 
 use std::ffi::{c_char, CString};
+use std::sync::Arc;
 
-use ktix::{Accepted, Acceptor};
+use ktix::{Accepted, Acceptor, AcceptorConfig, SystemClock};
 
 use crate::bytes::ktix_secret;
 use crate::ccache::ktix_times;
@@ -35,21 +36,27 @@ pub(crate) struct AcceptedValue {
 }
 castable!(ktix_accepted => AcceptedValue, tag 0x6b74_0009);
 
-/// Creates an acceptor that accepts tickets for any principal in `keytab`, with the system clock,
-/// 300 s of allowed clock skew and a replay cache of 100,000 authenticators.
+/// Creates an acceptor that accepts tickets for any principal in `keytab`, with the system clock
+/// and 300 s of allowed clock skew. Its replay cache is the one every acceptor of the same
+/// service in the process shares (so a new acceptor per request still catches replays), chosen as
+/// MIT chooses: `KRB5RCACHENAME` (`dfl:`, `file2:/path`, `none:`, `memory:`) or `KRB5RCACHETYPE`,
+/// else in memory (1 GiB ceiling; `KTIX_ERR_REPLAY_CACHE_FULL` beyond it). A keytab loaded from a
+/// file (`ktix_keytab_load`) is re-read when the file changes.
 ///
 /// Ownership: on success `*out` is a new handle owned by the caller; free it with
 /// `ktix_acceptor_free()`. The acceptor keeps its own copy of the keys, so `keytab` may be freed
 /// first. On failure `*out` is NULL.
 ///
-/// Errors: `KTIX_ERR_NULL_ARGUMENT`.
+/// Errors: `KTIX_ERR_NULL_ARGUMENT`, `KTIX_ERR_CONFIG` (a bad replay cache name in the
+/// environment), `KTIX_ERR_IO` / `KTIX_ERR_BAD_FILE` (the replay cache file cannot be used).
 #[no_mangle]
 pub extern "C" fn ktix_acceptor_new(keytab: *const ktix_keytab, out: *mut *mut ktix_acceptor) -> ktix_result {
     ffi_boundary!(
         try {
             let out = Out::new(out, "out")?;
             let keytab = try_ref(keytab)?.keytab.clone();
-            out.set(into_raw::<ktix_acceptor>(Acceptor::new(keytab)));
+            let acceptor = Acceptor::try_with_config(keytab, AcceptorConfig::default(), Arc::new(SystemClock))?;
+            out.set(into_raw::<ktix_acceptor>(acceptor));
             Ok(())
         }
     )
@@ -66,7 +73,8 @@ pub extern "C" fn ktix_acceptor_new(keytab: *const ktix_keytab, out: *mut *mut k
 /// `KTIX_ERR_MALFORMED` (not an AP-REQ), `KRB_AP_ERR_MSG_TYPE`, `KRB_AP_ERR_NOT_US`,
 /// `KRB_AP_ERR_BADKEYVER`, `KRB_AP_ERR_NOKEY`, `KRB_AP_ERR_BAD_INTEGRITY` (wrong key or tampered),
 /// `KRB_AP_ERR_BADMATCH`, `KRB_AP_ERR_SKEW`, `KRB_AP_ERR_TKT_NYV`, `KRB_AP_ERR_TKT_EXPIRED`,
-/// `KRB_AP_ERR_REPEAT` (a replay), `KRB_AP_ERR_METHOD`, `KRB_AP_ERR_INAPP_CKSUM`.
+/// `KRB_AP_ERR_REPEAT` (a replay), `KRB_AP_ERR_METHOD`, `KRB_AP_ERR_INAPP_CKSUM`,
+/// `KTIX_ERR_REPLAY_CACHE_FULL` (the replay cache is at its ceiling).
 #[no_mangle]
 pub extern "C" fn ktix_acceptor_accept(
     acceptor: *const ktix_acceptor,
@@ -87,7 +95,8 @@ pub extern "C" fn ktix_acceptor_accept(
     )
 }
 
-/// Frees an acceptor (and its replay cache). NULL is a no-op.
+/// Frees an acceptor (its shared replay cache stays while other acceptors use it or it holds live
+/// entries). NULL is a no-op.
 #[no_mangle]
 pub extern "C" fn ktix_acceptor_free(acceptor: *mut ktix_acceptor) {
     ffi_boundary!({ free(acceptor) })

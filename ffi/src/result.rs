@@ -164,6 +164,10 @@ pub const KTIX_ERR_NOT_LOGGED_IN: ktix_result = ktix_result(1012);
 pub const KTIX_ERR_EXISTS: ktix_result = ktix_result(1013);
 /// A cryptographic primitive failed inside OpenSSL.
 pub const KTIX_ERR_CRYPTO: ktix_result = ktix_result(1014);
+/// The replay cache is at its configured ceiling (memory bytes, entry count or file size) with
+/// live entries only: the request is refused rather than accepted unremembered. Raise the
+/// ceiling, or wait for entries to leave the clock-skew window.
+pub const KTIX_ERR_REPLAY_CACHE_FULL: ktix_result = ktix_result(1015);
 
 /// The name of a code this library does not know.
 const UNKNOWN: &CStr = c"KTIX_ERR_UNKNOWN";

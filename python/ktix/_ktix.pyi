@@ -217,7 +217,13 @@ class Acceptor:
     """A service's side: verifies AP-REQs with a keytab and builds AP-REPs."""
 
     def __new__(
-        cls, keytab: Keytab, *, service: str | None = None, clock_skew: int = 300, replay_capacity: int = 100000
+        cls,
+        keytab: Keytab,
+        *,
+        service: str | None = None,
+        clock_skew: int = 300,
+        replay_capacity: int | None = None,
+        rcache: str | None = None,
     ) -> Acceptor: ...
     def accept(self, ap_req: bytes | bytearray) -> Accepted:
         """Verify an AP-REQ; raises an ApError subclass when it does not verify."""

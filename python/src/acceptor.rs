@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
+use ktix::acceptor::ReplayCacheName;
 use ktix::Flags;
 use ktix::{AcceptorConfig, Error, Principal, SystemClock, Time};
 
@@ -18,10 +19,15 @@ use crate::keytab::Keytab;
 /// authenticator, clock skew, replay, ticket times) and builds the AP-REP for mutual
 /// authentication.
 ///
-/// ``Acceptor(keytab, *, service=None, clock_skew=300, replay_capacity=100000)``: with
+/// ``Acceptor(keytab, *, service=None, clock_skew=300, replay_capacity=None, rcache=None)``: with
 /// ``service`` (a principal name; the keytab's realm when it names none) only tickets for that
 /// service are accepted, otherwise for any principal in the keytab. One acceptor is meant to
-/// serve many threads: ``accept`` releases the GIL, and the replay cache is shared.
+/// serve many threads: ``accept`` releases the GIL. The replay cache is the one every acceptor
+/// of the same service in the process shares (``rcache``: an MIT replay cache name such as
+/// ``"dfl:"``, ``"file2:/path"``, ``"none:"``, ``"memory:"``; ``None``: ``KRB5RCACHENAME`` /
+/// ``KRB5RCACHETYPE``, else memory); ``replay_capacity`` caps its live entries (``None``: only
+/// the memory ceiling applies). A keytab loaded from a file (``Keytab.load``) is re-read when
+/// the file changes.
 #[pyclass(frozen, module = "ktix")]
 pub struct Acceptor {
     inner: ktix::Acceptor,
@@ -31,19 +37,24 @@ pub struct Acceptor {
 #[pymethods]
 impl Acceptor {
     #[new]
-    #[pyo3(signature = (keytab, *, service=None, clock_skew=300, replay_capacity=100_000))]
+    #[pyo3(signature = (keytab, *, service=None, clock_skew=300, replay_capacity=None, rcache=None))]
     fn new(
         py: Python<'_>,
         keytab: Py<Keytab>,
         service: Option<&str>,
         clock_skew: i64,
-        replay_capacity: i64,
+        replay_capacity: Option<i64>,
+        rcache: Option<&str>,
     ) -> PyResult<Acceptor> {
         let kt = keytab.get().inner.clone();
         if clock_skew < 0 {
             return Err(Error::invalid(format!("clock_skew must not be negative, not {clock_skew}"))).or_raise(py);
         }
-        let replay_capacity = conv::count(py, replay_capacity, "replay_capacity")?;
+        let replay_capacity = match replay_capacity {
+            Some(n) => conv::count(py, n, "replay_capacity")?,
+            None => usize::MAX,
+        };
+        let replay_cache = rcache.map(ReplayCacheName::parse).transpose().or_raise(py)?;
         let service = match service {
             None => None,
             Some(name) => {
@@ -51,8 +62,9 @@ impl Acceptor {
                 Some(Principal::parse(name, realm.as_deref()).or_raise(py)?)
             }
         };
-        let config = AcceptorConfig { clock_skew, replay_capacity, service };
-        Ok(Acceptor { inner: ktix::Acceptor::with_config(kt, config, Arc::new(SystemClock)), keytab })
+        let config = AcceptorConfig { clock_skew, replay_capacity, service, replay_cache, ..AcceptorConfig::default() };
+        let inner = ktix::Acceptor::try_with_config(kt, config, Arc::new(SystemClock)).or_raise(py)?;
+        Ok(Acceptor { inner, keytab })
     }
 
     /// Verifies an AP-REQ (``bytes``) and returns what it proves as ``Accepted``; raises an

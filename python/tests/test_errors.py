@@ -64,11 +64,24 @@ def test_ticket_error_for_another_services_keytab(served: Served) -> None:
 def test_replay_error_for_a_repeated_ap_req(served: Served) -> None:
     ap_req, _ = served.logged_in().ap_req(SERVICE)
     acceptor = ktix.Acceptor(served.keytab)
+    before = acceptor.replay_cache_size  # the service's cache is shared by every acceptor of it
     acceptor.accept(ap_req)
-    assert acceptor.replay_cache_size == 1
+    assert acceptor.replay_cache_size == before + 1
     with pytest.raises(ktix.ReplayError) as info:
         acceptor.accept(ap_req)
     _check(info, ktix.ReplayError, 34, "KRB_AP_ERR_REPEAT")
+
+
+def test_a_replay_across_two_acceptor_objects_is_caught(served: Served) -> None:
+    # One replay cache per service, not per object: a new Acceptor per request is still protected.
+    ap_req, _ = served.logged_in().ap_req(SERVICE)
+    ktix.Acceptor(served.keytab).accept(ap_req)
+    with pytest.raises(ktix.ReplayError):
+        ktix.Acceptor(served.keytab).accept(ap_req)
+    # rcache="none:" turns replay detection off for that acceptor; a bad name is a ConfigError.
+    ktix.Acceptor(served.keytab, rcache="none:").accept(ap_req)
+    with pytest.raises(ktix.ConfigError):
+        ktix.Acceptor(served.keytab, rcache="bogus:x")
 
 
 def test_skew_error(served: Served) -> None:

@@ -24,6 +24,7 @@ from conftest import PASSWORD, REALM, SERVICE, USER, Served
 def test_thread_pool_of_acceptors_and_a_shared_client(served: Served) -> None:
     client = served.logged_in()
     acceptor = ktix.Acceptor(served.keytab)
+    before = acceptor.replay_cache_size  # the service's cache is shared by every acceptor of it
     n = 200
 
     def one(_: int) -> str:
@@ -36,7 +37,7 @@ def test_thread_pool_of_acceptors_and_a_shared_client(served: Served) -> None:
         clients = list(pool.map(one, range(n)))
     assert clients == [f"{USER}@{REALM}"] * n
     assert client.stats.tgs_requests == 1
-    assert acceptor.replay_cache_size == n
+    assert acceptor.replay_cache_size == before + n
 
 
 def test_a_replay_across_threads_is_accepted_once(served: Served) -> None:

@@ -2,11 +2,17 @@
 //! and answers AP-REPs for mutual authentication. It keeps no session keys: they are handed to
 //! the caller inside [`Accepted`].
 
+mod keys;
 mod replay;
 
 use std::sync::Arc;
 
-pub use replay::ReplayCache;
+pub use replay::{
+    FileReplayCache, ReplayCache, ReplayCacheName, ReplayStore, DEFAULT_REPLAY_FILE_SIZE, DEFAULT_REPLAY_MAX_BYTES,
+};
+
+use self::keys::Keys;
+use self::replay::ReplayLimits;
 
 use crate::crypto::{usage, Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
@@ -21,16 +27,33 @@ use crate::wire::{self, ad_type, ap_options, AuthorizationData, Flags};
 pub struct AcceptorConfig {
     /// Accepted clock skew, seconds (default 300).
     pub clock_skew: i64,
-    /// Most authenticators remembered for replay detection (default 100,000).
+    /// Most live authenticators an in-memory replay cache keeps (default `usize::MAX`: no count
+    /// limit, `replay_max_bytes` applies).
     pub replay_capacity: usize,
     /// When set, only tickets for this service are accepted (`KRB_AP_ERR_NOT_US` otherwise);
     /// when `None`, any principal in the keytab.
     pub service: Option<Principal>,
+    /// Where authenticators are remembered. `None` (the default): as the environment says
+    /// ([`ReplayCacheName::from_env`]: `KRB5RCACHENAME`, `KRB5RCACHETYPE`), else in memory.
+    pub replay_cache: Option<ReplayCacheName>,
+    /// The memory ceiling of an in-memory replay cache, bytes (default
+    /// [`DEFAULT_REPLAY_MAX_BYTES`], 1 GiB; see [`ReplayCache`] for what fits).
+    pub replay_max_bytes: usize,
+    /// The size of a replay-cache file this acceptor creates, bytes (default
+    /// [`DEFAULT_REPLAY_FILE_SIZE`], 128 MiB; an existing file keeps its size).
+    pub replay_file_size: u64,
 }
 
 impl Default for AcceptorConfig {
     fn default() -> AcceptorConfig {
-        AcceptorConfig { clock_skew: 300, replay_capacity: 100_000, service: None }
+        AcceptorConfig {
+            clock_skew: 300,
+            replay_capacity: usize::MAX,
+            service: None,
+            replay_cache: None,
+            replay_max_bytes: DEFAULT_REPLAY_MAX_BYTES,
+            replay_file_size: DEFAULT_REPLAY_FILE_SIZE,
+        }
     }
 }
 
@@ -71,12 +94,30 @@ pub struct Accepted {
 }
 
 /// A service's side. `Send + Sync`: one acceptor serves many threads.
+///
+/// **Replay cache.** Acceptors share caches: every acceptor in the process for the same service
+/// principal(s) (the configured `service`, else the keytab's principals), on the system clock (or
+/// on one and the same clock object) and with the same skew and memory limits uses one in-memory
+/// cache, so `Acceptor::new(keytab).accept(..)` on each request still catches replays. With a file
+/// cache (`KRB5RCACHENAME=dfl:` or `file2:/path`, or [`AcceptorConfig::replay_cache`]) the
+/// processes of a service share one cache too. See [`ReplayCacheName`] for the names and the
+/// default.
+///
+/// **Keytab.** An acceptor built from a keytab loaded from a file ([`Keytab::load`]) follows the
+/// file: it checks the file's stamp (device, inode, size, times) at most once a second, and at
+/// once when a ticket needs a key it does not have, and re-reads the file when it changed. A new
+/// key version is so used without a restart, and old versions work as long as they are in the
+/// file. A file that fails to read or parse (say, caught mid-rewrite) is logged and the last good
+/// keytab kept; it is read again when it changes again.
 pub struct Acceptor {
-    keytab: Keytab,
+    keys: Keys,
     config: AcceptorConfig,
     clock: Arc<dyn Clock>,
-    replay: ReplayCache,
+    replay: std::result::Result<ReplayStore, Error>,
 }
+
+/// What `replay_cache` shows when the replay cache could not be opened.
+static NO_REPLAY_STORE: ReplayStore = ReplayStore::None;
 
 impl Acceptor {
     /// An acceptor with `keytab`, default settings and the system clock.
@@ -85,19 +126,47 @@ impl Acceptor {
     }
 
     /// An acceptor with explicit settings and clock.
+    ///
+    /// When the replay cache cannot be opened (a bad `KRB5RCACHENAME`, an unusable file), every
+    /// [`Acceptor::accept`] fails with that error: requests are never accepted without replay
+    /// detection that was asked for. [`Acceptor::try_with_config`] reports it at once instead.
     pub fn with_config(keytab: Keytab, config: AcceptorConfig, clock: Arc<dyn Clock>) -> Acceptor {
-        let replay = ReplayCache::new(config.replay_capacity);
-        Acceptor { keytab, config, clock, replay }
+        let services: Vec<String> = match &config.service {
+            Some(s) => vec![s.to_string()],
+            None => keytab.principals().iter().map(|p| p.to_string()).collect(),
+        };
+        let limits = ReplayLimits {
+            clock_skew: config.clock_skew,
+            max_bytes: config.replay_max_bytes,
+            max_entries: config.replay_capacity,
+            file_size: config.replay_file_size,
+        };
+        let replay = match &config.replay_cache {
+            Some(name) => Ok(name.clone()),
+            None => ReplayCacheName::from_env(),
+        }
+        .and_then(|name| ReplayStore::shared(&name, &services, &clock, limits));
+        Acceptor { keys: Keys::new(keytab), config, clock, replay }
     }
 
-    /// The keytab.
-    pub fn keytab(&self) -> &Keytab {
-        &self.keytab
+    /// [`Acceptor::with_config`], failing at once when the replay cache cannot be opened.
+    pub fn try_with_config(keytab: Keytab, config: AcceptorConfig, clock: Arc<dyn Clock>) -> Result<Acceptor> {
+        let acceptor = Acceptor::with_config(keytab, config, clock);
+        match &acceptor.replay {
+            Ok(_) => Ok(acceptor),
+            Err(e) => Err(e.clone()),
+        }
     }
 
-    /// The replay cache.
-    pub fn replay_cache(&self) -> &ReplayCache {
-        &self.replay
+    /// The keytab as the acceptor uses it now (after any reload).
+    pub fn keytab(&self) -> Keytab {
+        (*self.keys.current(false)).clone()
+    }
+
+    /// The replay cache (shared with the other acceptors of the service; [`ReplayStore::None`]
+    /// when replay detection is off or the cache could not be opened).
+    pub fn replay_cache(&self) -> &ReplayStore {
+        self.replay.as_ref().unwrap_or(&NO_REPLAY_STORE)
     }
 
     /// Verifies an AP-REQ at the clock's current time.
@@ -109,14 +178,34 @@ impl Acceptor {
     /// the authenticator with the session key, and checks names, skew, ticket times and replay
     /// (through the one AP-REQ verification the TGS uses too).
     pub fn accept_at(&self, ap_req: &[u8], now: Time) -> Result<Accepted> {
+        let replay = match &self.replay {
+            Ok(ReplayStore::None) => None,
+            Ok(store) => Some(store as &dyn proto::ReplayGuard),
+            Err(e) => return Err(e.clone().context("replay cache")),
+        };
         let req = proto::decode_ap_req(ap_req)?;
         let check = ApReqCheck {
             clock_skew: self.config.clock_skew,
             checksum: AuthChecksum::None,
             allow_invalid: false,
-            replay: Some(&self.replay),
+            replay,
         };
-        let v = proto::verify_ap_req(&req, usage::AP_REQ_AUTH, |s, e, k| self.service_key(s, e, k), now, &check)?;
+        let key_for = |s: &Principal, e: i32, k: Option<u32>| {
+            let keytab = self.keys.current(false);
+            match self.service_key(&keytab, s, e, k) {
+                Err(err) if self.keys.reloads() && is_key_miss(&err) => {
+                    // Perhaps a key the file has gained since: look now, not at the next tick.
+                    let fresh = self.keys.current(true);
+                    if Arc::ptr_eq(&fresh, &keytab) {
+                        Err(err)
+                    } else {
+                        self.service_key(&fresh, s, e, k)
+                    }
+                }
+                other => other,
+            }
+        };
+        let v = proto::verify_ap_req(&req, usage::AP_REQ_AUTH, key_for, now, &check)?;
         let ap_rep =
             if v.options.has(ap_options::MUTUAL_REQUIRED) { Some(proto::build_ap_rep(&v, None, None)?) } else { None };
 
@@ -146,21 +235,21 @@ impl Acceptor {
     /// The keytab key for a ticket: `KRB_AP_ERR_NOT_US` when the ticket is for another service
     /// than the configured one or the keytab has no key for the server at all,
     /// `KRB_AP_ERR_BADKEYVER` when not that version, `KRB_AP_ERR_NOKEY` when not that enctype.
-    fn service_key(&self, server: &Principal, etype: i32, kvno: Option<u32>) -> Result<TicketKey> {
+    fn service_key(&self, keytab: &Keytab, server: &Principal, etype: i32, kvno: Option<u32>) -> Result<TicketKey> {
         if self.config.service.as_ref().is_some_and(|s| s != server) {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("the ticket is for {server}")));
         }
-        if self.keytab.find(server, None, None).is_none() {
+        if keytab.find(server, None, None).is_none() {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("no key for {server} in the keytab")));
         }
         let enctype = Enctype::from_i32(etype)
             .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("ticket in unsupported enctype {etype}")))?;
         if let Some(v) = kvno {
-            if self.keytab.find(server, Some(v), None).is_none() {
+            if keytab.find(server, Some(v), None).is_none() {
                 return Err(Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no key version {v} for {server}")));
             }
         }
-        let entry = self.keytab.find(server, kvno, Some(enctype)).ok_or_else(|| {
+        let entry = keytab.find(server, kvno, Some(enctype)).ok_or_else(|| {
             Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {enctype} key for {server} in the keytab"))
         })?;
         let key = entry.key.key().cloned().ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, "unusable key"))?;
@@ -172,6 +261,11 @@ impl std::fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Acceptor").field("config", &self.config).finish_non_exhaustive()
     }
+}
+
+/// Whether a key lookup failed for want of a key (which a newer keytab file might have).
+fn is_key_miss(e: &Error) -> bool {
+    [ErrorCode::KRB_AP_ERR_NOT_US, ErrorCode::KRB_AP_ERR_BADKEYVER, ErrorCode::KRB_AP_ERR_NOKEY].contains(&e.code())
 }
 
 /// Lists authorization data, opening AD-IF-RELEVANT containers (to a bounded depth).

@@ -13,7 +13,9 @@ use crate::fsutil;
 use crate::principal::{name_type, Principal};
 use crate::time::Time;
 
-use super::{EntryKey, Keytab, KeytabEntry, OpaqueKey};
+use std::sync::Arc;
+
+use super::{EntryKey, Keytab, KeytabEntry, KeytabSource, OpaqueKey};
 
 /// The largest keytab file [`Keytab::load`] reads (16 MiB; a keytab of a whole large realm is far smaller).
 pub const MAX_KEYTAB_SIZE: usize = 16 << 20;
@@ -70,7 +72,7 @@ impl Keytab {
             entries.push(entry);
             r.pos += len;
         }
-        Ok(Keytab { entries })
+        Ok(Keytab { entries, source: None })
     }
 
     /// The file bytes: format 0x0502, every entry with the 32-bit kvno after the key (as MIT writes).
@@ -98,10 +100,19 @@ impl Keytab {
     }
 
     /// Reads the keytab named `name`: `FILE:path`, `WRFILE:path` or a plain path. Errors name the file.
+    ///
+    /// The keytab remembers the file (see [`Keytab::file`]), so an acceptor built from it follows
+    /// the file when it is rewritten.
     pub fn load(name: &str) -> Result<Keytab> {
-        let path = file_path(name)?;
-        let bytes = fsutil::read_limited(Path::new(path), MAX_KEYTAB_SIZE)?;
-        Keytab::parse(&bytes).map_err(|e| e.context(path))
+        Keytab::load_path(Path::new(file_path(name)?))
+    }
+
+    /// Reads the keytab file at `path`, remembering the file and its stamp.
+    pub(crate) fn load_path(path: &Path) -> Result<Keytab> {
+        let (bytes, stamp) = fsutil::read_limited_with_stamp(path, MAX_KEYTAB_SIZE)?;
+        let mut keytab = Keytab::parse(&bytes).map_err(|e| e.context(path.display()))?;
+        keytab.source = Some(Arc::new(KeytabSource { path: path.to_path_buf(), stamp }));
+        Ok(keytab)
     }
 
     /// Writes the keytab to `name` (as for [`Keytab::load`]), replacing the file atomically, mode 0600.

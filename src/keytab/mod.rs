@@ -32,10 +32,13 @@ mod format;
 
 use std::collections::HashSet;
 use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
 use crate::crypto::{Enctype, Key};
+use crate::fsutil::FileStamp;
 use crate::principal::Principal;
 use crate::time::Time;
 
@@ -156,12 +159,33 @@ pub struct KeytabEntry {
 #[derive(Clone, Default, Debug)]
 pub struct Keytab {
     entries: Vec<KeytabEntry>,
+    /// The file it was read from and what the file was then; dropped by any change in memory.
+    source: Option<Arc<KeytabSource>>,
+}
+
+/// Where a keytab was loaded from.
+#[derive(Debug)]
+pub(crate) struct KeytabSource {
+    pub path: PathBuf,
+    pub stamp: FileStamp,
 }
 
 impl Keytab {
     /// An empty keytab.
     pub fn new() -> Keytab {
-        Keytab { entries: Vec::new() }
+        Keytab { entries: Vec::new(), source: None }
+    }
+
+    /// The file this keytab was loaded from by [`Keytab::load`], while it is unchanged in memory
+    /// (adding or removing an entry makes it a keytab of its own). An
+    /// [`Acceptor`](crate::Acceptor) built from a keytab with a file re-reads the file when it
+    /// changes.
+    pub fn file(&self) -> Option<&Path> {
+        self.source.as_deref().map(|s| s.path.as_path())
+    }
+
+    pub(crate) fn source(&self) -> Option<&Arc<KeytabSource>> {
+        self.source.as_ref()
     }
 
     /// The entries, in file order.
@@ -188,6 +212,7 @@ impl Keytab {
     /// Adds an entry (supported or opaque key), replacing one with the same principal, kvno and
     /// enctype number, as [`Keytab::add`] does.
     pub fn push_entry(&mut self, entry: KeytabEntry) {
+        self.source = None;
         let same = |e: &&mut KeytabEntry| {
             e.principal == entry.principal && e.kvno == entry.kvno && e.key.enctype_id() == entry.key.enctype_id()
         };
@@ -200,6 +225,7 @@ impl Keytab {
     /// Removes the entries of `principal` with key version `kvno` (every version when `None`);
     /// returns how many were removed.
     pub fn remove(&mut self, principal: &Principal, kvno: Option<u32>) -> usize {
+        self.source = None;
         let before = self.entries.len();
         self.entries.retain(|e| !(&e.principal == principal && (kvno.is_none() || kvno == Some(e.kvno))));
         before - self.entries.len()

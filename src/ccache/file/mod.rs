@@ -23,18 +23,7 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times the lock file is reopened when it is replaced or removed under us.
 const LOCK_TRIES: usize = 100;
 
-/// The uid this process runs as: the owner of `/proc/self` (Linux), else the owner of a file we
-/// create. `None` when neither works.
-pub(super) fn current_uid() -> Option<u32> {
-    if let Ok(m) = fs::metadata("/proc/self") {
-        return Some(m.uid());
-    }
-    let probe = std::env::temp_dir().join(format!(".ktix-uid-probe.{}", std::process::id()));
-    let f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).ok()?;
-    let uid = f.metadata().ok().map(|m| m.uid());
-    let _ = fs::remove_file(&probe);
-    uid
-}
+pub(super) use crate::fsutil::current_uid;
 
 /// A FILE cache: the path, and the lock file beside it.
 pub(super) struct FileCache {
