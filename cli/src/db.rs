@@ -1,33 +1,34 @@
-//! `ktix db …`: the realm database (an SQLite file, [`SqliteStore`]) and its master-key stash
-//! (the database path with `.stash` appended, see [`ktix::kdc::stash_path`]).
+//! `ktix db …`: the realm database ([`RealmDatabase`]: an SQLite file or a PostgreSQL database)
+//! and its master-key stash (`--stash`; for SQLite by default the database path with `.stash`
+//! appended, see [`ktix::kdc::stash_path`]).
 
 use std::io::IsTerminal;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
 use ktix::config::{parse_duration, parse_enctypes};
 use ktix::kdc::{
-    open_database, stash_path, KeepKeys, MasterKey, NewKeys, Policy, PrincipalEntry, PrincipalStore, RealmSpec,
-    SqliteStore,
+    open_database, stash_path, KeepKeys, MasterKey, NewKeys, Policy, PrincipalEntry, PrincipalStore, RealmDatabase,
+    RealmSpec,
 };
 use ktix::{Enctype, Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
-use crate::{DbCommand, PolicyCommand, PolicySettings, Switch};
+use crate::{DbCommand, DbPath, PolicyCommand, PolicySettings, Switch};
 
 /// Runs one `ktix db` command.
 pub fn run(cmd: DbCommand) -> Result<()> {
     match cmd {
         DbCommand::Init { db, realm, master_password, enctypes } => {
-            init(&db.db, &realm, master_password, enctypes.as_deref())
+            init(&db, &realm, master_password, enctypes.as_deref())
         }
         DbCommand::Add { db, principal, password: _, random, enctypes, policy } => {
-            add(&db.db, &principal, random, enctypes.as_deref(), policy.as_deref())
+            add(&db, &principal, random, enctypes.as_deref(), policy.as_deref())
         }
-        DbCommand::Del { db, principal } => del(&db.db, &principal),
-        DbCommand::List { db } => list(&db.db),
+        DbCommand::Del { db, principal } => del(&db, &principal),
+        DbCommand::List { db } => list(&db),
         DbCommand::Mod {
             db,
             principal,
@@ -53,25 +54,25 @@ pub fn run(cmd: DbCommand) -> Result<()> {
                 policy: if clear_policy { Some(None) } else { policy.map(Some) },
                 unlock,
             };
-            modify(&db.db, &principal, change)
+            modify(&db, &principal, change)
         }
         DbCommand::Cpw { db, principal, random, keepold, enctypes } => {
-            cpw(&db.db, &principal, random, keepold, enctypes.as_deref())
+            cpw(&db, &principal, random, keepold, enctypes.as_deref())
         }
         DbCommand::Purgekeys { db, principal, keepkvno, all: _ } => {
             let keep = keepkvno.map_or(KeepKeys::CurrentOnly, KeepKeys::FromKvno);
-            purgekeys(&db.db, &principal, keep)
+            purgekeys(&db, &principal, keep)
         }
         DbCommand::Policy(cmd) => policy(cmd),
         DbCommand::Ktadd { db, principal, keytab, randkey, keepold } => {
-            ktadd(&db.db, &principal, &keytab, randkey, keepold)
+            ktadd(&db, &principal, &keytab, randkey, keepold)
         }
     }
 }
 
 /// The enctypes of `--enctypes LIST`, which must all be the realm's (the KDC issues nothing in
 /// others); the realm's when no list is given.
-fn principal_enctypes(store: &SqliteStore, list: Option<&str>) -> Result<Vec<Enctype>> {
+fn principal_enctypes(store: &RealmDatabase, list: Option<&str>) -> Result<Vec<Enctype>> {
     let realm = store.enctypes()?;
     let Some(list) = list else { return Ok(realm) };
     let wanted = parse_enctypes(list)?;
@@ -100,27 +101,55 @@ fn read_new_password(label: &str) -> Result<Zeroizing<String>> {
     Ok(pw)
 }
 
-fn init(db: &Path, realm: &str, master_password: bool, enctypes: Option<&str>) -> Result<()> {
+/// Whether `--db` names a PostgreSQL database.
+fn is_uri(db: &DbPath) -> bool {
+    db.db.to_str().is_some_and(ktix::kdc::postgres::is_postgres_uri)
+}
+
+/// `--db` as shown in messages (a URI's password redacted).
+fn shown(db: &DbPath) -> String {
+    match db.db.to_str() {
+        Some(uri) if is_uri(db) => ktix::kdc::postgres::redact(uri),
+        _ => db.db.display().to_string(),
+    }
+}
+
+/// The master-key stash of `--db`: `--stash`, else (SQLite only) beside the file.
+fn stash_of(db: &DbPath) -> Result<PathBuf> {
+    match &db.stash {
+        Some(s) => Ok(s.clone()),
+        None if is_uri(db) => Err(Error::invalid(format!(
+            "{}: a PostgreSQL realm database needs --stash FILE (where its master key is kept)",
+            shown(db)
+        ))),
+        None => Ok(stash_path(&db.db)),
+    }
+}
+
+/// Creates `dir` (mode 0700, with its parents) when it does not exist.
+fn private_dir(dir: Option<&Path>) -> Result<()> {
+    if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| Error::io(dir.display(), e))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(dir.display(), e))?;
+    }
+    Ok(())
+}
+
+fn init(db: &DbPath, realm: &str, master_password: bool, enctypes: Option<&str>) -> Result<()> {
     let enctypes = enctypes.map(parse_enctypes).transpose()?;
     let tgs = Principal::new(ktix::principal::name_type::SRV_INST, vec!["krbtgt".into(), realm.into()], realm)?;
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| Error::io(dir.display(), e))?;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::io(dir.display(), e))?;
+    let stash = stash_of(db)?;
+    if !is_uri(db) {
+        private_dir(db.db.parent())?;
+        if db.db.exists() {
+            return Err(Error::new(
+                ErrorCode::KTIX_ERR_EXISTS,
+                format!("{}: already exists, refusing to overwrite it", db.db.display()),
+            ));
         }
     }
-    if db.exists() {
-        return Err(Error::new(
-            ErrorCode::KTIX_ERR_EXISTS,
-            format!("{}: already exists, refusing to overwrite it", db.display()),
-        ));
-    }
-    let stash = stash_path(db);
+    private_dir(stash.parent())?;
     if stash.exists() {
         return Err(Error::new(
             ErrorCode::KTIX_ERR_EXISTS,
@@ -134,12 +163,8 @@ fn init(db: &Path, realm: &str, master_password: bool, enctypes: Option<&str>) -
         MasterKey::generate()?
     };
     master.save_stash(&stash)?;
-    let created = if master_password {
-        SqliteStore::create_from_password(db, realm, &master)
-    } else {
-        SqliteStore::create(db, realm, &master)
-    };
-    let store = match created {
+    let location = db.db.to_str().ok_or_else(|| Error::invalid("--db is not valid UTF-8"))?;
+    let store = match RealmDatabase::create(location, realm, &master, master_password) {
         Ok(s) => s,
         Err(e) => {
             let _ = std::fs::remove_file(&stash);
@@ -152,47 +177,48 @@ fn init(db: &Path, realm: &str, master_password: bool, enctypes: Option<&str>) -
     let mut e = PrincipalEntry::new(tgs.clone());
     e.set_random_keys(&store.enctypes()?, 1)?;
     store.add(e)?;
-    println!("created realm {realm}: database {}, master-key stash {}", db.display(), stash.display());
+    println!("created realm {realm}: database {}, master-key stash {}", store.location(), stash.display());
     println!("added {tgs} (kvno 1, random keys)");
     Ok(())
 }
 
-/// The realm database at `db`, as the `ktix` commands open it: with its stash, or (for a database
-/// whose master key came from a password and whose stash is gone) the master password, asked for.
-pub fn spec(db: &Path) -> RealmSpec {
-    RealmSpec::database(db).with_master_password(|realm| read_password(&format!("Master password for {realm}: ")))
+/// The realm database of `--db`/`--stash`, as the `ktix` commands open it: with its stash, or
+/// (for a database whose master key came from a password and whose stash is gone) the master
+/// password, asked for.
+pub fn spec(db: &DbPath) -> RealmSpec {
+    RealmSpec::database(&db.db)
+        .with_stash(db.stash.clone())
+        .with_master_password(|realm| read_password(&format!("Master password for {realm}: ")))
 }
 
-/// Adds to an error opening the database at `db` how to create one, when there is none.
-pub fn hint(db: &Path, e: Error) -> Error {
-    if e.code() == ErrorCode::KTIX_ERR_IO && std::fs::symlink_metadata(db).is_err() {
-        return Error::new(
-            e.code(),
-            format!("{}: no such realm database (create one with `ktix db init --db {}`)", db.display(), db.display()),
-        );
+/// Adds to an error opening the database of `db` how to create one, when there is none.
+pub fn hint(db: &DbPath, e: Error) -> Error {
+    if e.code() == ErrorCode::KTIX_ERR_IO && !is_uri(db) && std::fs::symlink_metadata(&db.db).is_err() {
+        let d = db.db.display();
+        return Error::new(e.code(), format!("{d}: no such realm database (create one with `ktix db init --db {d}`)"));
     }
     e
 }
 
-/// Opens the database at `db` (see [`spec`]).
-pub fn open(db: &Path) -> Result<SqliteStore> {
+/// Opens the database of `db` (see [`spec`]).
+pub fn open(db: &DbPath) -> Result<RealmDatabase> {
     open_database(&spec(db)).map_err(|e| hint(db, e))
 }
 
 /// Parses `name` in the database's realm; a name in another realm is an error.
-fn principal_in(store: &SqliteStore, name: &str) -> Result<Principal> {
+fn principal_in(store: &RealmDatabase, name: &str) -> Result<Principal> {
     let p = Principal::parse(name, Some(store.realm()))?;
     if p.realm() != store.realm() {
-        return Err(Error::invalid(format!("{p} is not in realm {} of {}", store.realm(), store.path().display())));
+        return Err(Error::invalid(format!("{p} is not in realm {} of {}", store.realm(), store.location())));
     }
     Ok(p)
 }
 
-fn not_found(store: &SqliteStore, p: &Principal) -> Error {
-    Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("{}: no principal {p}", store.path().display()))
+fn not_found(store: &RealmDatabase, p: &Principal) -> Error {
+    Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("{}: no principal {p}", store.location()))
 }
 
-fn add(db: &Path, name: &str, random: bool, enctypes: Option<&str>, policy: Option<&str>) -> Result<()> {
+fn add(db: &DbPath, name: &str, random: bool, enctypes: Option<&str>, policy: Option<&str>) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     if store.get(&p)?.is_some() {
@@ -218,11 +244,11 @@ fn add(db: &Path, name: &str, random: bool, enctypes: Option<&str>, policy: Opti
     Ok(())
 }
 
-fn no_policy(store: &SqliteStore, name: &str) -> Error {
-    Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("{}: no policy {name}", store.path().display()))
+fn no_policy(store: &RealmDatabase, name: &str) -> Error {
+    Error::new(ErrorCode::KTIX_ERR_NOT_FOUND, format!("{}: no policy {name}", store.location()))
 }
 
-fn del(db: &Path, name: &str) -> Result<()> {
+fn del(db: &DbPath, name: &str) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     if p == Principal::krbtgt(store.realm()) {
@@ -278,7 +304,7 @@ fn describe(e: &PrincipalEntry) -> String {
     fields.join("\t")
 }
 
-fn list(db: &Path) -> Result<()> {
+fn list(db: &DbPath) -> Result<()> {
     let store = open(db)?;
     for p in store.list()? {
         // A principal deleted meanwhile by another process is simply not shown.
@@ -289,7 +315,7 @@ fn list(db: &Path) -> Result<()> {
     Ok(())
 }
 
-fn ktadd(db: &Path, name: &str, keytab: &str, randkey: bool, keepold: bool) -> Result<()> {
+fn ktadd(db: &DbPath, name: &str, keytab: &str, randkey: bool, keepold: bool) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     let entry = if randkey {
@@ -365,7 +391,7 @@ fn when(text: &str) -> Result<Option<Time>> {
     Time::from_civil(year, n(d[1])?, n(d[2])?, n(c[0])?, n(c[1])?, n(c[2])?).map(Some).ok_or_else(bad)
 }
 
-fn modify(db: &Path, name: &str, c: Change) -> Result<()> {
+fn modify(db: &DbPath, name: &str, c: Change) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     let e = store.modify(&p, |e| {
@@ -402,7 +428,7 @@ fn modify(db: &Path, name: &str, c: Change) -> Result<()> {
     Ok(())
 }
 
-fn cpw(db: &Path, name: &str, random: bool, keepold: bool, enctypes: Option<&str>) -> Result<()> {
+fn cpw(db: &DbPath, name: &str, random: bool, keepold: bool, enctypes: Option<&str>) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     let current = store.get(&p)?.ok_or_else(|| not_found(&store, &p))?;
@@ -423,7 +449,7 @@ fn cpw(db: &Path, name: &str, random: bool, keepold: bool, enctypes: Option<&str
     Ok(())
 }
 
-fn purgekeys(db: &Path, name: &str, keep: KeepKeys) -> Result<()> {
+fn purgekeys(db: &DbPath, name: &str, keep: KeepKeys) -> Result<()> {
     let store = open(db)?;
     let p = principal_in(&store, name)?;
     let mut removed = 0;
@@ -473,7 +499,7 @@ fn describe_policy(p: &Policy) -> String {
 fn policy(cmd: PolicyCommand) -> Result<()> {
     match cmd {
         PolicyCommand::Add { db, name, settings } => {
-            let store = open(&db.db)?;
+            let store = open(&db)?;
             if store.get_policy(&name)?.is_some() {
                 return Err(Error::new(ErrorCode::KTIX_ERR_EXISTS, format!("policy {name} already exists")));
             }
@@ -483,26 +509,26 @@ fn policy(cmd: PolicyCommand) -> Result<()> {
             println!("added policy {}", describe_policy(&p));
         }
         PolicyCommand::Mod { db, name, settings } => {
-            let store = open(&db.db)?;
+            let store = open(&db)?;
             let mut p = store.get_policy(&name)?.ok_or_else(|| no_policy(&store, &name))?;
             apply(&mut p, &settings)?;
             store.put_policy(p.clone())?;
             println!("{}", describe_policy(&p));
         }
         PolicyCommand::Del { db, name } => {
-            let store = open(&db.db)?;
+            let store = open(&db)?;
             if !store.delete_policy(&name)? {
                 return Err(no_policy(&store, &name));
             }
             println!("deleted policy {name}");
         }
         PolicyCommand::List { db, name: None } => {
-            for p in open(&db.db)?.list_policies()? {
+            for p in open(&db)?.list_policies()? {
                 println!("{}", describe_policy(&p));
             }
         }
         PolicyCommand::List { db, name: Some(name) } => {
-            let store = open(&db.db)?;
+            let store = open(&db)?;
             println!("{}", describe_policy(&store.get_policy(&name)?.ok_or_else(|| no_policy(&store, &name))?));
         }
     }

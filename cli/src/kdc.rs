@@ -13,7 +13,7 @@ use crate::KdcCommand;
 /// Runs one `ktix kdc` command.
 pub fn run(cmd: KdcCommand) -> Result<()> {
     match cmd {
-        KdcCommand::Serve { db, listen, config, workers } => serve(&db.db, &listen, config.as_deref(), workers),
+        KdcCommand::Serve { db, listen, config, workers } => serve(&db, &listen, config.as_deref(), workers),
     }
 }
 
@@ -41,7 +41,7 @@ fn listen_addrs(listen: &[String], conf: Option<&KdcConf>) -> Vec<String> {
     addrs
 }
 
-fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<usize>) -> Result<()> {
+fn serve(db: &crate::DbPath, listen: &[String], config: Option<&Path>, workers: Option<usize>) -> Result<()> {
     // The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else
     // defaults; the enctypes are kdc.conf's `supported_enctypes`, else the database's.
     let profile = config.map(Profile::load).transpose()?;
@@ -68,9 +68,17 @@ fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<us
     .map_err(|e| Error::new(ErrorCode::KTIX_ERR_IO, format!("cannot install the signal handler: {e}")))?;
     let mut server = KdcServer::start(kdc, &listen, server_config)?;
     let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
-    eprintln!("ktix kdc: realm {realm} from {}, listening on {} (UDP and TCP)", db.display(), addrs.join(", "));
+    eprintln!("ktix kdc: realm {realm} from {}, listening on {} (UDP and TCP)", kdc_location(db), addrs.join(", "));
     let _ = stop_rx.recv();
     eprintln!("ktix kdc: stopping");
     server.stop();
     Ok(())
+}
+
+/// `--db` as shown in the start-up line (a URI's password redacted).
+fn kdc_location(db: &crate::DbPath) -> String {
+    match db.db.to_str() {
+        Some(uri) if ktix::kdc::postgres::is_postgres_uri(uri) => ktix::kdc::postgres::redact(uri),
+        _ => db.db.display().to_string(),
+    }
 }

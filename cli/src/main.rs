@@ -45,9 +45,14 @@ enum Command {
 /// `--db` shared by the database and KDC commands.
 #[derive(Args, Clone, Debug)]
 pub struct DbPath {
-    /// The realm database file (its master-key stash sits beside it).
+    /// The realm database: an SQLite file (its master-key stash sits beside it), or a
+    /// PostgreSQL database, postgresql://USER@HOST:PORT/DBNAME (the password from the URI,
+    /// PGPASSWORD or ~/.pgpass; --stash required).
     #[arg(long = "db", default_value = DEFAULT_DB)]
     pub db: PathBuf,
+    /// The master-key stash file (default for SQLite: the database file with .stash appended).
+    #[arg(long = "stash")]
+    pub stash: Option<PathBuf>,
 }
 
 /// `ktix db …`

@@ -13,11 +13,11 @@ mod tgs_exchange;
 
 use std::sync::Arc;
 
-pub use db::sqlite;
 pub use db::{
     password_classes, stash_path, DatabaseInfo, KeepKeys, KeyEntry, MasterKey, MemoryStore, NewKeys, Policy,
-    PrincipalEntry, PrincipalStore, SqliteStore,
+    PostgresStore, PrincipalEntry, PrincipalStore, RealmDatabase, SqliteStore,
 };
+pub use db::{postgres, sqlite};
 pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOptions, RealmSpec};
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{

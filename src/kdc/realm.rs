@@ -13,7 +13,11 @@ use crate::crypto::Enctype;
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 
-use super::{stash_path, Kdc, MasterKey, MemoryStore, PrincipalEntry, PrincipalStore, RealmPolicy, SqliteStore};
+use super::db::postgres::{is_postgres_uri, redact};
+use super::{
+    stash_path, Kdc, MasterKey, MemoryStore, PostgresStore, PrincipalEntry, PrincipalStore, RealmDatabase, RealmPolicy,
+    SqliteStore,
+};
 
 /// Asks for the master password of the realm named by its argument: used by [`open_database`]
 /// for a database whose master key was derived from a password and whose stash file is gone.
@@ -31,8 +35,13 @@ pub struct RealmSpec {
     /// The realm name. Required for an in-memory realm and to create a database; for an existing
     /// database it may be left out (the database names its realm), and when given it must match.
     pub realm: Option<String>,
-    /// The SQLite realm database (its master-key stash is [`stash_path`] of it); `None`: in memory.
+    /// The realm database: an SQLite file (its master-key stash is [`stash_path`] of it unless
+    /// [`RealmSpec::stash`] says otherwise), or a PostgreSQL database named by a
+    /// `postgresql://USER@HOST:PORT/DBNAME` URI; `None`: in memory.
     pub db: Option<PathBuf>,
+    /// The master-key stash file: required for a PostgreSQL database; for SQLite, `None` is the
+    /// stash beside the file.
+    pub stash: Option<PathBuf>,
     /// Create the database (a new random master key, stashed first) when no file is there. When
     /// false a missing database is an error.
     pub create: bool,
@@ -62,6 +71,12 @@ impl RealmSpec {
     /// when absent).
     pub fn database(path: impl Into<PathBuf>) -> RealmSpec {
         RealmSpec { db: Some(path.into()), ..RealmSpec::default() }
+    }
+
+    /// Takes the master key from the stash file `stash` (see [`RealmSpec::stash`]).
+    pub fn with_stash(mut self, stash: Option<PathBuf>) -> RealmSpec {
+        self.stash = stash;
+        self
     }
 
     /// Names the realm (required to create a database; must match an existing one).
@@ -144,36 +159,116 @@ impl RealmSpec {
     }
 }
 
-/// Opens (or, with [`RealmSpec::create`], creates) the SQLite realm database of `spec`, with its
-/// master key from the stash beside it, or from [`RealmSpec::master_password`] for a database
-/// keyed by a master password whose stash is gone.
+/// Opens (or, with [`RealmSpec::create`], creates) the realm database of `spec` — an SQLite file
+/// or a PostgreSQL database ([`RealmSpec::db`]) — with its master key from the stash
+/// ([`RealmSpec::stash`], for SQLite by default beside the file), or from
+/// [`RealmSpec::master_password`] for a database keyed by a master password whose stash is gone.
 ///
 /// Errors: `KTIX_ERR_INVALID_ARGUMENT` (no database in `spec`, an empty realm name, a realm other
-/// than the database's), `KTIX_ERR_NULL_ARGUMENT` (creating without a realm name), `KTIX_ERR_IO`
-/// (no database and not creating, unreadable file, missing stash), `KTIX_ERR_BAD_FILE` (not a
-/// ktix realm database), `KTIX_ERR_EXISTS` (creating, but a stash is already there),
+/// than the database's, a PostgreSQL database without a stash), `KTIX_ERR_NULL_ARGUMENT`
+/// (creating without a realm name), `KTIX_ERR_IO` (no database and not creating, unreadable file,
+/// missing stash, an unreachable PostgreSQL server), `KTIX_ERR_BAD_FILE` (not a ktix realm
+/// database), `KTIX_ERR_EXISTS` (creating, but a stash is already there),
 /// `KRB_AP_ERR_BAD_INTEGRITY` (another master key).
-pub fn open_database(spec: &RealmSpec) -> Result<SqliteStore> {
+pub fn open_database(spec: &RealmSpec) -> Result<RealmDatabase> {
     let path: &Path = spec.db.as_deref().ok_or_else(|| Error::invalid("the realm spec names no database"))?;
     let realm = spec.realm.as_deref();
     if realm.is_some_and(str::is_empty) {
         return Err(Error::invalid("the realm name is empty"));
     }
+    if let Some(uri) = path.to_str().filter(|p| is_postgres_uri(p)) {
+        return open_postgres(spec, uri, realm).map(RealmDatabase::Postgres);
+    }
+    open_sqlite(spec, path, realm).map(RealmDatabase::Sqlite)
+}
+
+fn wrong_realm(location: &str, theirs: &str, ours: &str) -> Error {
+    Error::invalid(format!("{location}: the database is for realm {theirs}, not {ours}"))
+}
+
+fn open_postgres(spec: &RealmSpec, uri: &str, realm: Option<&str>) -> Result<PostgresStore> {
+    let shown = redact(uri);
+    let stash = spec.stash.as_deref().ok_or_else(|| {
+        Error::invalid(format!("{shown}: a PostgreSQL realm database needs its master-key stash (--stash FILE)"))
+    })?;
+    if std::fs::symlink_metadata(stash).is_err() {
+        if spec.create {
+            let realm = realm.ok_or_else(|| {
+                Error::new(ErrorCode::KTIX_ERR_NULL_ARGUMENT, format!("{shown}: creating a realm needs its name"))
+            })?;
+            let master = MasterKey::generate()?;
+            master.save_stash(stash)?;
+            return PostgresStore::create(uri, realm, &master, false).inspect_err(|_| {
+                let _ = std::fs::remove_file(stash);
+            });
+        }
+        let info = PostgresStore::inspect(uri)?;
+        if let Some(prompt) = spec.master_password.filter(|_| info.master_from_password) {
+            let pw = prompt(&info.realm)?;
+            return check_realm(
+                PostgresStore::open(uri, &MasterKey::from_password(pw.as_bytes(), &info.realm)?)?,
+                realm,
+            );
+        }
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_IO,
+            format!("{shown}: its master-key stash {} is missing", stash.display()),
+        ));
+    }
+    check_realm(PostgresStore::open(uri, &MasterKey::load_stash(stash)?)?, realm)
+}
+
+fn check_realm(store: PostgresStore, realm: Option<&str>) -> Result<PostgresStore> {
+    match realm.filter(|r| *r != store.realm()) {
+        Some(r) => Err(wrong_realm(store.location(), store.realm(), r)),
+        None => Ok(store),
+    }
+}
+
+fn open_sqlite(spec: &RealmSpec, path: &Path, realm: Option<&str>) -> Result<SqliteStore> {
     if std::fs::symlink_metadata(path).is_err() {
         if !spec.create {
             return Err(Error::new(ErrorCode::KTIX_ERR_IO, format!("{}: no such realm database", path.display())));
+        }
+        if let Some(stash) = &spec.stash {
+            let realm = realm.ok_or_else(|| {
+                Error::new(
+                    ErrorCode::KTIX_ERR_NULL_ARGUMENT,
+                    format!("{}: no database there, and no realm name to create one", path.display()),
+                )
+            })?;
+            if std::fs::symlink_metadata(stash).is_ok() {
+                return Err(Error::new(
+                    ErrorCode::KTIX_ERR_EXISTS,
+                    format!("{}: a master-key stash already exists but the database does not", stash.display()),
+                ));
+            }
+            let master = MasterKey::generate()?;
+            master.save_stash(stash)?;
+            return SqliteStore::create(path, realm, &master).inspect_err(|_| {
+                let _ = std::fs::remove_file(stash);
+            });
         }
         return SqliteStore::open_or_create(path, realm);
     }
     let info = SqliteStore::inspect(path)?;
     if let Some(r) = realm.filter(|r| *r != info.realm) {
-        return Err(Error::invalid(format!("{}: the database is for realm {}, not {r}", path.display(), info.realm)));
+        return Err(wrong_realm(&path.display().to_string(), &info.realm, r));
     }
-    let stash = stash_path(path);
+    let stash = spec.stash.clone().unwrap_or_else(|| stash_path(path));
     match spec.master_password {
         Some(prompt) if info.master_from_password && std::fs::symlink_metadata(&stash).is_err() => {
             let pw = prompt(&info.realm)?;
             SqliteStore::open(path, &MasterKey::from_password(pw.as_bytes(), &info.realm)?)
+        }
+        _ if spec.stash.is_some() => {
+            if std::fs::symlink_metadata(&stash).is_err() {
+                return Err(Error::new(
+                    ErrorCode::KTIX_ERR_IO,
+                    format!("{}: its master-key stash {} is missing", path.display(), stash.display()),
+                ));
+            }
+            SqliteStore::open(path, &MasterKey::load_stash(&stash)?)
         }
         // The stash (or, without one, the error naming it).
         _ => SqliteStore::open_or_create(path, realm),
@@ -181,7 +276,7 @@ pub fn open_database(spec: &RealmSpec) -> Result<SqliteStore> {
 }
 
 /// Opens the realm `spec` describes: in memory (a fresh `krbtgt/REALM` with random keys), or
-/// over its SQLite database (see [`open_database`]), with the policy of [`RealmSpec::policy`].
+/// over its database (see [`open_database`]), with the policy of [`RealmSpec::policy`].
 ///
 /// Errors: those of [`open_database`]; `KTIX_ERR_INVALID_ARGUMENT` for an in-memory realm without
 /// a name, an empty realm name, a non-positive lifetime or skew, an empty enctype list;

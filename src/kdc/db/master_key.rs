@@ -4,7 +4,7 @@
 //! # Keys under the master key
 //!
 //! `key_data` is `master.encrypt(KTIX_DB_MASTER_KEY, plaintext)` (usage
-//! [`usage::KTIX_DB_MASTER_KEY`](crate::crypto::usage::KTIX_DB_MASTER_KEY), aes256-cts-hmac-sha1-96 with a random confounder) where the
+//! [`usage::KTIX_DB_MASTER_KEY`], aes256-cts-hmac-sha1-96 with a random confounder) where the
 //! plaintext binds the key to its row: `u16 name length ‖ name ‖ u32 kvno ‖ i32 enctype ‖ key bytes`
 //! (big-endian), so a key row copied to another principal, kvno or enctype fails to decrypt.
 //! `master_check` is the same encryption of a fixed text; opening the database with another
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::crypto::{Enctype, Key};
+use crate::crypto::{usage, Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::fsutil;
 use crate::principal::{name_type, Principal};
@@ -173,6 +173,50 @@ pub(super) fn key_plaintext(name: &str, kvno: u32, enctype: i32, key: &[u8]) -> 
     p.extend_from_slice(&enctype.to_be_bytes());
     p.extend_from_slice(key);
     Ok(p)
+}
+
+impl MasterKey {
+    /// Wraps the long-term key `key` of `name` (kvno, enctype) for storage: the `key_data` of a
+    /// key row in every database store, and of a dump file (see the module documentation).
+    pub(crate) fn wrap_key(&self, name: &str, kvno: u32, key: &Key) -> Result<Vec<u8>> {
+        let pt = key_plaintext(name, kvno, key.enctype().id(), key.bytes())?;
+        self.key.encrypt(usage::KTIX_DB_MASTER_KEY, &pt)
+    }
+
+    /// Unwraps a stored key of `name` at `kvno` of enctype number `enctype`: checks that it
+    /// decrypts under this master key (`KRB_AP_ERR_BAD_INTEGRITY`) and belongs to that row
+    /// (`KRB_AP_ERR_BAD_INTEGRITY`, "belongs to another row"); an unsupported enctype is
+    /// `KTIX_ERR_BAD_FILE`.
+    pub(crate) fn unwrap_key(&self, name: &str, kvno: u32, enctype: i32, data: &[u8]) -> Result<Key> {
+        let et = Enctype::from_i32(enctype).map_err(|_| {
+            Error::new(ErrorCode::KTIX_ERR_BAD_FILE, format!("principal {name}: unsupported enctype {enctype}"))
+        })?;
+        let pt = self.key.decrypt(usage::KTIX_DB_MASTER_KEY, data).map_err(|_| {
+            Error::new(
+                ErrorCode::KRB_AP_ERR_BAD_INTEGRITY,
+                format!("principal {name}: key kvno {kvno} enctype {enctype} does not decrypt with the master key"),
+            )
+        })?;
+        let header = key_plaintext(name, kvno, enctype, &[])?;
+        if pt.len() != header.len() + et.key_len() || !openssl::memcmp::eq(&pt[..header.len()], &header) {
+            return Err(Error::new(
+                ErrorCode::KRB_AP_ERR_BAD_INTEGRITY,
+                format!("principal {name}: key kvno {kvno} enctype {enctype} belongs to another row"),
+            ));
+        }
+        Key::new(et, &pt[header.len()..])
+    }
+
+    /// The `master_check` of a database: this key's encryption of a fixed text.
+    pub(crate) fn check_value(&self) -> Result<Vec<u8>> {
+        self.key.encrypt(usage::KTIX_DB_MASTER_KEY, KEY_CHECK_TEXT)
+    }
+
+    /// Whether `check` (a database's `master_check`) was made by this key.
+    pub(crate) fn matches_check(&self, enctype: i32, check: &[u8]) -> bool {
+        enctype == self.key.enctype().id()
+            && matches!(self.key.decrypt(usage::KTIX_DB_MASTER_KEY, check), Ok(t) if t.as_slice() == KEY_CHECK_TEXT)
+    }
 }
 
 #[cfg(test)]

@@ -62,7 +62,6 @@ mod policy;
 mod rows;
 mod schema;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::OpenOptions;
@@ -79,10 +78,10 @@ use self::rows::{generation, principal_id, read_entry, write_entry};
 use self::schema::{
     connect, connect_existing, sql_bare, sql_err, upgrade, validate, wrong_master, FORMAT_NAME, SCHEMA_SQL,
 };
-use super::master_key::KEY_CHECK_TEXT;
+use super::cache::Cache;
 pub use super::master_key::{stash_path, MasterKey, STASH_MAGIC};
 use super::store::{exists, Policy, PrincipalEntry, PrincipalStore};
-use crate::crypto::{usage, Enctype};
+use crate::crypto::Enctype;
 use crate::error::{Error, ErrorCode, Result};
 use crate::fsutil;
 use crate::principal::Principal;
@@ -101,12 +100,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle read connections kept for reuse.
 pub const MAX_IDLE_READERS: usize = 16;
 
-/// The most principals the read cache holds; beyond it the least recently used is dropped.
-pub const MAX_CACHED_ENTRIES: usize = 65_536;
-
-/// The most names of nonexistent principals the read cache remembers (apart from the entries,
-/// emptied when full).
-pub const MAX_CACHED_MISSES: usize = 4096;
+pub use super::cache::{MAX_CACHED_ENTRIES, MAX_CACHED_MISSES};
 
 /// What a realm database says about itself, readable without its master key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,68 +112,6 @@ pub struct DatabaseInfo {
     /// True when the master key was derived from a password (`ktix db init --master-password`),
     /// so a lost stash can be rebuilt from the password.
     pub master_from_password: bool,
-}
-
-/// The cache of decoded entries, valid for one value of the generation counter: a bounded LRU
-/// of found entries (a use tick per entry, the ticks ordered in `order`) and a bounded set of
-/// names found missing.
-struct Cache {
-    generation: i64,
-    entries: HashMap<Principal, (Arc<PrincipalEntry>, u64)>,
-    order: BTreeMap<u64, Principal>,
-    misses: HashSet<Principal>,
-    tick: u64,
-}
-
-impl Cache {
-    fn new() -> Cache {
-        Cache { generation: -1, entries: HashMap::new(), order: BTreeMap::new(), misses: HashSet::new(), tick: 0 }
-    }
-
-    fn clear(&mut self) {
-        self.entries.clear();
-        self.order.clear();
-        self.misses.clear();
-    }
-
-    /// The cached answer for `p` (`Some(None)`: known missing), marking it most recently used.
-    fn get(&mut self, p: &Principal) -> Option<Option<Arc<PrincipalEntry>>> {
-        if self.misses.contains(p) {
-            return Some(None);
-        }
-        self.tick += 1;
-        let tick = self.tick;
-        let (entry, used) = self.entries.get_mut(p)?;
-        let old = std::mem::replace(used, tick);
-        let entry = entry.clone();
-        if let Some(name) = self.order.remove(&old) {
-            self.order.insert(tick, name);
-        }
-        Some(Some(entry))
-    }
-
-    fn insert(&mut self, p: &Principal, entry: Option<Arc<PrincipalEntry>>) {
-        let Some(entry) = entry else {
-            if self.misses.len() >= MAX_CACHED_MISSES {
-                self.misses.clear();
-            }
-            self.misses.insert(p.clone());
-            return;
-        };
-        self.tick += 1;
-        if let Some((_, old)) = self.entries.insert(p.clone(), (entry, self.tick)) {
-            self.order.remove(&old);
-        }
-        self.order.insert(self.tick, p.clone());
-        while self.entries.len() > MAX_CACHED_ENTRIES {
-            match self.order.pop_first() {
-                Some((_, lru)) => {
-                    self.entries.remove(&lru);
-                }
-                None => break,
-            }
-        }
-    }
 }
 
 /// A [`PrincipalStore`] in an SQLite file, long-term keys encrypted under a [`MasterKey`].
@@ -257,7 +189,7 @@ impl SqliteStore {
             let mut conn = connect(path)?;
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
                 .map_err(|e| sql_err(path, e))?;
-            let check = master.key.encrypt(usage::KTIX_DB_MASTER_KEY, KEY_CHECK_TEXT)?;
+            let check = master.check_value()?;
             let source = if from_password { "password" } else { "random" };
             let now = Time::now().unix();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive).map_err(|e| sql_err(path, e))?;
@@ -344,12 +276,8 @@ impl SqliteStore {
     pub fn open(path: &Path, master: &MasterKey) -> Result<SqliteStore> {
         let mut conn = connect_existing(path)?;
         let meta = validate(&conn, path)?;
-        if meta.master_enctype != master.key.enctype().id() {
+        if !master.matches_check(meta.master_enctype, &meta.master_check) {
             return Err(wrong_master(path));
-        }
-        match master.key.decrypt(usage::KTIX_DB_MASTER_KEY, &meta.master_check) {
-            Ok(text) if text.as_slice() == KEY_CHECK_TEXT => {}
-            _ => return Err(wrong_master(path)),
         }
         // Only now that the file is known to be ours: make sure of WAL and durable commits.
         let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).map_err(|e| sql_err(path, e))?;
@@ -621,40 +549,5 @@ impl PrincipalStore for SqliteStore {
 
     fn clear_failures(&self, principal: &Principal) -> Result<()> {
         self.write(|tx| policy::clear_failures(tx, principal))
-    }
-}
-
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-
-    fn entry(name: &str) -> Option<Arc<PrincipalEntry>> {
-        Some(Arc::new(PrincipalEntry::new(Principal::parse(name, Some("R")).unwrap())))
-    }
-
-    fn name(n: &str) -> Principal {
-        Principal::parse(n, Some("R")).unwrap()
-    }
-
-    #[test]
-    fn the_least_recently_used_entry_goes_first() {
-        let mut c = Cache::new();
-        c.insert(&name("a"), entry("a"));
-        c.insert(&name("b"), entry("b"));
-        assert!(c.get(&name("a")).is_some()); // a is now more recent than b
-        for i in 0..MAX_CACHED_ENTRIES - 1 {
-            c.insert(&name(&format!("p{i}")), entry("x"));
-        }
-        assert_eq!(c.entries.len(), MAX_CACHED_ENTRIES);
-        assert_eq!(c.order.len(), MAX_CACHED_ENTRIES);
-        assert!(c.get(&name("b")).is_none(), "b was the least recently used");
-        assert!(c.get(&name("a")).is_some());
-        // Misses live apart and never push an entry out.
-        for i in 0..MAX_CACHED_MISSES * 3 {
-            c.insert(&name(&format!("missing{i}")), None);
-        }
-        assert!(c.misses.len() <= MAX_CACHED_MISSES);
-        assert_eq!(c.entries.len(), MAX_CACHED_ENTRIES);
-        assert!(c.get(&name("a")).is_some());
     }
 }

@@ -4,10 +4,10 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::super::master_key::{key_plaintext, MasterKey};
+use super::super::master_key::MasterKey;
 use super::super::store::{KeyEntry, PrincipalEntry};
 use super::schema::sql_bare;
-use crate::crypto::{usage, Enctype, Key};
+
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
@@ -33,9 +33,7 @@ pub(super) fn write_entry(
     let name = entry.principal.to_string();
     let mut encrypted = Vec::with_capacity(entry.keys.len());
     for k in &entry.keys {
-        let enctype = k.key.enctype().id();
-        let pt = key_plaintext(&name, k.kvno, enctype, k.key.bytes())?;
-        encrypted.push((k, enctype, master.key.encrypt(usage::KTIX_DB_MASTER_KEY, &pt)?));
+        encrypted.push((k, k.key.enctype().id(), master.wrap_key(&name, k.kvno, &k.key)?));
     }
     let e = entry;
     let sql = sql_bare;
@@ -141,21 +139,7 @@ pub(super) fn read_entry(
         let (kvno, enctype, data, salt, s2kparams) = row.map_err(sql)?;
         let kvno = u32::try_from(kvno).map_err(|_| bad(format!("key version {kvno} out of range")))?;
         let enctype = i32::try_from(enctype).map_err(|_| bad(format!("enctype {enctype} out of range")))?;
-        let et = Enctype::from_i32(enctype).map_err(|_| bad(format!("unsupported enctype {enctype}")))?;
-        let pt = master.key.decrypt(usage::KTIX_DB_MASTER_KEY, &data).map_err(|_| {
-            Error::new(
-                ErrorCode::KRB_AP_ERR_BAD_INTEGRITY,
-                format!("principal {name}: key kvno {kvno} enctype {enctype} does not decrypt with the master key"),
-            )
-        })?;
-        let header = key_plaintext(&name, kvno, enctype, &[])?;
-        if pt.len() != header.len() + et.key_len() || !openssl::memcmp::eq(&pt[..header.len()], &header) {
-            return Err(Error::new(
-                ErrorCode::KRB_AP_ERR_BAD_INTEGRITY,
-                format!("principal {name}: key kvno {kvno} enctype {enctype} belongs to another row"),
-            ));
-        }
-        let key = Key::new(et, &pt[header.len()..])?;
+        let key = master.unwrap_key(&name, kvno, enctype, &data)?;
         keys.push(KeyEntry { kvno, key, salt, s2kparams });
     }
     Ok(Some(PrincipalEntry {
@@ -178,6 +162,7 @@ pub(super) fn read_entry(
 mod tests {
     use super::super::SqliteStore;
     use super::*;
+    use crate::crypto::Enctype;
     use crate::kdc::PrincipalStore;
 
     #[test]
