@@ -3,7 +3,7 @@
 //! appended, see [`ktix::kdc::stash_path`]).
 
 use std::io::IsTerminal;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
@@ -64,6 +64,8 @@ pub fn run(cmd: DbCommand) -> Result<()> {
             purgekeys(&db, &principal, keep)
         }
         DbCommand::Policy(cmd) => policy(cmd),
+        DbCommand::Dump { db, file } => dump(&db, &file),
+        DbCommand::Load { db, file } => load(&db, &file),
         DbCommand::Ktadd { db, principal, keytab, randkey, keepold } => {
             ktadd(&db, &principal, &keytab, randkey, keepold)
         }
@@ -179,6 +181,55 @@ fn init(db: &DbPath, realm: &str, master_password: bool, enctypes: Option<&str>)
     store.add(e)?;
     println!("created realm {realm}: database {}, master-key stash {}", store.location(), stash.display());
     println!("added {tgs} (kvno 1, random keys)");
+    Ok(())
+}
+
+fn dump(db: &DbPath, file: &Path) -> Result<()> {
+    let store = open(db)?;
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(|e| Error::io(file.display(), e))?;
+    let mut out = std::io::BufWriter::new(out);
+    let written = ktix::kdc::db::dump::dump(&store, &mut out);
+    let n = match written {
+        Ok(n) => n,
+        Err(e) => {
+            drop(out);
+            let _ = std::fs::remove_file(file);
+            return Err(e);
+        }
+    };
+    println!("dumped {n} principals of {} from {} to {}", store.realm(), store.location(), file.display());
+    Ok(())
+}
+
+fn load(db: &DbPath, file: &Path) -> Result<()> {
+    let stash = stash_of(db)?;
+    let master = MasterKey::load_stash(&stash)?;
+    let input = std::fs::File::open(file).map_err(|e| Error::io(file.display(), e))?;
+    let dump = ktix::kdc::db::dump::read(std::io::BufReader::new(input), &file.display().to_string(), &master)?;
+    if !is_uri(db) {
+        private_dir(db.db.parent())?;
+        if db.db.exists() {
+            return Err(Error::new(
+                ErrorCode::KTIX_ERR_EXISTS,
+                format!("{}: already exists; load creates a new database", db.db.display()),
+            ));
+        }
+    }
+    let location = db.db.to_str().ok_or_else(|| Error::invalid("--db is not valid UTF-8"))?;
+    let store = RealmDatabase::create(location, &dump.header.realm, &master, dump.header.master_from_password)?;
+    let n = ktix::kdc::db::dump::load(&store, &dump).map_err(|e| {
+        e.context(format!(
+            "loading {} (the new database {} is incomplete: remove it and load again)",
+            file.display(),
+            store.location()
+        ))
+    })?;
+    println!("loaded {n} principals of {} into {}", dump.header.realm, store.location());
     Ok(())
 }
 

@@ -193,6 +193,22 @@ pub enum DbCommand {
         #[arg(long, requires = "randkey")]
         keepold: bool,
     },
+    /// Write every policy and principal to FILE (the versioned ktix dump format; keys stay
+    /// encrypted under the master key). FILE must not exist.
+    Dump {
+        #[command(flatten)]
+        db: DbPath,
+        /// The dump file to create (mode 0600).
+        file: PathBuf,
+    },
+    /// Create the database --db from a dump (SQLite or PostgreSQL, either way), under the master
+    /// key of --stash (the dumped realm's; for SQLite by default beside the file).
+    Load {
+        #[command(flatten)]
+        db: DbPath,
+        /// The dump file.
+        file: PathBuf,
+    },
 }
 
 /// `ktix db policy …`

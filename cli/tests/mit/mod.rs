@@ -90,6 +90,7 @@ pub fn ktix_ok(args: &[&str], stdin: &str) -> String {
 /// A realm database created with `ktix db init` at `DIR/realm/realm.db` (realm [`REALM`]).
 pub struct KtixRealm {
     db: PathBuf,
+    stash: Option<PathBuf>,
 }
 
 impl KtixRealm {
@@ -101,7 +102,7 @@ impl KtixRealm {
     /// `ktix db init [--enctypes LIST]` in `dir`.
     pub fn init_with_enctypes(dir: &Path, enctypes: Option<&str>) -> KtixRealm {
         let db = dir.join("realm").join("realm.db");
-        let realm = KtixRealm { db };
+        let realm = KtixRealm { db, stash: None };
         let mut args = vec!["db", "init", "--db", realm.db_arg(), "--realm", REALM];
         if let Some(list) = enctypes {
             args.extend(["--enctypes", list]);
@@ -109,6 +110,23 @@ impl KtixRealm {
         let out = ktix_ok(&args, "");
         assert!(out.contains(&format!("created realm {REALM}")), "{out}");
         realm
+    }
+
+    /// An existing realm database: `db` (a file or a `postgresql://` URI), its stash `stash`
+    /// (`None`: beside the file), given to every command as `--db` and `--stash`.
+    pub fn existing(db: impl Into<PathBuf>, stash: Option<PathBuf>) -> KtixRealm {
+        KtixRealm { db: db.into(), stash }
+    }
+
+    /// `COMMAND… --db DB [--stash STASH] REST…` (for [`ktix_ok`]).
+    pub fn args_for<'a>(&'a self, command: &[&'a str], rest: &[&'a str]) -> Vec<&'a str> {
+        let mut args = command.to_vec();
+        args.extend(["--db", self.db_arg()]);
+        if let Some(s) = &self.stash {
+            args.extend(["--stash", s.to_str().expect("UTF-8 path")]);
+        }
+        args.extend(rest);
+        args
     }
 
     /// The `--db` argument.
@@ -127,20 +145,20 @@ impl KtixRealm {
 
     /// `ktix db add NAME` with the password on stdin.
     pub fn add_password(&self, name: &str, password: &str) {
-        let out = ktix_ok(&["db", "add", "--db", self.db_arg(), name], &format!("{password}\n"));
+        let out = ktix_ok(&self.args_for(&["db", "add"], &[name]), &format!("{password}\n"));
         assert!(out.contains("added "), "{out}");
     }
 
     /// `ktix db add --random NAME`.
     pub fn add_random(&self, name: &str) {
-        let out = ktix_ok(&["db", "add", "--db", self.db_arg(), "--random", name], "");
+        let out = ktix_ok(&self.args_for(&["db", "add"], &["--random", name]), "");
         assert!(out.contains("added "), "{out}");
     }
 
     /// `ktix db ktadd NAME -k KEYTAB [--randkey]`; returns its output line.
     pub fn ktadd(&self, name: &str, keytab: &Path, randkey: bool) -> String {
         let kt = keytab.to_str().expect("temporary paths are UTF-8");
-        let mut args = vec!["db", "ktadd", "--db", self.db_arg(), name, "-k", kt];
+        let mut args = self.args_for(&["db", "ktadd"], &[name, "-k", kt]);
         if randkey {
             args.push("--randkey");
         }
@@ -149,7 +167,7 @@ impl KtixRealm {
 
     /// `ktix db list`.
     pub fn list(&self) -> String {
-        ktix_ok(&["db", "list", "--db", self.db_arg()], "")
+        ktix_ok(&self.args_for(&["db", "list"], &[]), "")
     }
 }
 
@@ -206,9 +224,7 @@ impl KtixKdc {
     pub fn serve(realm: &KtixRealm, extra: &[&str], log: &Path) -> KtixKdc {
         let err = File::create(log).expect("create the KDC log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ktix"))
-            .args(["kdc", "serve", "--db"])
-            .arg(realm.db())
-            .args(["--listen", "127.0.0.1:0"])
+            .args(realm.args_for(&["kdc", "serve"], &["--listen", "127.0.0.1:0"]))
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::postgres::{is_postgres_uri, PostgresStore};
-use super::sqlite::SqliteStore;
+use super::sqlite::{DatabaseInfo, SqliteStore};
 use super::store::{Policy, PrincipalEntry, PrincipalStore};
 use super::MasterKey;
 use crate::crypto::Enctype;
@@ -78,6 +78,19 @@ impl RealmDatabase {
         f: impl FnOnce(&mut PrincipalEntry) -> Result<()>,
     ) -> Result<Arc<PrincipalEntry>> {
         each!(self, s => s.modify(principal, f))
+    }
+
+    /// The master key the database was opened with.
+    pub(crate) fn master(&self) -> &MasterKey {
+        each!(self, s => s.master())
+    }
+
+    /// What the database says about itself (realm, schema, master-key source).
+    pub fn info(&self) -> Result<DatabaseInfo> {
+        match self {
+            RealmDatabase::Sqlite(s) => SqliteStore::inspect(s.path()),
+            RealmDatabase::Postgres(s) => s.info(),
+        }
     }
 
     /// Turns the read cache on or off.

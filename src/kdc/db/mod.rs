@@ -6,12 +6,14 @@
 //! - the stores: [`MemoryStore`] (`memory.rs`, in memory), [`SqliteStore`] ([`sqlite`], one
 //!   SQLite file) and [`PostgresStore`] ([`postgres`], one PostgreSQL database shared by many
 //!   KDCs); [`RealmDatabase`] (`database.rs`) is either database store, as a realm is opened;
-//! - `cache.rs`: the read cache both database stores keep;
+//! - `cache.rs`: the read cache both database stores keep; [`dump`]: moving a realm between
+//!   databases (the dump format);
 //! - [`master_key`]: the realm master key that encrypts long-term keys at rest in a database
 //!   store, its stash file, and how a key is wrapped under it.
 
 mod cache;
 mod database;
+pub mod dump;
 pub mod master_key;
 mod memory;
 pub mod postgres;

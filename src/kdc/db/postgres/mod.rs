@@ -283,6 +283,12 @@ impl PostgresStore {
         Ok(read_meta(&mut client, &shown)?.info)
     }
 
+    /// What the database says about itself (over this store's connections).
+    pub fn info(&self) -> Result<DatabaseInfo> {
+        let mut c = self.conn()?;
+        Ok(read_meta(c.client(), &self.shown)?.info)
+    }
+
     /// The database's URI, password redacted.
     pub fn location(&self) -> &str {
         &self.shown
@@ -291,6 +297,11 @@ impl PostgresStore {
     /// The realm the database was created for.
     pub fn realm(&self) -> &str {
         &self.realm
+    }
+
+    /// The master key the database was opened with.
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
     }
 
     /// The enctypes the realm gives principals keys of (as [`super::SqliteStore::enctypes`]).

@@ -317,6 +317,11 @@ impl SqliteStore {
         &self.realm
     }
 
+    /// The master key the database was opened with.
+    pub(crate) fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
     /// The enctypes the realm gives principals keys of, strongest first (`ktix db init
     /// --enctypes`; a new database has [`crate::kdc::DEFAULT_ENCTYPES`]); every supported
     /// enctype for a database created before that default (it names none).

@@ -1,0 +1,106 @@
+//! One realm in PostgreSQL served by two `ktix kdc serve` processes, with MIT's `kinit` and
+//! `kvno` against each: the realm is moved there from SQLite with `ktix db dump`/`db load` (a
+//! keytab exported before the move still works) and back; a principal added (or disabled)
+//! through the CLI while both run is served (refused) by both within 2 s. The PostgreSQL
+//! cluster is a throwaway one (`tests/pg`); MIT's client programs and PostgreSQL are required.
+
+mod mit;
+#[path = "../../tests/pg/mod.rs"]
+mod pg;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use mit::{ktix_ok, require_mit_client, Krb5Conf, KtixKdc, KtixRealm, Mit, ALICE_PW, SERVICE};
+
+/// Retries `f` until it is true, failing the test after `limit`; returns how long it took.
+fn within(limit: Duration, what: &str, mut f: impl FnMut() -> bool) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        if f() {
+            return t0.elapsed();
+        }
+        assert!(t0.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
+
+#[test]
+fn two_kdcs_on_one_postgres_realm_moved_from_sqlite_and_back() {
+    require_mit_client();
+    let cluster = pg::Cluster::start();
+    let uri = cluster.database("realm");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+
+    // The realm in SQLite, a keytab of the service exported there.
+    let lite = KtixRealm::init(d);
+    lite.add_password("alice", ALICE_PW);
+    lite.add_random(SERVICE);
+    let keytab = d.join("service.keytab");
+    lite.ktadd(SERVICE, &keytab, false);
+    ktix_ok(&["db", "policy", "add", "--db", lite.db_str(), "--max-failures", "3", "strict"], "");
+
+    // SQLite → dump → PostgreSQL, under the same master key (the SQLite stash).
+    let dump = d.join("realm.dump");
+    let out = ktix_ok(&["db", "dump", "--db", lite.db_str(), s(&dump)], "");
+    assert!(out.contains("dumped 3 principals"), "{out}");
+    let text = std::fs::read_to_string(&dump).expect("dump");
+    assert!(text.contains("ktix-dump\t1\n") && text.contains("policy\tstrict\t3\t"), "{text}");
+    let stash = ktix::kdc::stash_path(lite.db());
+    let out = ktix_ok(&["db", "load", "--db", &uri, "--stash", s(&stash), s(&dump)], "");
+    assert!(out.contains("loaded 3 principals"), "{out}");
+    let pg = KtixRealm::existing(&uri, Some(stash.clone()));
+    assert_eq!(pg.list(), lite.list(), "the same principals, kvnos and enctypes");
+
+    // Two KDCs over it; MIT kinit + kvno against each, the ticket checked with the old keytab.
+    let kdcs = [
+        KtixKdc::serve(&pg, &["--workers", "2"], &d.join("kdc1.log")),
+        KtixKdc::serve(&pg, &["--workers", "2"], &d.join("kdc2.log")),
+    ];
+    let mits: Vec<Mit> = kdcs
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let conf = d.join(format!("krb5-{i}.conf"));
+            Krb5Conf::new(k.addr()).write(&conf);
+            Mit::new(&conf, &d.join(format!("cc-{i}")))
+        })
+        .collect();
+    for mit in &mits {
+        mit.kinit_password(&[], "alice", ALICE_PW).expect_ok();
+        let run = mit.run("kvno", &["-k", s(&keytab), SERVICE], "").expect_ok();
+        assert!(run.stdout.contains("kvno = 1, keytab entry valid"), "{}", run.stdout);
+    }
+
+    // A principal added through the CLI while both run: served by both within 2 s.
+    pg.add_password("bob", "bob-pw");
+    for (i, mit) in mits.iter().enumerate() {
+        let took =
+            within(Duration::from_secs(2), &format!("bob on KDC {i}"), || mit.kinit_password(&[], "bob", "bob-pw").ok);
+        eprintln!("bob reached KDC {i} after {took:?}");
+    }
+    // Disabled: refused by both within 2 s.
+    ktix_ok(&pg.args_for(&["db", "mod"], &["--disabled", "on", "bob"]), "");
+    for (i, mit) in mits.iter().enumerate() {
+        let took = within(Duration::from_secs(2), &format!("bob disabled on KDC {i}"), || {
+            !mit.kinit_password(&[], "bob", "bob-pw").ok
+        });
+        eprintln!("bob's disabling reached KDC {i} after {took:?}");
+    }
+    drop(kdcs);
+
+    // And back: PostgreSQL → dump → a new SQLite file, the same principals.
+    let back_dump = d.join("back.dump");
+    ktix_ok(&["db", "dump", "--db", &uri, "--stash", s(&stash), s(&back_dump)], "");
+    let back = d.join("back").join("realm.db");
+    let out = ktix_ok(&["db", "load", "--db", s(&back), "--stash", s(&stash), s(&back_dump)], "");
+    assert!(out.contains("loaded 4 principals"), "{out}");
+    let back = KtixRealm::existing(back, Some(stash));
+    assert_eq!(back.list(), pg.list());
+    assert!(back.list().contains("bob@KTIX.TEST"), "{}", back.list());
+}
