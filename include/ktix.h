@@ -1010,7 +1010,8 @@ void ktix_ap_context_free(struct ktix_ap_context *ctx);
 ktix_result ktix_kdc_new(const char *realm, struct ktix_kdc **out);
 
 /**
- * Opens the realm database at `db_path` (an SQLite file kept by libktix, as `ktix db` makes), or
+ * Opens the realm database at `db_path` (an SQLite file kept by libktix, as `ktix db` makes; a
+ * PostgreSQL database needs its stash: see `ktix_kdc_open_with_stash()`), or
  * creates it when no file exists there. The master key is read from, or on creation written to,
  * the stash file beside it (`db_path` with `.stash` appended, mode 0600). A new database gets
  * `krbtgt/REALM` with random keys. Principals added later are stored in the file at once, with
@@ -1032,6 +1033,21 @@ ktix_result ktix_kdc_new(const char *realm, struct ktix_kdc **out);
 ktix_result ktix_kdc_open(const char *db_path,
                           const char *realm,
                           struct ktix_kdc **out);
+
+/**
+ * Like `ktix_kdc_open()`, with the master key in the stash file `stash_path` (NULL: beside an
+ * SQLite file). `db_path` may also be a PostgreSQL database,
+ * `postgresql://USER@HOST:PORT/DBNAME` (the password from the URI, `PGPASSWORD` or `~/.pgpass`),
+ * which requires `stash_path`; its tables are created by `ktix db init` (or here, with a new
+ * master key written to `stash_path`, when `realm` is given and no stash file exists yet).
+ *
+ * Ownership and errors as `ktix_kdc_open()`; besides, `KTIX_ERR_INVALID_ARGUMENT` for a
+ * PostgreSQL database without a stash, `KTIX_ERR_IO` for an unreachable server.
+ */
+ktix_result ktix_kdc_open_with_stash(const char *db_path,
+                                     const char *stash_path,
+                                     const char *realm,
+                                     struct ktix_kdc **out);
 
 /**
  * Adds the principal `name` (e.g. `"alice"` or `"host/server.example.com"`; the realm is the

@@ -2,10 +2,12 @@
 //! listener).
 
 use std::ffi::{c_char, CString};
+use std::path::PathBuf;
+use std::ptr::null;
 use std::sync::{Arc, Mutex};
 
 use ktix::kdc::{open_realm, silent_logger, stderr_logger, RealmSpec};
-use ktix::{Error, Kdc, KdcServer, ServerConfig, Time};
+use ktix::{Error, Kdc, KdcServer, Result, ServerConfig, Time};
 
 use crate::bytes::ktix_bytes;
 use crate::handle::{
@@ -61,7 +63,8 @@ pub extern "C" fn ktix_kdc_new(realm: *const c_char, out: *mut *mut ktix_kdc) ->
     )
 }
 
-/// Opens the realm database at `db_path` (an SQLite file kept by libktix, as `ktix db` makes), or
+/// Opens the realm database at `db_path` (an SQLite file kept by libktix, as `ktix db` makes; a
+/// PostgreSQL database needs its stash: see `ktix_kdc_open_with_stash()`), or
 /// creates it when no file exists there. The master key is read from, or on creation written to,
 /// the stash file beside it (`db_path` with `.stash` appended, mode 0600). A new database gets
 /// `krbtgt/REALM` with random keys. Principals added later are stored in the file at once, with
@@ -84,15 +87,49 @@ pub extern "C" fn ktix_kdc_open(db_path: *const c_char, realm: *const c_char, ou
     ffi_boundary!(
         try {
             let out = Out::new(out, "out")?;
-            let spec = RealmSpec {
-                realm: try_opt_str(realm, "realm")?.map(String::from),
-                ..RealmSpec::database(try_str(db_path, "db_path")?).creating(true)
-            };
-            let kdc = open_realm(&spec)?;
-            out.set(into_raw::<ktix_kdc>(Arc::new(kdc)));
-            Ok(())
+            open_into(out, db_path, null(), realm)
         }
     )
+}
+
+/// Like `ktix_kdc_open()`, with the master key in the stash file `stash_path` (NULL: beside an
+/// SQLite file). `db_path` may also be a PostgreSQL database,
+/// `postgresql://USER@HOST:PORT/DBNAME` (the password from the URI, `PGPASSWORD` or `~/.pgpass`),
+/// which requires `stash_path`; its tables are created by `ktix db init` (or here, with a new
+/// master key written to `stash_path`, when `realm` is given and no stash file exists yet).
+///
+/// Ownership and errors as `ktix_kdc_open()`; besides, `KTIX_ERR_INVALID_ARGUMENT` for a
+/// PostgreSQL database without a stash, `KTIX_ERR_IO` for an unreachable server.
+#[no_mangle]
+pub extern "C" fn ktix_kdc_open_with_stash(
+    db_path: *const c_char,
+    stash_path: *const c_char,
+    realm: *const c_char,
+    out: *mut *mut ktix_kdc,
+) -> ktix_result {
+    ffi_boundary!(
+        try {
+            let out = Out::new(out, "out")?;
+            open_into(out, db_path, stash_path, realm)
+        }
+    )
+}
+
+fn open_into(
+    out: Out<*mut ktix_kdc>,
+    db_path: *const c_char,
+    stash_path: *const c_char,
+    realm: *const c_char,
+) -> Result<()> {
+    let spec = RealmSpec {
+        realm: try_opt_str(realm, "realm")?.map(String::from),
+        ..RealmSpec::database(try_str(db_path, "db_path")?)
+            .with_stash(try_opt_str(stash_path, "stash_path")?.map(PathBuf::from))
+            .creating(true)
+    };
+    let kdc = open_realm(&spec)?;
+    out.set(into_raw::<ktix_kdc>(Arc::new(kdc)));
+    Ok(())
 }
 
 /// Adds the principal `name` (e.g. `"alice"` or `"host/server.example.com"`; the realm is the

@@ -186,6 +186,33 @@ fn in_process_client_keytab_login_and_handle() {
 }
 
 #[test]
+fn a_stash_may_be_named_and_postgres_requires_one() {
+    let dir = tempfile_dir("stash");
+    let db = std::ffi::CString::new(dir.join("realm.db").to_string_lossy().as_bytes()).expect("path");
+    let stash = std::ffi::CString::new(dir.join("elsewhere.stash").to_string_lossy().as_bytes()).expect("path");
+    let mut kdc = null_mut();
+    ok(ktix_kdc_open_with_stash(db.as_ptr(), stash.as_ptr(), c"DB.TEST".as_ptr(), &mut kdc));
+    ktix_kdc_free(kdc);
+    assert!(dir.join("elsewhere.stash").exists() && !dir.join("realm.db.stash").exists());
+    let mut kdc = null_mut();
+    ok(ktix_kdc_open_with_stash(db.as_ptr(), stash.as_ptr(), null(), &mut kdc));
+    ktix_kdc_free(kdc);
+    let mut kdc = null_mut();
+    assert_eq!(ktix_kdc_open(db.as_ptr(), null(), &mut kdc), KTIX_ERR_IO, "not beside the file");
+    let uri = c"postgresql://ktix@127.0.0.1:1/realm";
+    assert_eq!(ktix_kdc_open(uri.as_ptr(), c"DB.TEST".as_ptr(), &mut kdc), KTIX_ERR_INVALID_ARGUMENT);
+    assert!(kdc.is_null());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ktix-ffi-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
 fn database_realm_is_created_then_reopened() {
     let dir = std::env::temp_dir().join(format!("ktix-ffi-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

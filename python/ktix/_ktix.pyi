@@ -41,14 +41,16 @@ def enctype_number(name: str) -> int:
 
 @final
 class Kdc:
-    """A Kerberos realm: principal database (in memory, or SQLite with ``db=path``), policy, and
-    the AS and TGS exchanges."""
+    """A Kerberos realm: principal database (in memory, SQLite with ``db=path``, or PostgreSQL
+    with ``db="postgresql://USER@HOST:PORT/DBNAME"`` and ``stash=FILE``), policy, and the AS and
+    TGS exchanges."""
 
     def __new__(
         cls,
         realm: str,
         db: str | os.PathLike[str] | None = None,
         *,
+        stash: str | os.PathLike[str] | None = None,
         max_life: int | None = None,
         max_renewable_life: int | None = None,
         clock_skew: int | None = None,

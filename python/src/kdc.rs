@@ -38,7 +38,9 @@ impl OneOrMany {
 ///
 /// ``Kdc(realm, db=None)``: ``db=None`` keeps the database in memory; ``db="realm.db"`` uses the
 /// SQLite realm database at that path, created (with its master-key stash ``realm.db.stash``,
-/// mode 0600) if absent. ``max_life``, ``max_renewable_life`` (seconds) and ``clock_skew``
+/// mode 0600) if absent; or a PostgreSQL database, ``postgresql://USER@HOST:PORT/DBNAME``, with
+/// ``stash=`` the master-key stash file (required for PostgreSQL; for SQLite it replaces the
+/// default beside the file). ``max_life``, ``max_renewable_life`` (seconds) and ``clock_skew``
 /// (seconds) override the policy defaults (8 hours, 7 days, 300 s).
 ///
 /// Safe to share between threads; every method may be called from many threads at once.
@@ -51,18 +53,20 @@ pub struct Kdc {
 #[pymethods]
 impl Kdc {
     #[new]
-    #[pyo3(signature = (realm, db=None, *, max_life=None, max_renewable_life=None, clock_skew=None))]
+    #[pyo3(signature = (realm, db=None, *, stash=None, max_life=None, max_renewable_life=None, clock_skew=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         realm: String,
         db: Option<PathBuf>,
+        stash: Option<PathBuf>,
         max_life: Option<i64>,
         max_renewable_life: Option<i64>,
         clock_skew: Option<i64>,
     ) -> PyResult<Kdc> {
         let spec = match &db {
             None => RealmSpec::memory(&realm),
-            Some(path) => RealmSpec::database(path).with_realm(realm).creating(true),
+            Some(path) => RealmSpec::database(path).with_realm(realm).with_stash(stash).creating(true),
         }
         .with_max_life(max_life)
         .with_max_renewable_life(max_renewable_life)
