@@ -146,3 +146,45 @@ fn postgres_store_round_trip_schema_locking_cache_and_restart() {
     }
     assert!(stores[1].delete(&dave).unwrap());
 }
+
+/// Figures for the README (run with `--ignored --nocapture`, best in release): the cost of one
+/// `get` on PostgreSQL and SQLite, cached and not, one thread, 1,000 principals.
+#[test]
+#[ignore]
+fn measure_get_cost_postgres_vs_sqlite() {
+    let cluster = pg::Cluster::start();
+    let uri = cluster.database("measure");
+    let master = MasterKey::generate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<(&str, ktix::kdc::RealmDatabase)> = vec![
+        ("postgresql", ktix::kdc::RealmDatabase::Postgres(PostgresStore::create(&uri, REALM, &master, false).unwrap())),
+        (
+            "sqlite",
+            ktix::kdc::RealmDatabase::Sqlite(
+                ktix::kdc::SqliteStore::create(&dir.path().join("m.db"), REALM, &master).unwrap(),
+            ),
+        ),
+    ];
+    const N: usize = 1000;
+    let names: Vec<Principal> = (0..N).map(|i| Principal::parse(&format!("user{i}"), Some(REALM)).unwrap()).collect();
+    for (label, store) in &stores {
+        for n in &names {
+            let mut e = PrincipalEntry::new(n.clone());
+            e.set_random_keys(&[Enctype::Aes256CtsHmacSha196, Enctype::Aes128CtsHmacSha196], 1).unwrap();
+            store.put(e).unwrap();
+        }
+        for caching in [true, false] {
+            store.set_caching(caching);
+            let iters = if caching { 200_000 } else { 5_000 };
+            for n in &names {
+                store.get(n).unwrap();
+            }
+            let t0 = Instant::now();
+            for i in 0..iters {
+                assert!(store.get(&names[(i * 7) % N]).unwrap().is_some());
+            }
+            let per = t0.elapsed().as_secs_f64() * 1e6 / iters as f64;
+            eprintln!("{label}: {} get: {per:.2} µs", if caching { "cached" } else { "uncached" });
+        }
+    }
+}
