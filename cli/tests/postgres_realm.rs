@@ -1,7 +1,8 @@
 //! One realm in PostgreSQL served by two `ktix kdc serve` processes, with MIT's `kinit` and
 //! `kvno` against each: the realm is moved there from SQLite with `ktix db dump`/`db load` (a
 //! keytab exported before the move still works) and back; a principal added (or disabled)
-//! through the CLI while both run is served (refused) by both within 2 s. The PostgreSQL
+//! through the CLI while both run is served (refused) by both within 2 s; while PostgreSQL is
+//! down both serve from their caches, and after its restart both serve new writes. The PostgreSQL
 //! cluster is a throwaway one (`tests/pg`); MIT's client programs and PostgreSQL are required.
 
 mod mit;
@@ -92,6 +93,21 @@ fn two_kdcs_on_one_postgres_realm_moved_from_sqlite_and_back() {
         });
         eprintln!("bob's disabling reached KDC {i} after {took:?}");
     }
+
+    // PostgreSQL down: both still log alice in from their caches; restarted: both serve a
+    // principal added after the restart, without being restarted themselves.
+    cluster.stop();
+    for mit in &mits {
+        mit.kinit_password(&[], "alice", ALICE_PW).expect_ok();
+        mit.run("kvno", &[SERVICE], "").expect_ok();
+    }
+    cluster.restart();
+    pg.add_password("carol", "carol-pw");
+    for (i, mit) in mits.iter().enumerate() {
+        within(Duration::from_secs(4), &format!("carol on KDC {i} after the restart"), || {
+            mit.kinit_password(&[], "carol", "carol-pw").ok
+        });
+    }
     drop(kdcs);
 
     // And back: PostgreSQL → dump → a new SQLite file, the same principals.
@@ -99,7 +115,7 @@ fn two_kdcs_on_one_postgres_realm_moved_from_sqlite_and_back() {
     ktix_ok(&["db", "dump", "--db", &uri, "--stash", s(&stash), s(&back_dump)], "");
     let back = d.join("back").join("realm.db");
     let out = ktix_ok(&["db", "load", "--db", s(&back), "--stash", s(&stash), s(&back_dump)], "");
-    assert!(out.contains("loaded 4 principals"), "{out}");
+    assert!(out.contains("loaded 5 principals"), "{out}");
     let back = KtixRealm::existing(back, Some(stash));
     assert_eq!(back.list(), pg.list());
     assert!(back.list().contains("bob@KTIX.TEST"), "{}", back.list());
