@@ -106,7 +106,12 @@ pub fn read_limited_with_stamp(path: &Path, max_len: usize) -> Result<(Zeroizing
 /// Reads the rest of an open `file` (whose metadata is `meta`; `path` names it in errors) into a
 /// zeroizing buffer: a [`ErrorCode::KTIX_ERR_BAD_FILE`] error when it is (or grows) larger than
 /// `max_len` bytes.
-pub fn read_open_limited(file: &mut File, meta: &fs::Metadata, path: &Path, max_len: usize) -> Result<Zeroizing<Vec<u8>>> {
+pub fn read_open_limited(
+    file: &mut File,
+    meta: &fs::Metadata,
+    path: &Path,
+    max_len: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
     let io_err = |e| Error::io(path.display(), e);
     let too_big = || {
         Error::new(

@@ -10,8 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use mit::ServedRealm;
 use mit::{
-    klist_default_principal, parse_klist, parse_klist_keytab, unix_now, KlistTicket, Krb5Conf, Mit, Run, ALICE_PW,
-    KRBTGT, SERVICE,
+    klist_default_principal, parse_klist, parse_klist_keytab, require_mit_client, unix_now, KlistTicket, Krb5Conf, Mit,
+    Run, ALICE_PW, KRBTGT, SERVICE,
 };
 
 const SERVICE_FULL: &str = "host/server.ktix.test@KTIX.TEST";
@@ -349,4 +349,46 @@ fn broken_krb5_conf_names_file_and_line() {
     }
     // The cache survived all that.
     assert_eq!(parsed(&good.ktix(&["klist"], "").expect_ok()).len(), 1);
+}
+
+/// MIT's `kvno` and `ktix kvno` add tickets to one FILE cache at the same time, in loops, each run
+/// for a service of its own: as both lock the cache file with `fcntl` and append in place, no
+/// ticket is lost — MIT's `klist` lists every one at the end.
+#[test]
+fn mit_kvno_and_ktix_kvno_in_parallel_on_one_cache_lose_nothing() {
+    require_mit_client();
+    const ROUNDS: usize = 20;
+    let s = Setup::new();
+    for i in 0..ROUNDS {
+        s.realm.add_random(&format!("host/mit-{i}.ktix.test"));
+        s.realm.add_random(&format!("host/ktix-{i}.ktix.test"));
+    }
+    let m = s.env("cc");
+    m.kinit_password(&[], "alice", ALICE_PW).expect_ok();
+    let start = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        let mit = scope.spawn(|| {
+            start.wait();
+            for i in 0..ROUNDS {
+                m.run("kvno", &[&format!("host/mit-{i}.ktix.test")], "").expect_ok();
+            }
+        });
+        start.wait();
+        for i in 0..ROUNDS {
+            m.ktix(&["kvno", &format!("host/ktix-{i}.ktix.test")], "").expect_ok();
+        }
+        mit.join().unwrap();
+    });
+    let services: Vec<String> = m.klist().into_iter().map(|t| t.service).collect();
+    assert_eq!(services.len(), 1 + 2 * ROUNDS, "{services:#?}");
+    assert!(services.contains(&KRBTGT.to_string()), "{services:#?}");
+    for i in 0..ROUNDS {
+        for who in ["mit", "ktix"] {
+            let service = format!("host/{who}-{i}.ktix.test@KTIX.TEST");
+            assert!(services.contains(&service), "{service} lost: {services:#?}");
+        }
+    }
+    // And ktix reads the same.
+    let ours = parsed(&m.ktix(&["klist"], "").expect_ok());
+    assert_eq!(ours.len(), 1 + 2 * ROUNDS);
 }
