@@ -40,6 +40,15 @@ enum Command {
     Kvno(KvnoArgs),
     /// Destroy a credential cache (like MIT's kdestroy).
     Kdestroy(KdestroyArgs),
+    /// Change a password through the change-password service (like MIT's kpasswd).
+    Kpasswd(KpasswdArgs),
+}
+
+/// `ktix kpasswd`
+#[derive(Args, Debug)]
+pub struct KpasswdArgs {
+    /// Whose password; default the principal of the credential cache, else the user name.
+    pub principal: Option<String>,
 }
 
 /// `--db` shared by the database and KDC commands.
@@ -284,6 +293,11 @@ pub enum KdcCommand {
         /// number of cores).
         #[arg(long)]
         workers: Option<usize>,
+        /// Also serve the change-password protocol (RFC 3244, for `kpasswd`) over UDP and TCP on
+        /// ADDR; repeatable. A host without a port means port 464; `--kpasswd` alone, port 464 on
+        /// each KDC address's host. Name specific addresses, not a wildcard.
+        #[arg(long = "kpasswd", value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
+        kpasswd: Vec<String>,
     },
 }
 
@@ -385,6 +399,7 @@ fn main() -> ExitCode {
         Command::Klist(a) => tools::klist(a),
         Command::Kvno(a) => tools::kvno(a),
         Command::Kdestroy(a) => tools::kdestroy(a),
+        Command::Kpasswd(a) => tools::kpasswd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

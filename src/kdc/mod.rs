@@ -6,6 +6,7 @@
 
 mod as_exchange;
 pub mod db;
+mod kpasswd;
 mod realm;
 mod request;
 mod server;
@@ -18,6 +19,7 @@ pub use db::{
     password_classes, stash_path, DatabaseInfo, KeepKeys, KeyEntry, MasterKey, MemoryStore, NewKeys, Policy,
     PrincipalEntry, PrincipalStore, SqliteStore,
 };
+pub use kpasswd::changepw_principal;
 pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOptions, RealmSpec};
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
@@ -196,7 +198,7 @@ impl Kdc {
         let result = match kind {
             ExchangeKind::As => as_exchange::handle(self, request, now, &mut facts),
             ExchangeKind::Tgs => tgs_exchange::handle(self, request, now, &mut facts),
-            ExchangeKind::Unknown => return Outcome::ignored(request),
+            ExchangeKind::Kpasswd | ExchangeKind::Unknown => return Outcome::ignored(request),
         };
         let reply = match result {
             Ok(reply) => reply,
@@ -283,6 +285,28 @@ impl Kdc {
                 format!("{} has no key of a permitted enctype", server.principal),
             )
         })
+    }
+
+    /// The key of `server` that opens a ticket in `etype` with key version `kvno` (any version
+    /// when `None`): `KRB_AP_ERR_BADKEYVER` or `KRB_AP_ERR_NOKEY` when it has none.
+    pub(crate) fn ticket_key_of(
+        &self,
+        server: &PrincipalEntry,
+        etype: i32,
+        kvno: Option<u32>,
+    ) -> Result<proto::TicketKey> {
+        let name = &server.principal;
+        let etype = Enctype::from_i32(etype)
+            .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("ticket in unsupported enctype {etype}")))?;
+        let k = match kvno {
+            Some(v) => server.key(etype, Some(v)).ok_or_else(|| {
+                Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no {etype} key version {v} for {name}"))
+            })?,
+            None => server
+                .key(etype, None)
+                .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {etype} key for {name}")))?,
+        };
+        Ok(proto::TicketKey { key: k.key.clone(), kvno: k.kvno })
     }
 
     /// Looks up a server principal (`KDC_ERR_S_PRINCIPAL_UNKNOWN`, `KDC_ERR_SERVICE_EXP`, revoked).

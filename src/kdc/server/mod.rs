@@ -55,6 +55,7 @@ use parking_lot::{Condvar, Mutex};
 use self::tcp::{accept_loop, TcpPool};
 use self::udp::{udp_receiver, udp_worker, UdpJob};
 use super::{ExchangeKind, Kdc, Outcome, RequestFacts};
+use crate::acceptor::ReplayCache;
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::{Clock, SystemClock, Time};
@@ -105,6 +106,10 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Where log lines go (default [`stderr_logger`]).
     pub logger: RequestLogger,
+    /// Where to serve the change-password protocol (RFC 3244, [`Kdc::kpasswd`]) over UDP and
+    /// TCP, as for `listen` (default none). Name specific addresses: the reply names the
+    /// address it is sent from, which a UDP socket bound to a wildcard does not know.
+    pub kpasswd_listen: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +124,7 @@ impl Default for ServerConfig {
             kdc_max_dgram_reply_size: DEFAULT_MAX_DGRAM_REPLY_SIZE,
             clock: Arc::new(SystemClock),
             logger: stderr_logger(),
+            kpasswd_listen: Vec::new(),
         }
     }
 }
@@ -134,6 +140,7 @@ impl fmt::Debug for ServerConfig {
             .field("tcp_read_timeout", &self.tcp_read_timeout)
             .field("kdc_max_dgram_reply_size", &self.kdc_max_dgram_reply_size)
             .field("clock", &self.clock)
+            .field("kpasswd_listen", &self.kpasswd_listen)
             .finish_non_exhaustive()
     }
 }
@@ -204,6 +211,15 @@ fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
+/// What a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Service {
+    /// The KDC (AS and TGS exchanges).
+    Kdc,
+    /// The change-password protocol (RFC 3244).
+    Kpasswd,
+}
+
 /// State shared by every server thread.
 struct Shared {
     kdc: Arc<Kdc>,
@@ -215,6 +231,8 @@ struct Shared {
     ignored_log: Throttle,
     /// The `workers` slots of KDC processing, shared by UDP workers and TCP connections.
     slots: Slots,
+    /// The authenticators of change-password requests seen (a replayed request is refused).
+    kpasswd_replay: ReplayCache,
 }
 
 /// A counting semaphore: at most `n` holders of a [`Slot`] at once.
@@ -254,6 +272,7 @@ impl Drop for Slot<'_> {
 pub struct KdcServer {
     shared: Arc<Shared>,
     addrs: Vec<SocketAddr>,
+    kpasswd_addrs: Vec<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -270,24 +289,19 @@ impl KdcServer {
         config: ServerConfig,
     ) -> Result<KdcServer> {
         config.check()?;
-        let mut wanted: Vec<SocketAddr> = Vec::new();
-        for a in listen {
-            let resolved = a
-                .to_socket_addrs()
-                .map_err(|e| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("listen address {a:?}: {e}")))?;
-            for sa in resolved {
-                // The same fixed port twice would fail to bind; port 0 twice means two ports.
-                if sa.port() == 0 || !wanted.contains(&sa) {
-                    wanted.push(sa);
-                }
-            }
-        }
+        let wanted = resolve(listen)?;
         if wanted.is_empty() {
             return Err(Error::invalid("no listen address"));
         }
-        let mut bound = Vec::with_capacity(wanted.len());
+        let kpasswd_wanted = resolve(&config.kpasswd_listen)?;
+        let mut bound = Vec::with_capacity(wanted.len() + kpasswd_wanted.len());
         for addr in wanted {
-            bound.push(bind_pair(addr)?);
+            let (tcp, udp, local) = bind_pair(addr)?;
+            bound.push((tcp, udp, local, Service::Kdc));
+        }
+        for addr in kpasswd_wanted {
+            let (tcp, udp, local) = bind_pair(addr)?;
+            bound.push((tcp, udp, local, Service::Kpasswd));
         }
 
         let workers = config.workers;
@@ -299,22 +313,27 @@ impl KdcServer {
             counters: Counters::default(),
             ignored_log: Throttle::new(IGNORED_LOG_INTERVAL),
             slots: Slots::new(workers),
+            kpasswd_replay: ReplayCache::new(64),
         });
-        let mut server = KdcServer { shared: shared.clone(), addrs: Vec::new(), threads: Vec::new() };
+        let mut server =
+            KdcServer { shared: shared.clone(), addrs: Vec::new(), kpasswd_addrs: Vec::new(), threads: Vec::new() };
         let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..shared.config.workers {
             let (sh, rx) = (shared.clone(), rx.clone());
             server.threads.push(spawn(format!("kdc-worker-{i}"), move || udp_worker(&sh, &rx))?);
         }
-        for (tcp, udp, addr) in bound {
-            server.addrs.push(addr);
+        for (tcp, udp, addr, service) in bound {
+            match service {
+                Service::Kdc => server.addrs.push(addr),
+                Service::Kpasswd => server.kpasswd_addrs.push(addr),
+            }
             let sh = shared.clone();
-            server.threads.push(spawn(format!("kdc-tcp-{addr}"), move || accept_loop(&sh, tcp))?);
+            server.threads.push(spawn(format!("kdc-tcp-{addr}"), move || accept_loop(&sh, tcp, service))?);
             udp.set_read_timeout(Some(UDP_POLL)).map_err(|e| Error::io(format!("udp {addr}"), e))?;
             let (sh, tx) = (shared.clone(), tx.clone());
             let udp = Arc::new(udp);
-            server.threads.push(spawn(format!("kdc-udp-{addr}"), move || udp_receiver(&sh, udp, tx))?);
+            server.threads.push(spawn(format!("kdc-udp-{addr}"), move || udp_receiver(&sh, udp, service, tx))?);
         }
         Ok(server)
     }
@@ -322,6 +341,11 @@ impl KdcServer {
     /// The addresses bound (with the ports the system chose for port 0).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The addresses the change-password service is bound to ([`ServerConfig::kpasswd_listen`]).
+    pub fn kpasswd_addrs(&self) -> &[SocketAddr] {
+        &self.kpasswd_addrs
     }
 
     /// The first bound address as `host:port` (`[v6]:port` for IPv6): what a client's KDC list
@@ -396,7 +420,7 @@ impl KdcServer {
     }
 
     fn wake_listeners(&self) {
-        for addr in &self.addrs {
+        for addr in self.addrs.iter().chain(&self.kpasswd_addrs) {
             let target = wake_target(*addr);
             let local: SocketAddr = match target {
                 SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
@@ -424,6 +448,23 @@ impl fmt::Debug for KdcServer {
             .field("running", &self.is_running())
             .finish()
     }
+}
+
+/// Resolves listen addresses, each once (the same fixed port twice would fail to bind; port 0
+/// twice means two ports).
+fn resolve<A: ToSocketAddrs + fmt::Debug>(listen: &[A]) -> Result<Vec<SocketAddr>> {
+    let mut wanted: Vec<SocketAddr> = Vec::new();
+    for a in listen {
+        let resolved = a
+            .to_socket_addrs()
+            .map_err(|e| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("listen address {a:?}: {e}")))?;
+        for sa in resolved {
+            if sa.port() == 0 || !wanted.contains(&sa) {
+                wanted.push(sa);
+            }
+        }
+    }
+    Ok(wanted)
 }
 
 fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
@@ -464,10 +505,21 @@ fn wake_target(addr: SocketAddr) -> SocketAddr {
 /// worker. `None` for input that gets
 /// no reply (not shaped like an AS-REQ or TGS-REQ, see [`Kdc::handle`]): counted in
 /// [`ServerStats::ignored`] and logged at most once per [`IGNORED_LOG_INTERVAL`].
-fn process(shared: &Shared, request: &[u8], transport: Protocol, peer: SocketAddr, now: Time) -> Option<Outcome> {
+fn process(
+    shared: &Shared,
+    request: &[u8],
+    service: Service,
+    transport: Protocol,
+    peer: SocketAddr,
+    local: SocketAddr,
+    now: Time,
+) -> Option<Outcome> {
     let kdc = &shared.kdc;
     let slot = shared.slots.take();
-    let result = catch_unwind(AssertUnwindSafe(|| kdc.process(request, now)));
+    let result = catch_unwind(AssertUnwindSafe(|| match service {
+        Service::Kdc => kdc.process(request, now),
+        Service::Kpasswd => kdc.kpasswd(request, now, local, Some(&shared.kpasswd_replay)),
+    }));
     drop(slot);
     let outcome = match result {
         Ok(outcome) => outcome,
