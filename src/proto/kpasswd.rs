@@ -1,6 +1,6 @@
 //! The change-password protocol (RFC 3244): its framing, result codes and the KRB-PRIV that
 //! carries the new password and the result. The KDC's kpasswd service and the client's
-//! `change_password` both use these; the AP-REQ/AP-REP inside are the ones of [`super::ap`].
+//! `change_password` both use these; the AP-REQ/AP-REP inside are the ones of `proto::ap`.
 //!
 //! A request is `length(2) version(2) ap-req-length(2) AP-REQ KRB-PRIV`; a reply is
 //! `length(2) 0x0001 ap-rep-length(2) AP-REP KRB-PRIV`, or with an AP-REP length of 0 a KRB-ERROR
