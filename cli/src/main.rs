@@ -275,9 +275,10 @@ pub enum KdcCommand {
         #[arg(long = "listen")]
         listen: Vec<String>,
         /// An MIT kdc.conf: the realm policy (max_life, max_renewable_life, supported_enctypes),
-        /// kdc_max_dgram_reply_size (the largest UDP reply, default 4096) and, without --listen,
-        /// the addresses (kdc_listen/kdc_ports and the TCP ones; each address is served over both
-        /// UDP and TCP).
+        /// kdc_max_dgram_reply_size (the largest UDP reply, default 4096), [logging] kdc =
+        /// FILE:/path | SYSLOG[:severity[:facility]] | STDERR (where the request lines go; SIGHUP
+        /// reopens a file) and, without --listen, the addresses (kdc_listen/kdc_ports and the TCP
+        /// ones; each address is served over both UDP and TCP).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Worker threads, and the most requests (UDP and TCP) processed at once (default: the

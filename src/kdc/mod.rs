@@ -21,8 +21,8 @@ pub use db::{
 pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOptions, RealmSpec};
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
-    silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
-    DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD,
+    silent_logger, stderr_logger, KdcServer, LogSink, LogTarget, Protocol, RequestLog, RequestLogger, ServerConfig,
+    ServerStats, DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD,
 };
 
 use crate::crypto::{Enctype, Key};

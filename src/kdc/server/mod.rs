@@ -36,7 +36,7 @@ mod log;
 mod tcp;
 mod udp;
 
-pub use self::log::{silent_logger, stderr_logger, Protocol, RequestLog, RequestLogger};
+pub use self::log::{silent_logger, stderr_logger, LogSink, LogTarget, Protocol, RequestLog, RequestLogger};
 
 use self::log::{log, log_entry, Throttle};
 
