@@ -17,7 +17,9 @@ use crate::KdcCommand;
 /// Runs one `ktix kdc` command.
 pub fn run(cmd: KdcCommand) -> Result<()> {
     match cmd {
-        KdcCommand::Serve { db, listen, config, workers } => serve(&db.db, &listen, config.as_deref(), workers),
+        KdcCommand::Serve { db, listen, config, workers, metrics } => {
+            serve(&db.db, &listen, config.as_deref(), workers, metrics.as_deref())
+        }
     }
 }
 
@@ -45,7 +47,13 @@ fn listen_addrs(listen: &[String], conf: Option<&KdcConf>) -> Vec<String> {
     addrs
 }
 
-fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<usize>) -> Result<()> {
+fn serve(
+    db: &Path,
+    listen: &[String],
+    config: Option<&Path>,
+    workers: Option<usize>,
+    metrics: Option<&str>,
+) -> Result<()> {
     // The realm policy: kdc.conf's `[realms]` entry for the realm when a file is given, else
     // defaults; the enctypes are kdc.conf's `supported_enctypes`, else the database's.
     let profile = config.map(Profile::load).transpose()?;
@@ -62,6 +70,9 @@ fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<us
     if let Some(w) = workers {
         server_config.workers = w;
     }
+    if let Some(addr) = metrics {
+        server_config.metrics_listen = Some(metrics_addr(addr)?);
+    }
     if let Some(size) = conf.as_ref().and_then(|c| c.max_dgram_reply_size) {
         server_config.kdc_max_dgram_reply_size = size;
     }
@@ -76,6 +87,9 @@ fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<us
     let mut server = KdcServer::start(kdc, &listen, server_config)?;
     let addrs: Vec<String> = server.local_addrs().iter().map(|a| a.to_string()).collect();
     eprintln!("ktix kdc: realm {realm} from {}, listening on {} (UDP and TCP)", db.display(), addrs.join(", "));
+    if let Some(addr) = server.metrics_addr() {
+        eprintln!("ktix kdc: metrics at http://{addr}/metrics");
+    }
     loop {
         let mut signal = [0u8; 1];
         match signals.read(&mut signal) {
@@ -95,6 +109,16 @@ fn serve(db: &Path, listen: &[String], config: Option<&Path>, workers: Option<us
     eprintln!("ktix kdc: stopping");
     server.stop();
     Ok(())
+}
+
+/// The address of `--metrics ADDR` (`host:port`, `[v6]:port`; the first it resolves to).
+fn metrics_addr(addr: &str) -> Result<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    let bad = |why: String| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("--metrics {addr:?}: {why}"));
+    addr.to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("resolves to no address".to_string()))
 }
 
 /// One logger writing every line to each of `sinks` (kdc.conf may name several).

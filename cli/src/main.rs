@@ -285,6 +285,11 @@ pub enum KdcCommand {
         /// number of cores).
         #[arg(long)]
         workers: Option<usize>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9188; port 0 picks
+        /// one, printed at start): requests by exchange and result, latency, TCP connections,
+        /// dropped datagrams, store lookups and cache hits, lockouts.
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
     },
 }
 

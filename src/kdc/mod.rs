@@ -11,6 +11,7 @@ mod request;
 mod server;
 mod tgs_exchange;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use db::sqlite;
@@ -68,6 +69,17 @@ pub struct Kdc {
     realm: String,
     store: Arc<dyn PrincipalStore>,
     policy: RealmPolicy,
+    lookups: AtomicU64,
+    lockouts: AtomicU64,
+}
+
+/// What a [`Kdc`] has counted while answering requests (see [`Kdc::counters`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KdcCounters {
+    /// Client and server principal lookups in the store.
+    pub lookups: u64,
+    /// Requests refused because the client was locked out by its policy.
+    pub lockouts: u64,
 }
 
 impl Kdc {
@@ -84,7 +96,8 @@ impl Kdc {
         if policy.enctypes.is_empty() {
             return Err(Error::invalid("the realm supports no enctype"));
         }
-        let kdc = Kdc { realm: realm.to_string(), store, policy };
+        let kdc =
+            Kdc { realm: realm.to_string(), store, policy, lookups: AtomicU64::new(0), lockouts: AtomicU64::new(0) };
         let tgs = Principal::krbtgt(realm);
         if kdc.store.get(&tgs)?.is_none() {
             let mut e = PrincipalEntry::new(tgs);
@@ -107,6 +120,11 @@ impl Kdc {
     /// The principal store.
     pub fn store(&self) -> &Arc<dyn PrincipalStore> {
         &self.store
+    }
+
+    /// Store lookups and lockouts counted so far (the server's metrics show them).
+    pub fn counters(&self) -> KdcCounters {
+        KdcCounters { lookups: self.lookups.load(Ordering::Relaxed), lockouts: self.lockouts.load(Ordering::Relaxed) }
     }
 
     /// Parses `name` in this realm.
@@ -255,6 +273,7 @@ impl Kdc {
     /// `KDC_ERR_CLIENT_REVOKED` when disabled or locked out by its policy, `KDC_ERR_NAME_EXP`
     /// when expired — MIT's codes. Returns the entry and its policy.
     pub(crate) fn client_entry(&self, client: &Principal, now: Time) -> Result<(Arc<PrincipalEntry>, Option<Policy>)> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let e = self
             .store
             .get(client)?
@@ -267,6 +286,7 @@ impl Kdc {
         }
         let policy = self.store.policy_of(&e)?;
         if policy.as_ref().is_some_and(|p| p.is_locked(&e, now)) {
+            self.lockouts.fetch_add(1, Ordering::Relaxed);
             return Err(Error::new(
                 ErrorCode::KDC_ERR_CLIENT_REVOKED,
                 format!("client {client} is locked out after {} failed pre-authentications", e.fail_count),
@@ -287,6 +307,7 @@ impl Kdc {
 
     /// Looks up a server principal (`KDC_ERR_S_PRINCIPAL_UNKNOWN`, `KDC_ERR_SERVICE_EXP`, revoked).
     pub(crate) fn server_entry(&self, p: &Principal, now: Time) -> Result<Arc<PrincipalEntry>> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let e = self
             .store
             .get(p)?

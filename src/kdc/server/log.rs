@@ -389,6 +389,12 @@ impl Throttle {
     }
 }
 
+/// An answered request: counted in the metrics, then logged.
+pub(super) fn answered(shared: &Shared, entry: &RequestLog) {
+    shared.metrics.record(entry);
+    log(shared, entry);
+}
+
 pub(super) fn log(shared: &Shared, entry: &RequestLog) {
     // A panicking logger must not take a server thread with it.
     let _ = catch_unwind(AssertUnwindSafe(|| (shared.config.logger)(entry)));

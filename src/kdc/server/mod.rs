@@ -33,12 +33,14 @@
 //! [`ServerConfig`] and what the threads share.
 
 mod log;
+mod metrics;
 mod tcp;
 mod udp;
 
 pub use self::log::{silent_logger, stderr_logger, LogSink, LogTarget, Protocol, RequestLog, RequestLogger};
 
 use self::log::{log, log_entry, Throttle};
+use self::metrics::{metrics_loop, RequestMetrics};
 
 use std::fmt;
 use std::io::{self, Write};
@@ -105,6 +107,10 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Where log lines go (default [`stderr_logger`]).
     pub logger: RequestLogger,
+    /// Where to serve the Prometheus metrics over HTTP (`http://ADDR/metrics`, the text of
+    /// [`KdcServer::metrics_text`]; port 0 picks one, see [`KdcServer::metrics_addr`]); `None`
+    /// (the default) serves none.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +125,7 @@ impl Default for ServerConfig {
             kdc_max_dgram_reply_size: DEFAULT_MAX_DGRAM_REPLY_SIZE,
             clock: Arc::new(SystemClock),
             logger: stderr_logger(),
+            metrics_listen: None,
         }
     }
 }
@@ -134,6 +141,7 @@ impl fmt::Debug for ServerConfig {
             .field("tcp_read_timeout", &self.tcp_read_timeout)
             .field("kdc_max_dgram_reply_size", &self.kdc_max_dgram_reply_size)
             .field("clock", &self.clock)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -215,6 +223,8 @@ struct Shared {
     ignored_log: Throttle,
     /// The `workers` slots of KDC processing, shared by UDP workers and TCP connections.
     slots: Slots,
+    /// Requests by exchange and result, latencies.
+    metrics: RequestMetrics,
 }
 
 /// A counting semaphore: at most `n` holders of a [`Slot`] at once.
@@ -254,6 +264,7 @@ impl Drop for Slot<'_> {
 pub struct KdcServer {
     shared: Arc<Shared>,
     addrs: Vec<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -289,6 +300,10 @@ impl KdcServer {
         for addr in wanted {
             bound.push(bind_pair(addr)?);
         }
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).map_err(|e| Error::io(format!("metrics {addr}"), e))?),
+            None => None,
+        };
 
         let workers = config.workers;
         let shared = Arc::new(Shared {
@@ -299,8 +314,16 @@ impl KdcServer {
             counters: Counters::default(),
             ignored_log: Throttle::new(IGNORED_LOG_INTERVAL),
             slots: Slots::new(workers),
+            metrics: RequestMetrics::default(),
         });
-        let mut server = KdcServer { shared: shared.clone(), addrs: Vec::new(), threads: Vec::new() };
+        let mut server =
+            KdcServer { shared: shared.clone(), addrs: Vec::new(), metrics_addr: None, threads: Vec::new() };
+        if let Some(listener) = metrics_listener {
+            let addr = listener.local_addr().map_err(|e| Error::io("metrics listener", e))?;
+            server.metrics_addr = Some(addr);
+            let sh = shared.clone();
+            server.threads.push(spawn(format!("kdc-metrics-{addr}"), move || metrics_loop(&sh, listener))?);
+        }
         let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..shared.config.workers {
@@ -342,17 +365,23 @@ impl KdcServer {
 
     /// Counters so far.
     pub fn stats(&self) -> ServerStats {
-        let c = &self.shared.counters;
-        ServerStats {
-            udp_requests: c.udp_requests.load(Ordering::Relaxed),
-            tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
-            udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
-            tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
-            tcp_evicted: c.tcp_evicted.load(Ordering::Relaxed),
-            tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
-            tcp_open: self.shared.tcp.state.lock().open,
-            ignored: c.ignored.load(Ordering::Relaxed),
-        }
+        stats_of(&self.shared)
+    }
+
+    /// The metrics in the Prometheus text format (what `http://ADDR/metrics` serves when
+    /// [`ServerConfig::metrics_listen`] is set): `ktix_kdc_requests_total` by transport,
+    /// exchange and result code, the `ktix_kdc_request_duration_seconds` histogram by transport,
+    /// `ktix_kdc_tcp_connections_open`, `ktix_kdc_udp_dropped_total`, `ktix_kdc_ignored_total`,
+    /// `ktix_kdc_tcp_connections_closed_total` by reason, `ktix_kdc_store_lookups_total`,
+    /// `ktix_kdc_store_cache_hits_total` (for a store with a read cache) and
+    /// `ktix_kdc_lockouts_total`.
+    pub fn metrics_text(&self) -> String {
+        metrics::render(&self.shared)
+    }
+
+    /// Where the metrics are served (with the port the system chose for port 0), when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// True until [`KdcServer::stop`].
@@ -396,6 +425,9 @@ impl KdcServer {
     }
 
     fn wake_listeners(&self) {
+        if let Some(addr) = self.metrics_addr {
+            let _ = TcpStream::connect_timeout(&wake_target(addr), Duration::from_millis(200));
+        }
         for addr in &self.addrs {
             let target = wake_target(*addr);
             let local: SocketAddr = match target {
@@ -423,6 +455,21 @@ impl fmt::Debug for KdcServer {
             .field("addrs", &self.addrs)
             .field("running", &self.is_running())
             .finish()
+    }
+}
+
+/// The counters of a running server.
+fn stats_of(shared: &Shared) -> ServerStats {
+    let c = &shared.counters;
+    ServerStats {
+        udp_requests: c.udp_requests.load(Ordering::Relaxed),
+        tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
+        udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
+        tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
+        tcp_evicted: c.tcp_evicted.load(Ordering::Relaxed),
+        tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
+        tcp_open: shared.tcp.state.lock().open,
+        ignored: c.ignored.load(Ordering::Relaxed),
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::log::{log, log_entry, Protocol, RequestLog};
+use super::log::{answered, log_entry, Protocol, RequestLog};
 use super::{bump, error_reply, process, spawn, ServerConfig, Shared};
 use crate::error::ErrorCode;
 use crate::kdc::{ExchangeKind, RequestFacts};
@@ -294,7 +294,7 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, i
                     reply_len: reply.len(),
                     elapsed: arrived.elapsed(),
                 };
-                log(shared, &entry);
+                answered(shared, &entry);
                 return true;
             }
         };
@@ -311,7 +311,7 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, i
         bump(&shared.counters.tcp_requests);
         let mut entry = log_entry(outcome, Protocol::Tcp, peer, now, len);
         entry.elapsed = arrived.elapsed();
-        log(shared, &entry);
+        answered(shared, &entry);
         if sent.is_err() {
             return false;
         }
