@@ -28,9 +28,13 @@
 //! [`KdcServer::stop`] (also run on drop) wakes every blocked thread, closes open connections,
 //! joins every thread and closes every socket, so the ports are free when it returns.
 //!
-//! The files: `log.rs` (the log line of a request and the loggers), `udp.rs` (receivers and the
-//! worker pool), `tcp.rs` (the connection pool and framing); this one holds [`KdcServer`], its
-//! [`ServerConfig`] and what the threads share.
+//! Every answered request is counted in the metrics ([`KdcServer::metrics_text`], served over
+//! HTTP when [`ServerConfig::metrics_listen`] is set) and then logged, in one place.
+//!
+//! The files: `log.rs` (the log line of a request, its destinations [`LogTarget`] /
+//! [`LogSink`] and the loggers), `metrics.rs` (the Prometheus text and its HTTP responder),
+//! `udp.rs` (receivers and the worker pool), `tcp.rs` (the connection pool and framing); this
+//! one holds [`KdcServer`], its [`ServerConfig`] and what the threads share.
 
 mod log;
 mod metrics;
