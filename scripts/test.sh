@@ -32,7 +32,7 @@ section "cargo test"
 cargo test --workspace --exclude ktix-python
 
 section "the libraries do not link the command-line tool's dependencies"
-# clap, rpassword and ctrlc belong to the ktix tool (crate ktix-cli in cli/) only: libktix.so,
+# clap, rpassword (and ctrlc, which the tool no longer uses) belong to the ktix tool (crate ktix-cli in cli/) only: libktix.so,
 # libktix.a and the Python module must not link them.
 for lib in ktix-ffi ktix-python; do
     tree=$(cargo tree -p "$lib" -e normal --prefix none --format '{p}') || fail "cargo tree -p $lib failed"
@@ -182,8 +182,14 @@ static_libs=$(pkg-config --static --libs-only-l ktix)
 cc -std=c99 -Wall -Wextra -Werror examples-c/version.c $(pkg-config --cflags ktix) "$prefix/lib/libktix.a" \
     ${static_libs//-lktix/} -o "$tmp/version-static" || fail "examples-c/version.c does not link statically"
 "$tmp/version-static" >/dev/null || fail "version (static library) failed"
+# One version everywhere: the header's macros (version.c --header), ktix_version() (version.c
+# compares them itself) and the installed ktix.pc.
+header_version=$("$tmp/version-static" --header)
+pc_version=$(pkg-config --modversion ktix)
+[ "$header_version" = "$pc_version" ] \
+    || fail "ktix.h says version $header_version but pkg-config --modversion ktix says $pc_version"
 unset PKG_CONFIG_PATH
-echo "installed into $prefix; realm.c and the README's quick start built with pkg-config and run; version.c linked statically and run"
+echo "installed into $prefix; realm.c and the README's quick start built with pkg-config and run; version.c linked statically and run; header, library and ktix.pc all say $pc_version"
 
 section "Python package: a fresh venv, pip install ./python, pytest python/tests"
 venv="$target_dir/venv"

@@ -284,9 +284,10 @@ pub enum KdcCommand {
         #[arg(long = "listen")]
         listen: Vec<String>,
         /// An MIT kdc.conf: the realm policy (max_life, max_renewable_life, supported_enctypes),
-        /// kdc_max_dgram_reply_size (the largest UDP reply, default 4096) and, without --listen,
-        /// the addresses (kdc_listen/kdc_ports and the TCP ones; each address is served over both
-        /// UDP and TCP).
+        /// kdc_max_dgram_reply_size (the largest UDP reply, default 4096), [logging] kdc =
+        /// FILE:/path | SYSLOG[:severity[:facility]] | STDERR (where the request lines go; SIGHUP
+        /// reopens a file) and, without --listen, the addresses (kdc_listen/kdc_ports and the TCP
+        /// ones; each address is served over both UDP and TCP).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Worker threads, and the most requests (UDP and TCP) processed at once (default: the
@@ -298,6 +299,11 @@ pub enum KdcCommand {
         /// each KDC address's host. Name specific addresses, not a wildcard.
         #[arg(long = "kpasswd", value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
         kpasswd: Vec<String>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9188; port 0 picks
+        /// one, printed at start): requests by exchange and result, latency, TCP connections,
+        /// dropped datagrams, store lookups and cache hits, lockouts.
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
     },
 }
 

@@ -28,17 +28,23 @@
 //! [`KdcServer::stop`] (also run on drop) wakes every blocked thread, closes open connections,
 //! joins every thread and closes every socket, so the ports are free when it returns.
 //!
-//! The files: `log.rs` (the log line of a request and the loggers), `udp.rs` (receivers and the
-//! worker pool), `tcp.rs` (the connection pool and framing); this one holds [`KdcServer`], its
-//! [`ServerConfig`] and what the threads share.
+//! Every answered request is counted in the metrics ([`KdcServer::metrics_text`], served over
+//! HTTP when [`ServerConfig::metrics_listen`] is set) and then logged, in one place.
+//!
+//! The files: `log.rs` (the log line of a request, its destinations [`LogTarget`] /
+//! [`LogSink`] and the loggers), `metrics.rs` (the Prometheus text and its HTTP responder),
+//! `udp.rs` (receivers and the worker pool), `tcp.rs` (the connection pool and framing); this
+//! one holds [`KdcServer`], its [`ServerConfig`] and what the threads share.
 
 mod log;
+mod metrics;
 mod tcp;
 mod udp;
 
-pub use self::log::{silent_logger, stderr_logger, Protocol, RequestLog, RequestLogger};
+pub use self::log::{silent_logger, stderr_logger, LogSink, LogTarget, Protocol, RequestLog, RequestLogger};
 
 use self::log::{log, log_entry, Throttle};
+use self::metrics::{metrics_loop, RequestMetrics};
 
 use std::fmt;
 use std::io::{self, Write};
@@ -110,6 +116,10 @@ pub struct ServerConfig {
     /// TCP, as for `listen` (default none). Name specific addresses: the reply names the
     /// address it is sent from, which a UDP socket bound to a wildcard does not know.
     pub kpasswd_listen: Vec<String>,
+    /// Where to serve the Prometheus metrics over HTTP (`http://ADDR/metrics`, the text of
+    /// [`KdcServer::metrics_text`]; port 0 picks one, see [`KdcServer::metrics_addr`]); `None`
+    /// (the default) serves none.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -125,6 +135,7 @@ impl Default for ServerConfig {
             clock: Arc::new(SystemClock),
             logger: stderr_logger(),
             kpasswd_listen: Vec::new(),
+            metrics_listen: None,
         }
     }
 }
@@ -141,6 +152,7 @@ impl fmt::Debug for ServerConfig {
             .field("kdc_max_dgram_reply_size", &self.kdc_max_dgram_reply_size)
             .field("clock", &self.clock)
             .field("kpasswd_listen", &self.kpasswd_listen)
+            .field("metrics_listen", &self.metrics_listen)
             .finish_non_exhaustive()
     }
 }
@@ -233,6 +245,8 @@ struct Shared {
     slots: Slots,
     /// The authenticators of change-password requests seen (a replayed request is refused).
     kpasswd_replay: ReplayCache,
+    /// Requests by exchange and result, latencies.
+    metrics: RequestMetrics,
 }
 
 /// A counting semaphore: at most `n` holders of a [`Slot`] at once.
@@ -273,6 +287,7 @@ pub struct KdcServer {
     shared: Arc<Shared>,
     addrs: Vec<SocketAddr>,
     kpasswd_addrs: Vec<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -303,6 +318,10 @@ impl KdcServer {
             let (tcp, udp, local) = bind_pair(addr)?;
             bound.push((tcp, udp, local, Service::Kpasswd));
         }
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).map_err(|e| Error::io(format!("metrics {addr}"), e))?),
+            None => None,
+        };
 
         let workers = config.workers;
         let shared = Arc::new(Shared {
@@ -314,9 +333,21 @@ impl KdcServer {
             ignored_log: Throttle::new(IGNORED_LOG_INTERVAL),
             slots: Slots::new(workers),
             kpasswd_replay: ReplayCache::new(64),
+            metrics: RequestMetrics::default(),
         });
-        let mut server =
-            KdcServer { shared: shared.clone(), addrs: Vec::new(), kpasswd_addrs: Vec::new(), threads: Vec::new() };
+        let mut server = KdcServer {
+            shared: shared.clone(),
+            addrs: Vec::new(),
+            kpasswd_addrs: Vec::new(),
+            metrics_addr: None,
+            threads: Vec::new(),
+        };
+        if let Some(listener) = metrics_listener {
+            let addr = listener.local_addr().map_err(|e| Error::io("metrics listener", e))?;
+            server.metrics_addr = Some(addr);
+            let sh = shared.clone();
+            server.threads.push(spawn(format!("kdc-metrics-{addr}"), move || metrics_loop(&sh, listener))?);
+        }
         let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..shared.config.workers {
@@ -366,17 +397,23 @@ impl KdcServer {
 
     /// Counters so far.
     pub fn stats(&self) -> ServerStats {
-        let c = &self.shared.counters;
-        ServerStats {
-            udp_requests: c.udp_requests.load(Ordering::Relaxed),
-            tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
-            udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
-            tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
-            tcp_evicted: c.tcp_evicted.load(Ordering::Relaxed),
-            tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
-            tcp_open: self.shared.tcp.state.lock().open,
-            ignored: c.ignored.load(Ordering::Relaxed),
-        }
+        stats_of(&self.shared)
+    }
+
+    /// The metrics in the Prometheus text format (what `http://ADDR/metrics` serves when
+    /// [`ServerConfig::metrics_listen`] is set): `ktix_kdc_requests_total` by transport,
+    /// exchange and result code, the `ktix_kdc_request_duration_seconds` histogram by transport,
+    /// `ktix_kdc_tcp_connections_open`, `ktix_kdc_udp_dropped_total`, `ktix_kdc_ignored_total`,
+    /// `ktix_kdc_tcp_connections_closed_total` by reason, `ktix_kdc_store_lookups_total`,
+    /// `ktix_kdc_store_cache_hits_total` (for a store with a read cache) and
+    /// `ktix_kdc_lockouts_total`.
+    pub fn metrics_text(&self) -> String {
+        metrics::render(&self.shared)
+    }
+
+    /// Where the metrics are served (with the port the system chose for port 0), when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// True until [`KdcServer::stop`].
@@ -420,6 +457,9 @@ impl KdcServer {
     }
 
     fn wake_listeners(&self) {
+        if let Some(addr) = self.metrics_addr {
+            let _ = TcpStream::connect_timeout(&wake_target(addr), Duration::from_millis(200));
+        }
         for addr in self.addrs.iter().chain(&self.kpasswd_addrs) {
             let target = wake_target(*addr);
             let local: SocketAddr = match target {
@@ -465,6 +505,21 @@ fn resolve<A: ToSocketAddrs + fmt::Debug>(listen: &[A]) -> Result<Vec<SocketAddr
         }
     }
     Ok(wanted)
+}
+
+/// The counters of a running server.
+fn stats_of(shared: &Shared) -> ServerStats {
+    let c = &shared.counters;
+    ServerStats {
+        udp_requests: c.udp_requests.load(Ordering::Relaxed),
+        tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
+        udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
+        tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
+        tcp_evicted: c.tcp_evicted.load(Ordering::Relaxed),
+        tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
+        tcp_open: shared.tcp.state.lock().open,
+        ignored: c.ignored.load(Ordering::Relaxed),
+    }
 }
 
 fn spawn(name: String, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {

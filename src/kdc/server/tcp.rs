@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::log::{log, log_entry, Protocol, RequestLog};
+use super::log::{answered, log_entry, Protocol, RequestLog};
 use super::{bump, error_reply, process, spawn, ServerConfig, Service, Shared};
 use crate::error::ErrorCode;
 use crate::kdc::{ExchangeKind, RequestFacts};
@@ -301,7 +301,7 @@ fn serve_connection(
                     reply_len: reply.len(),
                     elapsed: arrived.elapsed(),
                 };
-                log(shared, &entry);
+                answered(shared, &entry);
                 return true;
             }
         };
@@ -323,7 +323,7 @@ fn serve_connection(
         bump(&shared.counters.tcp_requests);
         let mut entry = log_entry(outcome, Protocol::Tcp, peer, now, len);
         entry.elapsed = arrived.elapsed();
-        log(shared, &entry);
+        answered(shared, &entry);
         if sent.is_err() {
             return false;
         }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::log::{log, log_entry, Protocol};
+use super::log::{answered, log_entry, Protocol};
 use super::{bump, error_reply, process, Service, Shared};
 use crate::error::ErrorCode;
 use crate::time::Clock;
@@ -86,5 +86,5 @@ fn serve_datagram(shared: &Shared, job: UdpJob) {
     bump(&shared.counters.udp_requests);
     let mut entry = log_entry(outcome, Protocol::Udp, job.peer, now, job.data.len());
     entry.elapsed = job.arrived.elapsed();
-    log(shared, &entry);
+    answered(shared, &entry);
 }
