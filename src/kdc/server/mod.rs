@@ -33,14 +33,16 @@
 //!
 //! The files: `log.rs` (the log line of a request, its destinations [`LogTarget`] /
 //! [`LogSink`] and the loggers), `metrics.rs` (the Prometheus text and its HTTP responder),
-//! `udp.rs` (receivers and the worker pool), `tcp.rs` (the connection pool and framing); this
-//! one holds [`KdcServer`], its [`ServerConfig`] and what the threads share.
+//! `udp.rs` (receivers and the worker pool), `tcp.rs` (the connection pool and framing),
+//! `config.rs` ([`ServerConfig`]); this one holds [`KdcServer`] and what the threads share.
 
+mod config;
 mod log;
 mod metrics;
 mod tcp;
 mod udp;
 
+pub use self::config::{ServerConfig, DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD};
 pub use self::log::{silent_logger, stderr_logger, LogSink, LogTarget, Protocol, RequestLog, RequestLogger};
 
 use self::log::{log, log_entry, Throttle};
@@ -64,14 +66,7 @@ use super::{ExchangeKind, Kdc, Outcome, RequestFacts};
 use crate::acceptor::ReplayCache;
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
-use crate::time::{Clock, SystemClock, Time};
-
-/// The largest UDP payload over IPv4 (65535 − 8-byte UDP header − 20-byte IP header).
-pub const MAX_UDP_PAYLOAD: usize = 65_507;
-
-/// The default of [`ServerConfig::kdc_max_dgram_reply_size`]: MIT's `kdc_max_dgram_reply_size`
-/// default.
-pub const DEFAULT_MAX_DGRAM_REPLY_SIZE: usize = 4096;
+use crate::time::Time;
 
 /// How long a UDP receiver blocks before it looks at the stop flag again (a fallback: `stop`
 /// wakes it at once with an empty datagram).
@@ -81,109 +76,6 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// At most one log line per this interval about input dropped without a reply (each line says
 /// how many were dropped since the last one).
 const IGNORED_LOG_INTERVAL: Duration = Duration::from_secs(10);
-
-/// The settings of a [`KdcServer`].
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// Threads that answer UDP requests (default: the available parallelism), and the most
-    /// requests, UDP and TCP together, the KDC processes at once: TCP connection threads read
-    /// and frame on their own, but take one of these `workers` slots for the KDC work.
-    pub workers: usize,
-    /// UDP requests waiting for a worker, at most; more are dropped (default 512).
-    pub queue_len: usize,
-    /// Open TCP connections, at most (default 256). A new connection beyond it makes room by
-    /// closing the one idle the longest (waiting for its next request, or for the rest of a
-    /// half-sent one), as MIT's KDC does, so idle connections cannot lock TCP out; it is closed
-    /// itself only when every open connection has a request being processed.
-    pub max_tcp_connections: usize,
-    /// Requests answered on one TCP connection before it is closed (default 8).
-    pub max_requests_per_connection: usize,
-    /// The largest request accepted, bytes (default 64 KiB). A longer TCP frame closes the
-    /// connection; a longer datagram is dropped.
-    pub max_request_size: usize,
-    /// How long a TCP read may wait, and how long one whole request may take to arrive (default
-    /// 10 s). Silent or slow connections are closed after it.
-    pub tcp_read_timeout: Duration,
-    /// The largest reply sent over UDP, bytes (default [`DEFAULT_MAX_DGRAM_REPLY_SIZE`], 4096,
-    /// as MIT's; kdc.conf's `kdc_max_dgram_reply_size`). A longer reply is replaced by a
-    /// `KRB_ERR_RESPONSE_TOO_BIG` KRB-ERROR, so the client asks again over TCP.
-    pub kdc_max_dgram_reply_size: usize,
-    /// Where the KDC reads the time (default the system clock).
-    pub clock: Arc<dyn Clock>,
-    /// Where log lines go (default [`stderr_logger`]).
-    pub logger: RequestLogger,
-    /// Where to serve the change-password protocol (RFC 3244, [`Kdc::kpasswd`]) over UDP and
-    /// TCP, as for `listen` (default none). Name specific addresses: the reply names the
-    /// address it is sent from, which a UDP socket bound to a wildcard does not know.
-    pub kpasswd_listen: Vec<String>,
-    /// Where to serve the Prometheus metrics over HTTP (`http://ADDR/metrics`, the text of
-    /// [`KdcServer::metrics_text`]; port 0 picks one, see [`KdcServer::metrics_addr`]); `None`
-    /// (the default) serves none.
-    pub metrics_listen: Option<SocketAddr>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> ServerConfig {
-        ServerConfig {
-            workers: thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-            queue_len: 512,
-            max_tcp_connections: 256,
-            max_requests_per_connection: 8,
-            max_request_size: 64 * 1024,
-            tcp_read_timeout: Duration::from_secs(10),
-            kdc_max_dgram_reply_size: DEFAULT_MAX_DGRAM_REPLY_SIZE,
-            clock: Arc::new(SystemClock),
-            logger: stderr_logger(),
-            kpasswd_listen: Vec::new(),
-            metrics_listen: None,
-        }
-    }
-}
-
-impl fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("workers", &self.workers)
-            .field("queue_len", &self.queue_len)
-            .field("max_tcp_connections", &self.max_tcp_connections)
-            .field("max_requests_per_connection", &self.max_requests_per_connection)
-            .field("max_request_size", &self.max_request_size)
-            .field("tcp_read_timeout", &self.tcp_read_timeout)
-            .field("kdc_max_dgram_reply_size", &self.kdc_max_dgram_reply_size)
-            .field("clock", &self.clock)
-            .field("kpasswd_listen", &self.kpasswd_listen)
-            .field("metrics_listen", &self.metrics_listen)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServerConfig {
-    fn check(&self) -> Result<()> {
-        let bad = |what: &str| Err(Error::invalid(format!("server config: {what}")));
-        if self.workers == 0 {
-            return bad("workers must be at least 1");
-        }
-        if self.queue_len == 0 {
-            return bad("queue_len must be at least 1");
-        }
-        if self.max_tcp_connections == 0 {
-            return bad("max_tcp_connections must be at least 1");
-        }
-        if self.max_requests_per_connection == 0 {
-            return bad("max_requests_per_connection must be at least 1");
-        }
-        if self.max_request_size == 0 || self.max_request_size > 0x7fff_ffff {
-            return bad("max_request_size must be between 1 and 2^31 - 1");
-        }
-        if self.kdc_max_dgram_reply_size == 0 || self.kdc_max_dgram_reply_size > MAX_UDP_PAYLOAD {
-            return bad("kdc_max_dgram_reply_size must be between 1 and 65507");
-        }
-        if self.tcp_read_timeout.is_zero() {
-            return bad("tcp_read_timeout must not be zero");
-        }
-        Ok(())
-    }
-}
 
 /// Counters of a running server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
