@@ -185,6 +185,33 @@ cc -std=c99 -Wall -Wextra -Werror examples-c/version.c $(pkg-config --cflags kti
 unset PKG_CONFIG_PATH
 echo "installed into $prefix; realm.c and the README's quick start built with pkg-config and run; version.c linked statically and run"
 
+section "systemd unit (contrib/systemd): install.sh into a staging root, systemd-analyze verify"
+sysroot="$tmp/sysroot"
+bash contrib/systemd/install.sh --root "$sysroot" --binary "$debug_dir/ktix" --realm UNIT.TEST >/dev/null
+for f in usr/local/bin/ktix etc/systemd/system/ktix-kdc.service etc/krb5kdc/kdc.conf var/lib/ktix/realm.db; do
+    [ -e "$sysroot/$f" ] || fail "contrib/systemd/install.sh did not install $f"
+done
+principals=$("$sysroot/usr/local/bin/ktix" db list --db "$sysroot/var/lib/ktix/realm.db")
+grep -q '^kadmin/changepw@UNIT.TEST' <<<"$principals" || fail "install.sh --realm made no realm: $principals"
+# verify checks that ExecStart's program exists: the installed unit, its binary in the staging root.
+mkdir -p "$tmp/unit"
+unit="$tmp/unit/ktix-kdc.service"
+sed "s#^ExecStart=/usr/local/bin/ktix #ExecStart=$sysroot/usr/local/bin/ktix #" \
+    "$sysroot/etc/systemd/system/ktix-kdc.service" >"$unit"
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+[ "${exec_start%% *}" = "$sysroot/usr/local/bin/ktix" ] || fail "the unit's ExecStart is not /usr/local/bin/ktix: $exec_start"
+# systemd-analyze verify exits 0 on unknown or misspelled settings, and says so: any output fails.
+verify=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify failed: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify complained: $verify"
+# The hardening stays: exposure at most 2.0 of 10 (systemd-analyze's scale; 1.4 now).
+systemd-analyze security --offline=yes --threshold=20 "$unit" >"$tmp/unit/security.txt" 2>&1 \
+    || fail "the unit's exposure is above 2.0: $(tail -1 "$tmp/unit/security.txt")"
+# ExecStart's flags are ktix's: the same command line with --help appended parses (clap stops at
+# the first unknown flag, before --help).
+# shellcheck disable=SC2086 # ExecStart is a plain word list
+$exec_start --help >/dev/null || fail "the unit's ExecStart does not parse: $exec_start"
+echo "ktix-kdc.service: verify clean, $(grep -o 'Overall exposure level.*' "$tmp/unit/security.txt")"
+
 section "Python package: a fresh venv, pip install ./python, pytest python/tests"
 venv="$target_dir/venv"
 # A fresh virtual environment every run: the package must install from ./python alone.
