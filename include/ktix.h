@@ -32,17 +32,21 @@
 #include <stdbool.h>
 
 /**
- * The major version of libktix (the header's and the library's).
+ * The major version of the header (`0` of `0.1.0`): compare with [`ktix_version`] at run time
+ * to detect a program built against another library. Cargo's version is the one source: the
+ * build fails when this literal (which cbindgen copies into `ktix.h`) differs from it.
  */
 #define KTIX_VERSION_MAJOR 0
 
 /**
- * The minor version of libktix.
+ * The minor version of the header (`1` of `0.1.0`), checked against Cargo's like
+ * [`KTIX_VERSION_MAJOR`].
  */
 #define KTIX_VERSION_MINOR 1
 
 /**
- * The patch version of libktix.
+ * The patch version of the header (the last `0` of `0.1.0`), checked against Cargo's like
+ * [`KTIX_VERSION_MAJOR`].
  */
 #define KTIX_VERSION_PATCH 0
 

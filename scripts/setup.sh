@@ -5,7 +5,8 @@
 #   Debian packages: libssl-dev pkg-config (OpenSSL for the crypto), krb5-kdc krb5-user
 #                    krb5-admin-server libkrb5-dev (MIT krb5, the interoperability peer),
 #                    valgrind, postgresql (the server the PostgreSQL store's tests start
-#                    throwaway clusters of), and python3-venv when the system python3 cannot make a venv.
+#                    throwaway clusters of), systemd (systemd-analyze, which checks
+#                    contrib/systemd's unit), and python3-venv when the system python3 cannot make a venv.
 #   cbindgen:        the pinned version that generates include/ktix.h (cargo install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ as_root() {
     fi
 }
 
-packages=(libssl-dev pkg-config krb5-kdc krb5-user krb5-admin-server libkrb5-dev valgrind postgresql)
+packages=(libssl-dev pkg-config krb5-kdc krb5-user krb5-admin-server libkrb5-dev valgrind postgresql systemd)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
 fi

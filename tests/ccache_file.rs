@@ -122,14 +122,18 @@ fn every_field_round_trips() {
     assert_eq!(other.config("fast_avail", Some(&alice)).unwrap(), None);
     assert_eq!(other.kdc_time_offset().unwrap(), None);
 
-    // Replacing keeps the position; config set twice keeps one entry.
+    // Replacing appends the new one and marks the old one removed, as MIT does; config set twice
+    // keeps one entry.
+    let len = fs::metadata(&path).unwrap().len();
     let mut tgt2 = tgt.clone();
     tgt2.end_time = tgt.end_time.plus_secs(60);
     other.store(tgt2.clone()).unwrap();
     other.set_config("fast_avail", None, b"no").unwrap();
     let got = cache.credentials().unwrap();
     assert_eq!(got.len(), 2);
-    assert_same(&got[0], &tgt2);
+    assert_same(&got[0], &expect);
+    assert_same(&got[1], &tgt2);
+    assert!(fs::metadata(&path).unwrap().len() > len, "appended in place");
     assert_eq!(
         cache.config_entries().unwrap(),
         vec![
@@ -246,8 +250,6 @@ fn corrupt_truncated_and_foreign_files_are_errors_and_left_alone() {
         (vec![5, 9, 0, 0], "unknown file format version 0x0509"),
         (b"this is not a ccache\n".to_vec(), "unknown file format version"),
         (vec![0x05, 0x02, 0x00, 0x00, 0x00, 0x40], "0x0502"), // a keytab
-        (good[..good.len() - 1].to_vec(), "the second ticket"),
-        (good[..good.len() / 2].to_vec(), "credential"),
         (good[..20].to_vec(), "default principal"),
         (good[..3].to_vec(), "header length"),
         ([&good[..2], &[0xff, 0xff][..], &good[4..]].concat(), "the header needs 65535 bytes"),
@@ -353,17 +355,21 @@ fn mit_fixture_is_read_and_rewritten_byte_for_byte() {
     assert_eq!(cache.config_entries().unwrap().len(), 2);
     assert!(cache.get(&p("krb5_ccache_conf_data/fast_avail")).unwrap().is_none());
 
-    // Storing a credential that is already there rewrites the file: byte for byte the same.
+    // Storing a credential that is already there changes nothing.
     let ino = fs::metadata(&path).unwrap().ino();
     cache.store(tgt.clone()).unwrap();
-    assert_ne!(fs::metadata(&path).unwrap().ino(), ino, "rewritten (a new file renamed over)");
+    assert_eq!(fs::metadata(&path).unwrap().ino(), ino, "changed in place, never replaced");
     assert_eq!(fs::read(&path).unwrap(), original);
 
-    // A new ticket for the arcfour service replaces the opaque one, in place.
+    // A new ticket for the arcfour service replaces the opaque one: appended, the old one marked
+    // removed in place (the bytes before the end are the original's but for its ticket times).
     cache.store(cred("alice", "host/rc4b.ktix.test", 7)).unwrap();
     let entries = cache.entries().unwrap();
     assert_eq!(entries.len(), 7);
-    assert!(matches!(&entries[5], CacheEntry::Ticket(c) if c.server == p("host/rc4b.ktix.test")));
+    assert!(matches!(&entries[6], CacheEntry::Ticket(c) if c.server == p("host/rc4b.ktix.test")));
+    let now = fs::read(&path).unwrap();
+    assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
+    assert_eq!(now[..original.len()].iter().zip(&original).filter(|(a, b)| a != b).count(), 8, "auth and end time");
     assert!(cache.remove(&p("host/rc4b.ktix.test")).unwrap());
     assert_eq!(cache.entries().unwrap().len(), 6);
 }
@@ -445,11 +451,11 @@ fn concurrent_stores_from_two_handles_lose_nothing() {
     }
     assert_eq!(CCache::file(&path).config_entries().unwrap().len(), 2);
     assert!(reads > 0);
-    // No temporary files left behind; the lock file is there, 0600.
+    // No temporary or lock files: the cache file is locked itself, as MIT does.
     let names: Vec<String> =
         fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(names.len(), 2, "{names:?}");
-    assert_eq!(mode(&dir.path().join("cc.lock")), 0o600);
+    assert_eq!(names, ["cc"]);
+    assert_eq!(mode(&path), 0o600);
 }
 
 #[test]
@@ -481,13 +487,11 @@ fn destroy_wipes_and_removes_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = copy_fixture(dir.path());
     let cache = CCache::file(&path);
-    cache.set_config("x", None, b"y").unwrap(); // creates the lock file
-    assert!(dir.path().join("cc.lock").exists());
+    cache.set_config("x", None, b"y").unwrap();
     let mut still_open = fs::File::open(&path).unwrap();
     let len = fs::metadata(&path).unwrap().len();
     cache.destroy().unwrap();
     assert!(!path.exists());
-    assert!(!dir.path().join("cc.lock").exists());
     let mut old = Vec::new();
     still_open.read_to_end(&mut old).unwrap();
     assert_eq!(old.len() as u64, len);
@@ -506,17 +510,90 @@ fn destroy_wipes_and_removes_the_file() {
 }
 
 #[test]
-fn lock_file_must_be_a_regular_file() {
+fn a_cache_that_is_not_a_regular_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cc");
+    fs::create_dir(&path).unwrap();
     let cache = CCache::file(&path);
-    let target = dir.path().join("elsewhere");
-    std::os::unix::fs::symlink(&target, dir.path().join("cc.lock")).unwrap();
-    let e = cache.initialize(&p("alice")).unwrap_err();
-    assert_eq!(e.code(), ErrorCode::KTIX_ERR_IO, "{e}");
-    assert!(e.message().contains("not a regular file"), "{e}");
-    assert!(!target.exists(), "nothing is created through the link");
-    assert!(!path.exists());
+    for e in [cache.credentials().unwrap_err(), cache.store(cred("alice", "host/x", 1)).unwrap_err()] {
+        assert_eq!(e.code(), ErrorCode::KTIX_ERR_BAD_FILE, "{e}");
+        assert!(e.message().contains("not a regular file"), "{e}");
+    }
+}
+
+#[test]
+fn a_torn_last_record_is_dropped_and_written_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture(dir.path());
+    let good = fs::read(&path).unwrap();
+    let cache = CCache::file(&path);
+    let all = cache.entries().unwrap().len();
+    // A writer died in the middle of appending: the records before it are all there.
+    let extra = cred("alice", "host/extra.ktix.test", 3);
+    cache.store(extra.clone()).unwrap();
+    let appended = fs::read(&path).unwrap();
+    assert_eq!(&appended[..good.len()], &good[..]);
+    for cut in [1, 20, appended.len() - good.len() - 1] {
+        fs::write(&path, &appended[..appended.len() - cut]).unwrap();
+        assert_eq!(cache.entries().unwrap().len(), all, "{cut}");
+        assert!(cache.get(&extra.server).unwrap().is_none());
+    }
+    // The next append writes over the torn record.
+    cache.store(extra.clone()).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), appended);
+    if have("klist") {
+        assert!(klist(&path).contains("host/extra.ktix.test@KTIX.TEST"));
+    }
+}
+
+/// A lock taken as MIT takes it (`fcntl`, whole file, in another process) holds us off, for
+/// reading and for writing.
+#[test]
+fn an_fcntl_lock_of_another_process_excludes_us() {
+    if !have("python3") {
+        eprintln!("SKIPPED an_fcntl_lock_of_another_process_excludes_us: python3 is not installed");
+        return;
+    }
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture(dir.path());
+    for lock in ["LOCK_EX", "LOCK_SH"] {
+        let script = format!(
+            "import fcntl, sys\nf = open(sys.argv[1], 'r+b')\nfcntl.lockf(f, fcntl.{lock})\nprint('locked', flush=True)\nsys.stdin.read()\n"
+        );
+        let mut child = Command::new("python3")
+            .args(["-c", &script])
+            .arg(&path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "locked");
+        let stdin = child.stdin.take().unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            drop(stdin);
+            child.wait().unwrap();
+        });
+        let start = Instant::now();
+        let cache = CCache::file(&path);
+        // A read lock lets us read at once; a write lock holds off the read too.
+        cache.credentials().unwrap();
+        let read_waited = start.elapsed();
+        cache.store(cred("alice", &format!("host/{lock}.ktix.test"), 1)).unwrap();
+        let write_waited = start.elapsed();
+        release.join().unwrap();
+        if lock == "LOCK_EX" {
+            assert!(read_waited >= Duration::from_millis(400), "{lock}: read after {read_waited:?}");
+        } else {
+            assert!(read_waited < Duration::from_millis(400), "{lock}: read after {read_waited:?}");
+        }
+        assert!(write_waited >= Duration::from_millis(400), "{lock}: written after {write_waited:?}");
+    }
 }
 
 #[test]

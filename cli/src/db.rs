@@ -176,11 +176,15 @@ fn init(db: &DbPath, realm: &str, master_password: bool, enctypes: Option<&str>)
     if let Some(list) = &enctypes {
         store.set_enctypes(list)?;
     }
-    let mut e = PrincipalEntry::new(tgs.clone());
-    e.set_random_keys(&store.enctypes()?, 1)?;
-    store.add(e)?;
+    let changepw = ktix::kdc::changepw_principal(realm);
+    for p in [&tgs, &changepw] {
+        let mut e = PrincipalEntry::new(p.clone());
+        e.set_random_keys(&store.enctypes()?, 1)?;
+        store.add(e)?;
+    }
     println!("created realm {realm}: database {}, master-key stash {}", store.location(), stash.display());
     println!("added {tgs} (kvno 1, random keys)");
+    println!("added {changepw} (kvno 1, random keys; the change-password service)");
     Ok(())
 }
 

@@ -40,6 +40,15 @@ enum Command {
     Kvno(KvnoArgs),
     /// Destroy a credential cache (like MIT's kdestroy).
     Kdestroy(KdestroyArgs),
+    /// Change a password through the change-password service (like MIT's kpasswd).
+    Kpasswd(KpasswdArgs),
+}
+
+/// `ktix kpasswd`
+#[derive(Args, Debug)]
+pub struct KpasswdArgs {
+    /// Whose password; default the principal of the credential cache, else the user name.
+    pub principal: Option<String>,
 }
 
 /// `--db` shared by the database and KDC commands.
@@ -296,15 +305,26 @@ pub enum KdcCommand {
         #[arg(long = "listen")]
         listen: Vec<String>,
         /// An MIT kdc.conf: the realm policy (max_life, max_renewable_life, supported_enctypes),
-        /// kdc_max_dgram_reply_size (the largest UDP reply, default 4096) and, without --listen,
-        /// the addresses (kdc_listen/kdc_ports and the TCP ones; each address is served over both
-        /// UDP and TCP).
+        /// kdc_max_dgram_reply_size (the largest UDP reply, default 4096), [logging] kdc =
+        /// FILE:/path | SYSLOG[:severity[:facility]] | STDERR (where the request lines go; SIGHUP
+        /// reopens a file) and, without --listen, the addresses (kdc_listen/kdc_ports and the TCP
+        /// ones; each address is served over both UDP and TCP).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Worker threads, and the most requests (UDP and TCP) processed at once (default: the
         /// number of cores).
         #[arg(long)]
         workers: Option<usize>,
+        /// Also serve the change-password protocol (RFC 3244, for `kpasswd`) over UDP and TCP on
+        /// ADDR; repeatable. A host without a port means port 464; `--kpasswd` alone, port 464 on
+        /// each KDC address's host. Name specific addresses, not a wildcard.
+        #[arg(long = "kpasswd", value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
+        kpasswd: Vec<String>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9188; port 0 picks
+        /// one, printed at start): requests by exchange and result, latency, TCP connections,
+        /// dropped datagrams, store lookups and cache hits, lockouts.
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
     },
 }
 
@@ -406,6 +426,7 @@ fn main() -> ExitCode {
         Command::Klist(a) => tools::klist(a),
         Command::Kvno(a) => tools::kvno(a),
         Command::Kdestroy(a) => tools::kdestroy(a),
+        Command::Kpasswd(a) => tools::kpasswd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

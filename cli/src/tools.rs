@@ -3,12 +3,13 @@
 
 use chrono::{Local, TimeZone};
 
+use ktix::client::Network;
 use ktix::config::{parse_duration, Krb5Conf};
 use ktix::flags::ticket_flags;
 use ktix::{CCache, Client, ClientConfig, ClientSetup, Enctype, Error, ErrorCode, Keytab, Principal, Result, Time};
 
 use crate::prompt::read_password;
-use crate::{KdestroyArgs, KinitArgs, KlistArgs, KvnoArgs};
+use crate::{KdestroyArgs, KinitArgs, KlistArgs, KpasswdArgs, KvnoArgs};
 
 /// The cache named by `-c`, else the default (`KRB5CCNAME`, else `FILE:/tmp/krb5cc_<uid>`).
 fn ccache(name: Option<&str>) -> Result<CCache> {
@@ -241,6 +242,63 @@ pub fn kdestroy(a: KdestroyArgs) -> Result<()> {
         }
         other => other.map_err(|e| e.context("while destroying cache")),
     }
+}
+
+/// `ktix kpasswd [PRINC]`: the old password, the new one twice, then the change-password
+/// exchange with the realm's `kpasswd_server` (else its `admin_server` hosts, else its KDCs'
+/// hosts, on port 464, as MIT's kpasswd).
+pub fn kpasswd(a: KpasswdArgs) -> Result<()> {
+    let conf = Krb5Conf::load_default()?;
+    let name = match &a.principal {
+        Some(p) => p.clone(),
+        None => match ccache(None).ok().and_then(|c| c.principal().ok().flatten()) {
+            Some(p) => p.to_string(),
+            None => std::env::var("USER")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| Error::invalid("kpasswd: name a principal"))?,
+        },
+    };
+    let me = principal_arg(&conf, &name)?;
+    let servers = kpasswd_servers(&conf, me.realm());
+    if servers.is_empty() {
+        return Err(Error::new(
+            ErrorCode::KTIX_ERR_CONFIG,
+            format!("no kpasswd_server, admin_server or kdc for realm {} in krb5.conf", me.realm()),
+        ));
+    }
+    let c = client(&conf, me.realm(), CCache::memory())?;
+    let old = read_password(&format!("Password for {me}: "))?;
+    let new = read_password("Enter new password: ")?;
+    let again = read_password("Enter it again: ")?;
+    if *new != *again {
+        return Err(Error::invalid("the new passwords do not match"));
+    }
+    c.change_password(&me.to_string(), &old, &new, &Network::kpasswd(servers)).map_err(|e| match e.code() {
+        ErrorCode::KDC_ERR_PREAUTH_FAILED | ErrorCode::KRB_AP_ERR_BAD_INTEGRITY => {
+            Error::new(e.code(), "Password incorrect while getting initial ticket")
+        }
+        _ => e,
+    })?;
+    println!("Password changed.");
+    Ok(())
+}
+
+/// Where `realm`'s change-password service is: `kpasswd_server`, else the `admin_server` hosts,
+/// else the KDC hosts, on port 464.
+fn kpasswd_servers(conf: &Krb5Conf, realm: &str) -> Vec<String> {
+    let Some(r) = conf.realms.get(realm) else { return Vec::new() };
+    if !r.kpasswd_server.is_empty() {
+        return r.kpasswd_server.clone();
+    }
+    let hosts = if r.admin_server.is_empty() { &r.kdc } else { &r.admin_server };
+    hosts
+        .iter()
+        .map(|h| match h.rsplit_once(':') {
+            Some((host, port)) if port.parse::<u16>().is_ok() && !host.is_empty() => format!("{host}:464"),
+            _ => format!("{h}:464"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

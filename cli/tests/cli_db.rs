@@ -98,9 +98,12 @@ fn init_add_list_ktadd_del() {
 
     let list = ok(&["db", "list", "--db", d.arg()], None);
     let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 3, "{list}");
+    assert_eq!(lines.len(), 4, "{list}");
     let names: Vec<&str> = lines.iter().map(|l| l.split('\t').next().unwrap()).collect();
-    assert_eq!(names, ["alice@CLI.TEST", "host/svc.cli.test@CLI.TEST", "krbtgt/CLI.TEST@CLI.TEST"]);
+    assert_eq!(
+        names,
+        ["alice@CLI.TEST", "host/svc.cli.test@CLI.TEST", "kadmin/changepw@CLI.TEST", "krbtgt/CLI.TEST@CLI.TEST"]
+    );
     for l in &lines {
         let f: Vec<&str> = l.split('\t').collect();
         assert_eq!(f[1], "kvno=1", "{l}");
@@ -152,7 +155,7 @@ fn init_add_list_ktadd_del() {
     assert!(ok(&["db", "del", "--db", d.arg(), "alice"], None).contains("deleted alice@CLI.TEST"));
     assert!(fails(&["db", "del", "--db", d.arg(), "alice"], None).contains("no principal alice@CLI.TEST"));
     assert!(fails(&["db", "del", "--db", d.arg(), "krbtgt/CLI.TEST"], None).contains("refusing"));
-    assert_eq!(ok(&["db", "list", "--db", d.arg()], None).lines().count(), 2);
+    assert_eq!(ok(&["db", "list", "--db", d.arg()], None).lines().count(), 3);
 }
 
 #[test]
@@ -167,7 +170,7 @@ fn master_password_database_opens_without_its_stash() {
     ok(&["db", "add", "--db", db_arg, "alice"], Some("master pw\nalice-pw\n"));
     let err = fails(&["db", "list", "--db", db_arg], Some("not the master pw\n"));
     assert!(err.contains("wrong master key"), "{err}");
-    assert_eq!(ok(&["db", "list", "--db", db_arg], Some("master pw\n")).lines().count(), 2);
+    assert_eq!(ok(&["db", "list", "--db", db_arg], Some("master pw\n")).lines().count(), 3);
 }
 
 #[test]

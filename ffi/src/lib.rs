@@ -44,17 +44,43 @@ pub use kdc::*;
 pub use keytab::*;
 pub use result::*;
 
-/// The major version of libktix (the header's and the library's).
-pub const KTIX_VERSION_MAJOR: u32 = 0;
-/// The minor version of libktix.
-pub const KTIX_VERSION_MINOR: u32 = 1;
-/// The patch version of libktix.
-pub const KTIX_VERSION_PATCH: u32 = 0;
-
 /// The library version, NUL-terminated for C.
 const VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
     Ok(v) => v,
     Err(_) => panic!("the crate version contains a NUL byte"),
+};
+
+/// Parses the decimal digits of a Cargo version component at compile time.
+const fn version_component(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut n: u32 = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "a version component is not a decimal number");
+        n = n * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    n
+}
+
+/// The major version of the header (`0` of `0.1.0`): compare with [`ktix_version`] at run time
+/// to detect a program built against another library. Cargo's version is the one source: the
+/// build fails when this literal (which cbindgen copies into `ktix.h`) differs from it.
+pub const KTIX_VERSION_MAJOR: u32 = 0;
+/// The minor version of the header (`1` of `0.1.0`), checked against Cargo's like
+/// [`KTIX_VERSION_MAJOR`].
+pub const KTIX_VERSION_MINOR: u32 = 1;
+/// The patch version of the header (the last `0` of `0.1.0`), checked against Cargo's like
+/// [`KTIX_VERSION_MAJOR`].
+pub const KTIX_VERSION_PATCH: u32 = 0;
+
+const _: () = {
+    assert!(
+        KTIX_VERSION_MAJOR == version_component(env!("CARGO_PKG_VERSION_MAJOR"))
+            && KTIX_VERSION_MINOR == version_component(env!("CARGO_PKG_VERSION_MINOR"))
+            && KTIX_VERSION_PATCH == version_component(env!("CARGO_PKG_VERSION_PATCH")),
+        "KTIX_VERSION_MAJOR/MINOR/PATCH differ from the crate version: update them and regenerate include/ktix.h"
+    );
 };
 
 /// The version of the libktix library that is running, e.g. `"0.1.0"` (compare with the

@@ -28,6 +28,8 @@ fn ok(r: ktix_result) {
 #[test]
 fn version_is_the_crate_version() {
     assert_eq!(text(ktix_version()), env!("CARGO_PKG_VERSION"));
+    let macros = format!("{KTIX_VERSION_MAJOR}.{KTIX_VERSION_MINOR}.{KTIX_VERSION_PATCH}");
+    assert_eq!(text(ktix_version()), macros);
     assert_eq!(format!("{KTIX_VERSION_MAJOR}.{KTIX_VERSION_MINOR}.{KTIX_VERSION_PATCH}"), env!("CARGO_PKG_VERSION"));
 }
 

@@ -9,6 +9,9 @@ import pytest
 
 import ktix
 
+# `pytester`: test_pytest_plugin.py runs a pytest session of its own.
+pytest_plugins = ["pytester"]
+
 REALM = "KTIX.TEST"
 USER = "alice"
 PASSWORD = "secret"

@@ -268,7 +268,7 @@ impl RawCredential {
     /// MIT marks a removed credential by zeroing its end time, leaving an auth time (config
     /// entries have both zero).
     pub(super) fn is_removed(&self) -> bool {
-        self.end_time == 0 && self.auth_time != 0 && !self.server.is_config()
+        self.end_time == 0 && self.auth_time != 0
     }
 
     /// The configuration entry this is, if it is a well-formed one.

@@ -11,10 +11,10 @@
 //!   (version 3 is read too), shared with MIT's `kinit`/`klist`/`kvno` and any process using the
 //!   same file. The file is the only copy: every call reads it again (a cache is a few kilobytes;
 //!   reading and parsing one costs microseconds, and no change by another process — even one
-//!   that keeps the file's size and modification time — can be missed). Every change is a
-//!   read–modify–write of the whole file under an advisory lock on `<path>.lock`, written to a
-//!   temporary file and renamed over the cache (mode 0600), so concurrent writers lose nothing
-//!   and readers never see half a file. See [`CCache::file`] for the details and limits.
+//!   that keeps the file's size and modification time — can be missed). The file is locked and
+//!   changed as MIT does it (`fcntl` locks on the file itself, new credentials appended in place),
+//!   so MIT's tools, other processes using libktix and this one lose nothing when they write one
+//!   cache at the same time, and readers never see half a change. See [`CCache::file`].
 //!
 //! Besides tickets a cache holds MIT's configuration entries (credentials whose server is
 //! `krb5_ccache_conf_data/<key>[/<principal>]@X-CACHECONF:`), exposed by
@@ -106,16 +106,20 @@ impl CCache {
     ///
     /// Reads parse the file afresh each time (a missing file is an empty, uninitialized cache; a
     /// file that is not a valid cache is a [`ErrorCode::KTIX_ERR_BAD_FILE`] error naming it, and is
-    /// never replaced except by [`CCache::initialize`]). Changes take an exclusive `flock` on
-    /// `<path>.lock` (created 0600 beside the cache, waiting at most 10 s), read the file, change
-    /// it, and replace it with [`crate::fsutil::write_atomic`] (0600, fsynced, renamed), so
-    /// concurrent writers in this and other processes that use libktix lose nothing, and readers
-    /// see the old file or the new one.
+    /// never replaced except by [`CCache::initialize`]).
     ///
-    /// Limits: MIT krb5 locks cache files with `fcntl` and changes them in place; it does not see
-    /// our lock, so a write by MIT at the very moment we rewrite the file can be lost (MIT's
-    /// tools replace or append to a cache only at `kinit`/`kvno` time). A symbolic link at `path`
-    /// is replaced by a regular file on the first change.
+    /// Locking and writing follow MIT krb5, so that MIT's `kinit`/`kvno`/`klist` and libktix can
+    /// use one cache at the same moment: a whole-file `fcntl` read lock on the cache file to read
+    /// it, a write lock to change it (waiting at most 10 s); a stored ticket is appended to the
+    /// file in place, a replaced or removed one marked removed in place (MIT's marker), and
+    /// [`CCache::initialize`] replaces the file (a new file, renamed over it: 0600, fsynced). A
+    /// crash while appending can leave a torn last record, which readers drop and the next write
+    /// overwrites; nothing else is ever half-written. The details, and the one race left (a
+    /// writer that adds to a cache at the moment it is initialized again, as with MIT's `kinit`),
+    /// are in the documentation of `src/ccache/file/mod.rs`.
+    ///
+    /// A symbolic link at `path` is followed, as MIT does, except by [`CCache::initialize`], which
+    /// replaces it with a regular file.
     ///
     /// [`ErrorCode::KTIX_ERR_BAD_FILE`]: crate::error::ErrorCode::KTIX_ERR_BAD_FILE
     pub fn file(path: impl AsRef<Path>) -> CCache {
@@ -207,19 +211,11 @@ impl CCache {
     }
 
     /// Changes the contents with `f`, which says whether it changed anything; a file cache is
-    /// rewritten (under its lock) only then, and never when `f` fails.
+    /// written (under its lock) only then, and never when `f` fails.
     fn update<T>(&self, f: impl FnOnce(&mut State) -> Result<(T, bool)>) -> Result<T> {
         match &self.inner.backend {
             Backend::Memory(s) => Ok(f(&mut s.write())?.0),
-            Backend::File(fc) => {
-                let _guard = fc.lock()?;
-                let mut state = fc.load()?.unwrap_or_default();
-                let (out, changed) = f(&mut state)?;
-                if changed {
-                    fc.save(&state)?;
-                }
-                Ok(out)
-            }
+            Backend::File(fc) => fc.update(f),
         }
     }
 
@@ -229,10 +225,7 @@ impl CCache {
         let fresh = State { principal: Some(principal.clone()), header: Vec::new(), entries: Vec::new() };
         match &self.inner.backend {
             Backend::Memory(s) => *s.write() = fresh,
-            Backend::File(fc) => {
-                let _guard = fc.lock()?;
-                fc.save(&fresh)?;
-            }
+            Backend::File(fc) => fc.initialize(&fresh)?,
         }
         Ok(())
     }
@@ -243,8 +236,9 @@ impl CCache {
         self.read(|s| s.principal.clone())
     }
 
-    /// Adds a credential, replacing one for the same client and server (in its place; a ticket
-    /// kept opaque for them is replaced too).
+    /// Adds a credential, replacing one for the same client and server (a ticket kept opaque for
+    /// them is replaced too). A memory cache keeps the replacement in the old one's place; a file
+    /// cache appends it at the end of the file and marks the old one removed, as MIT does.
     pub fn store(&self, cred: Credential) -> Result<()> {
         let name = self.inner.name.clone();
         self.update(|s| s.store(cred, &name).map(|()| ((), true)))
@@ -316,8 +310,8 @@ impl CCache {
     /// else holds it) and the principal forgotten.
     ///
     /// A file cache's file is unlinked and its content overwritten with zeros (as MIT's
-    /// `kdestroy` does; earlier versions of the file, replaced by renames, are not reachable
-    /// through the file system any more but are not wiped); its lock file is removed too. A
+    /// `kdestroy` does; earlier versions of the file, replaced by [`CCache::initialize`], are not
+    /// reachable through the file system any more but are not wiped). A
     /// missing file is a [`ErrorCode::KTIX_ERR_NOT_FOUND`] error ("no credentials cache found").
     ///
     /// [`ErrorCode::KTIX_ERR_NOT_FOUND`]: crate::error::ErrorCode::KTIX_ERR_NOT_FOUND
@@ -329,10 +323,7 @@ impl CCache {
                 s.entries.shrink_to_fit();
                 Ok(())
             }
-            Backend::File(fc) => {
-                let guard = fc.lock()?;
-                fc.destroy(guard)
-            }
+            Backend::File(fc) => fc.destroy(),
         }
     }
 }

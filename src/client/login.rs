@@ -86,11 +86,26 @@ impl Client {
 
     fn login_with(&self, user: &str, source: &KeySource<'_>) -> Result<Credential> {
         let me = self.principal(user)?;
+        let cred = self.initial_ticket(&me, &Principal::krbtgt(me.realm()), source)?;
+        self.ccache.initialize(&me)?;
+        self.ccache.store(cred.clone())?;
+        Ok(cred)
+    }
+
+    /// An INITIAL ticket for `user` to `service` from its password (kinit -S): the AS exchange
+    /// of [`Client::login`], the credential returned and not cached. `kpasswd` uses it for
+    /// `kadmin/changepw`.
+    pub fn initial_ticket_with_password(&self, user: &str, password: &str, service: &Principal) -> Result<Credential> {
+        let pw = Zeroizing::new(password.as_bytes().to_vec());
+        self.initial_ticket(&self.principal(user)?, service, &KeySource::Password(&pw))
+    }
+
+    fn initial_ticket(&self, me: &Principal, tgs: &Principal, source: &KeySource<'_>) -> Result<Credential> {
+        let (me, tgs) = (me.clone(), tgs.clone());
         let etypes = source.enctypes(&me, &self.config.enctypes);
         if etypes.is_empty() {
             return Err(Error::new(ErrorCode::KDC_ERR_ETYPE_NOSUPP, format!("no usable key enctype for {me}")));
         }
-        let tgs = Principal::krbtgt(me.realm());
 
         // First try without pre-authentication, to learn the enctype and salt (as kinit does).
         let (nonce, request) = self.as_request(&me, &tgs, &etypes, None)?;
@@ -148,10 +163,7 @@ impl Client {
                 ))
             }
         };
-        let cred = self.read_as_rep(&reply, &me, &tgs, nonce, &key)?;
-        self.ccache.initialize(&me)?;
-        self.ccache.store(cred.clone())?;
-        Ok(cred)
+        self.read_as_rep(&reply, &me, &tgs, nonce, &key)
     }
 
     /// Builds an AS-REQ; returns its nonce and bytes.

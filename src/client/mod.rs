@@ -3,6 +3,7 @@
 
 mod ap;
 mod from_config;
+mod kpasswd;
 mod login;
 mod network;
 mod tgs;

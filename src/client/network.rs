@@ -58,6 +58,16 @@ pub struct Network {
     udp_timeout: Duration,
     tcp_timeout: Duration,
     rounds: usize,
+    /// Which UDP datagrams from the server are replies (anything else is noise).
+    is_reply: fn(&[u8]) -> bool,
+}
+
+fn is_kdc_reply(reply: &[u8]) -> bool {
+    wire::message_tag(reply).is_some()
+}
+
+fn is_kpasswd_reply(reply: &[u8]) -> bool {
+    crate::proto::kpasswd::parse_reply(reply).is_ok() || is_kdc_reply(reply)
 }
 
 impl Network {
@@ -70,7 +80,14 @@ impl Network {
             udp_timeout: Duration::from_secs(1),
             tcp_timeout: Duration::from_secs(3),
             rounds: 2,
+            is_reply: is_kdc_reply,
         }
+    }
+
+    /// Change-password servers (RFC 3244), as krb5.conf's `kpasswd_server`, `host:port`: the
+    /// same transport with that protocol's replies.
+    pub fn kpasswd(servers: Vec<String>) -> Network {
+        Network { is_reply: is_kpasswd_reply, ..Network::new(servers) }
     }
 
     /// Requests longer than `limit` bytes go over TCP first; 1 sends everything over TCP first
@@ -133,7 +150,7 @@ impl Network {
                 socket.set_read_timeout(Some(left))?;
                 match socket.recv_from(&mut buf) {
                     // Only a message from the KDC asked; anything else is noise.
-                    Ok((n, from)) if same_peer(from, addr) && wire::message_tag(&buf[..n]).is_some() => {
+                    Ok((n, from)) if same_peer(from, addr) && (self.is_reply)(&buf[..n]) => {
                         return Ok(buf[..n].to_vec());
                     }
                     Ok(_) => {}
@@ -233,7 +250,7 @@ fn split_host_port(entry: &str) -> std::result::Result<(&str, u16), String> {
     Ok((host, port))
 }
 
-fn resolve(entry: &str) -> std::result::Result<Vec<SocketAddr>, String> {
+pub(super) fn resolve(entry: &str) -> std::result::Result<Vec<SocketAddr>, String> {
     let (host, port) = split_host_port(entry.trim())?;
     let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs().map_err(|e| e.to_string())?.collect();
     if addrs.is_empty() {

@@ -9,7 +9,7 @@ use super::values::Reader;
 use super::{config_error, KDC_PORT};
 use crate::crypto::Enctype;
 use crate::error::Result;
-use crate::kdc::{RealmPolicy, MAX_UDP_PAYLOAD};
+use crate::kdc::{LogTarget, RealmPolicy, MAX_UDP_PAYLOAD};
 
 /// The KDC configuration MIT (as packaged by Debian) reads when `KRB5_KDC_PROFILE` is not set.
 pub const DEFAULT_KDC_PROFILE: &str = "/etc/krb5kdc/kdc.conf";
@@ -46,6 +46,11 @@ pub struct KdcConf {
     /// [`ServerConfig::kdc_max_dgram_reply_size`](crate::kdc::ServerConfig::kdc_max_dgram_reply_size)
     /// (default 4096).
     pub max_dgram_reply_size: Option<usize>,
+    /// `[logging] kdc = ...` (else `[logging] default = ...`), as MIT's KDC reads it: where the
+    /// request log goes, every relation one destination ([`LogTarget`]'s syntax:
+    /// `FILE:/path`, `SYSLOG[:severity[:facility]]`, `STDERR`). Empty when neither is written
+    /// (standard error, then).
+    pub logging: Vec<LogTarget>,
 }
 
 /// Parses a `kdc_ports`-style list (blanks or commas): `PORT`, `ADDR`, `ADDR:PORT` or
@@ -125,7 +130,16 @@ impl KdcConf {
             Some(n) => Some(n),
             None => r.typed(&["kdcdefaults", "kdc_max_dgram_reply_size"], dgram_size)?,
         };
+        let mut log_specs = profile.get_all(&["logging", "kdc"]);
+        if log_specs.is_empty() {
+            log_specs = profile.get_all(&["logging", "default"]);
+        }
+        let logging = log_specs
+            .into_iter()
+            .map(|spec| LogTarget::parse(spec).map_err(|e| config_error(format!("[logging]: {}", e.message()))))
+            .collect::<Result<Vec<_>>>()?;
         Ok(KdcConf {
+            logging,
             max_dgram_reply_size,
             udp_listen: listen("kdc_listen", "kdc_ports")?,
             tcp_listen: listen("kdc_tcp_listen", "kdc_tcp_ports")?,
@@ -185,6 +199,22 @@ mod tests {
             assert!(parse_listen_addrs(bad).is_err(), "{bad}");
         }
         assert!(parse_listen_addrs("").expect("empty").is_empty());
+    }
+
+    #[test]
+    fn logging_from_kdc_or_default() {
+        let text = "[logging]\n kdc = FILE:/var/log/kdc.log\n kdc = SYSLOG:INFO:DAEMON\n default = STDERR\n";
+        let conf = KdcConf::parse(text, "kdc.conf", Some("R")).unwrap();
+        let want = vec![
+            LogTarget::File("/var/log/kdc.log".into()),
+            LogTarget::Syslog { severity: "INFO".into(), facility: "DAEMON".into() },
+        ];
+        assert_eq!(conf.logging, want);
+        let conf = KdcConf::parse("[logging]\n default = STDERR\n", "kdc.conf", Some("R")).unwrap();
+        assert_eq!(conf.logging, vec![LogTarget::Stderr]);
+        assert!(KdcConf::parse("[realms]\n R = {\n }\n", "kdc.conf", Some("R")).unwrap().logging.is_empty());
+        let err = KdcConf::parse("[logging]\n kdc = FILE:kdc.log\n", "kdc.conf", Some("R")).unwrap_err();
+        assert!(err.message().contains("[logging]") && err.message().contains("absolute"), "{err}");
     }
 
     #[test]

@@ -6,11 +6,13 @@
 
 mod as_exchange;
 pub mod db;
+mod kpasswd;
 mod realm;
 mod request;
 mod server;
 mod tgs_exchange;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use db::{
@@ -18,11 +20,12 @@ pub use db::{
     PostgresStore, PrincipalEntry, PrincipalStore, RealmDatabase, SqliteStore,
 };
 pub use db::{postgres, sqlite};
+pub use kpasswd::changepw_principal;
 pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOptions, RealmSpec};
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
-    silent_logger, stderr_logger, KdcServer, Protocol, RequestLog, RequestLogger, ServerConfig, ServerStats,
-    DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD,
+    silent_logger, stderr_logger, KdcServer, LogSink, LogTarget, Protocol, RequestLog, RequestLogger, ServerConfig,
+    ServerStats, DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD,
 };
 
 use crate::crypto::{Enctype, Key};
@@ -68,6 +71,17 @@ pub struct Kdc {
     realm: String,
     store: Arc<dyn PrincipalStore>,
     policy: RealmPolicy,
+    lookups: AtomicU64,
+    lockouts: AtomicU64,
+}
+
+/// What a [`Kdc`] has counted while answering requests (see [`Kdc::counters`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KdcCounters {
+    /// Client and server principal lookups in the store.
+    pub lookups: u64,
+    /// Requests refused because the client was locked out by its policy.
+    pub lockouts: u64,
 }
 
 impl Kdc {
@@ -84,7 +98,8 @@ impl Kdc {
         if policy.enctypes.is_empty() {
             return Err(Error::invalid("the realm supports no enctype"));
         }
-        let kdc = Kdc { realm: realm.to_string(), store, policy };
+        let kdc =
+            Kdc { realm: realm.to_string(), store, policy, lookups: AtomicU64::new(0), lockouts: AtomicU64::new(0) };
         let tgs = Principal::krbtgt(realm);
         if kdc.store.get(&tgs)?.is_none() {
             let mut e = PrincipalEntry::new(tgs);
@@ -107,6 +122,11 @@ impl Kdc {
     /// The principal store.
     pub fn store(&self) -> &Arc<dyn PrincipalStore> {
         &self.store
+    }
+
+    /// Store lookups and lockouts counted so far (the server's metrics show them).
+    pub fn counters(&self) -> KdcCounters {
+        KdcCounters { lookups: self.lookups.load(Ordering::Relaxed), lockouts: self.lockouts.load(Ordering::Relaxed) }
     }
 
     /// Parses `name` in this realm.
@@ -196,7 +216,7 @@ impl Kdc {
         let result = match kind {
             ExchangeKind::As => as_exchange::handle(self, request, now, &mut facts),
             ExchangeKind::Tgs => tgs_exchange::handle(self, request, now, &mut facts),
-            ExchangeKind::Unknown => return Outcome::ignored(request),
+            ExchangeKind::Kpasswd | ExchangeKind::Unknown => return Outcome::ignored(request),
         };
         let reply = match result {
             Ok(reply) => reply,
@@ -255,6 +275,7 @@ impl Kdc {
     /// `KDC_ERR_CLIENT_REVOKED` when disabled or locked out by its policy, `KDC_ERR_NAME_EXP`
     /// when expired — MIT's codes. Returns the entry and its policy.
     pub(crate) fn client_entry(&self, client: &Principal, now: Time) -> Result<(Arc<PrincipalEntry>, Option<Policy>)> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let e = self
             .store
             .get(client)?
@@ -267,6 +288,7 @@ impl Kdc {
         }
         let policy = self.store.policy_of(&e)?;
         if policy.as_ref().is_some_and(|p| p.is_locked(&e, now)) {
+            self.lockouts.fetch_add(1, Ordering::Relaxed);
             return Err(Error::new(
                 ErrorCode::KDC_ERR_CLIENT_REVOKED,
                 format!("client {client} is locked out after {} failed pre-authentications", e.fail_count),
@@ -285,8 +307,31 @@ impl Kdc {
         })
     }
 
+    /// The key of `server` that opens a ticket in `etype` with key version `kvno` (any version
+    /// when `None`): `KRB_AP_ERR_BADKEYVER` or `KRB_AP_ERR_NOKEY` when it has none.
+    pub(crate) fn ticket_key_of(
+        &self,
+        server: &PrincipalEntry,
+        etype: i32,
+        kvno: Option<u32>,
+    ) -> Result<proto::TicketKey> {
+        let name = &server.principal;
+        let etype = Enctype::from_i32(etype)
+            .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("ticket in unsupported enctype {etype}")))?;
+        let k = match kvno {
+            Some(v) => server.key(etype, Some(v)).ok_or_else(|| {
+                Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no {etype} key version {v} for {name}"))
+            })?,
+            None => server
+                .key(etype, None)
+                .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {etype} key for {name}")))?,
+        };
+        Ok(proto::TicketKey { key: k.key.clone(), kvno: k.kvno })
+    }
+
     /// Looks up a server principal (`KDC_ERR_S_PRINCIPAL_UNKNOWN`, `KDC_ERR_SERVICE_EXP`, revoked).
     pub(crate) fn server_entry(&self, p: &Principal, now: Time) -> Result<Arc<PrincipalEntry>> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let e = self
             .store
             .get(p)?

@@ -15,6 +15,8 @@ pub enum ExchangeKind {
     As,
     /// TGS exchange (tickets from a TGT).
     Tgs,
+    /// A change-password request (RFC 3244) to the kpasswd service.
+    Kpasswd,
     /// Not a KDC request at all.
     Unknown,
 }
@@ -29,11 +31,12 @@ impl ExchangeKind {
         }
     }
 
-    /// `"AS"`, `"TGS"` or `"?"`.
+    /// `"AS"`, `"TGS"`, `"KPASSWD"` or `"?"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ExchangeKind::As => "AS",
             ExchangeKind::Tgs => "TGS",
+            ExchangeKind::Kpasswd => "KPASSWD",
             ExchangeKind::Unknown => "?",
         }
     }

@@ -3,7 +3,7 @@
 use crate::crypto::{usage, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
-use crate::proto::{self, ApReqCheck, AuthChecksum, TicketContents, TicketKey};
+use crate::proto::{self, ApReqCheck, AuthChecksum, TicketContents};
 use crate::time::Time;
 use crate::wire::{
     self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AuthorizationData, EncKdcRepPart, EncTgsRepPart,
@@ -39,18 +39,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         if !own_ticket {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("{tgt_server} is not this realm's TGS")));
         }
-        let tgs_entry = kdc.server_entry(tgt_server, now)?;
-        let etype = crate::crypto::Enctype::from_i32(etype)
-            .map_err(|_| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("TGT in unsupported enctype {etype}")))?;
-        let k = match kvno {
-            Some(v) => tgs_entry.key(etype, Some(v)).ok_or_else(|| {
-                Error::new(ErrorCode::KRB_AP_ERR_BADKEYVER, format!("no {etype} key version {v} for {tgt_server}"))
-            })?,
-            None => tgs_entry
-                .key(etype, None)
-                .ok_or_else(|| Error::new(ErrorCode::KRB_AP_ERR_NOKEY, format!("no {etype} key for {tgt_server}")))?,
-        };
-        Ok(TicketKey { key: k.key.clone(), kvno: k.kvno })
+        kdc.ticket_key_of(&*kdc.server_entry(tgt_server, now)?, etype, kvno)
     };
     let opened = proto::open_ap_req(&ap_req, usage::TGS_REQ_AUTH, tgt_key)?;
     facts.client = Some(opened.ticket().client.clone());

@@ -4,6 +4,7 @@
 //! all use these; none of them re-implements one.
 
 mod ap;
+pub mod kpasswd;
 mod krb_error;
 mod ticket;
 

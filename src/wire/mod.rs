@@ -15,10 +15,11 @@ pub use der::{message_tag, req_body_bytes};
 use rasn::types::BitString;
 pub use rasn_kerberos::{
     AdIfRelevant, ApOptions, ApRep, ApReq, AsRep, AsReq, Authenticator, AuthorizationData, AuthorizationDataValue,
-    Checksum, EncApRepPart, EncAsRepPart, EncKdcRepPart, EncKrbCredPart, EncTgsRepPart, EncTicketPart, EncryptedData,
-    EncryptionKey, EtypeInfo2, EtypeInfo2Entry, HostAddress, HostAddresses, KdcOptions, KdcRep, KdcReq, KdcReqBody,
-    KerberosFlags, KerberosString, KerberosTime, KrbCred, KrbCredInfo, KrbError, LastReq, LastReqValue, MethodData,
-    PaData, PaEncTimestamp, PaEncTsEnc, PrincipalName, Realm, TgsRep, TgsReq, Ticket, TicketFlags, TransitedEncoding,
+    Checksum, EncApRepPart, EncAsRepPart, EncKdcRepPart, EncKrbCredPart, EncKrbPrivPart, EncTgsRepPart, EncTicketPart,
+    EncryptedData, EncryptionKey, EtypeInfo2, EtypeInfo2Entry, HostAddress, HostAddresses, KdcOptions, KdcRep, KdcReq,
+    KdcReqBody, KerberosFlags, KerberosString, KerberosTime, KrbCred, KrbCredInfo, KrbError, KrbPriv, LastReq,
+    LastReqValue, MethodData, PaData, PaEncTimestamp, PaEncTsEnc, PrincipalName, Realm, TgsRep, TgsReq, Ticket,
+    TicketFlags, TransitedEncoding,
 };
 
 use crate::error::{Error, ErrorCode, Result};

@@ -673,12 +673,27 @@ pub struct Krb5Conf {
     pub forwardable: bool,
     /// Further `[libdefaults]` lines.
     pub extra: Vec<String>,
+    /// The realm's `kpasswd_server` when set (MIT's kpasswd goes there, not to port 464).
+    pub kpasswd_server: Option<SocketAddr>,
 }
 
 impl Krb5Conf {
     /// Defaults: forwardable, no enctype restriction, MIT's UDP preference.
     pub fn new(kdc: SocketAddr) -> Krb5Conf {
-        Krb5Conf { kdc, enctypes: None, udp_preference_limit: None, forwardable: true, extra: Vec::new() }
+        Krb5Conf {
+            kdc,
+            enctypes: None,
+            udp_preference_limit: None,
+            forwardable: true,
+            extra: Vec::new(),
+            kpasswd_server: None,
+        }
+    }
+
+    /// Sends change-password requests to `addr` (`kpasswd_server`).
+    pub fn kpasswd_server(mut self, addr: SocketAddr) -> Krb5Conf {
+        self.kpasswd_server = Some(addr);
+        self
     }
 
     /// Restricts the enctypes to `enctypes` (numbers 17..20).
@@ -712,7 +727,11 @@ impl Krb5Conf {
         for line in &self.extra {
             let _ = writeln!(s, "  {line}");
         }
-        let _ = write!(s, "[realms]\n  {REALM} = {{\n    kdc = {}\n  }}\n", self.kdc);
+        let _ = write!(s, "[realms]\n  {REALM} = {{\n    kdc = {}\n", self.kdc);
+        if let Some(addr) = self.kpasswd_server {
+            let _ = writeln!(s, "    kpasswd_server = {addr}");
+        }
+        s.push_str("  }\n");
         s
     }
 

@@ -21,7 +21,8 @@
 //!
 //! Versions 1 and 2 (native byte order) are refused. Files are always written as 0x0504, with the
 //! header fields that were read kept as they were; so a cache MIT wrote re-serializes byte for byte
-//! (except for entries MIT marked as removed, which are dropped).
+//! (except for entries MIT marked as removed, which are dropped). A last credential cut short (a
+//! writer died while appending it) is dropped too; see [`parse_layout`].
 
 use std::borrow::Cow;
 
@@ -39,7 +40,7 @@ pub const MAX_CCACHE_SIZE: usize = 16 << 20;
 /// Format version 3: big-endian, no header, the key's enctype stored twice.
 const VERSION_3: u16 = 0x0503;
 /// Format version 4: big-endian, with header fields.
-const VERSION_4: u16 = 0x0504;
+pub(super) const VERSION_4: u16 = 0x0504;
 /// The header field holding the KDC time offset.
 pub(in crate::ccache) const TAG_KDC_OFFSET: u16 = 1;
 
@@ -59,6 +60,9 @@ type What<'w> = (&'w str, &'w str);
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Set when a read ran past the end of the buffer (a truncated file, or a length or count
+    /// larger than what is left).
+    overrun: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -68,6 +72,7 @@ impl<'a> Reader<'a> {
 
     fn take(&mut self, n: usize, (pre, what): What<'_>) -> Result<&'a [u8]> {
         if n > self.left() {
+            self.overrun = true;
             return Err(bad(self.pos, format!("{pre}{what} needs {n} bytes, {} left in the file", self.left())));
         }
         let s = &self.buf[self.pos..self.pos + n];
@@ -105,6 +110,7 @@ impl<'a> Reader<'a> {
             bad(at, format!("the number of {pre}{what} needs 4 bytes, {} left in the file", self.left()))
         })? as usize;
         if n.saturating_mul(min_item) > self.left() {
+            self.overrun = true;
             return Err(bad(at, format!("{n} {pre}{what} cannot fit in the {} bytes left", self.left())));
         }
         Ok(n)
@@ -145,9 +151,30 @@ pub(crate) fn round_trip(bytes: &[u8]) -> Result<bool> {
     Ok(first == second)
 }
 
+/// Where things are in a parsed file, for changing it in place.
+pub(super) struct Layout {
+    /// The format version (0x0504 or 0x0503).
+    pub version: u16,
+    /// For each entry of the parsed [`State`] (in order), the offset of its ticket times (four
+    /// u32: auth, start, end, renew-till), where a removal is marked.
+    pub times_at: Vec<usize>,
+    /// The end of the last whole credential: the file's length, or less when the last record is
+    /// torn (cut short by a crash while it was appended).
+    pub valid_end: usize,
+}
+
 /// Parses a credential cache file (format 0x0504 or 0x0503).
 pub(super) fn parse(bytes: &[u8]) -> Result<State> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    parse_layout(bytes).map(|(state, _)| state)
+}
+
+/// Parses a credential cache file, and says where its credentials are.
+///
+/// A last credential that runs past the end of the file is a torn append (a writer died in the
+/// middle of it) and is dropped, as MIT's reader stops at a credential it cannot read whole
+/// (`KRB5_CC_END`); every other malformation is a [`ErrorCode::KTIX_ERR_BAD_FILE`] error.
+pub(super) fn parse_layout(bytes: &[u8]) -> Result<(State, Layout)> {
+    let mut r = Reader { buf: bytes, pos: 0, overrun: false };
     let version = r.u16(("", "the file format version"))?;
     match version {
         VERSION_4 | VERSION_3 => {}
@@ -163,7 +190,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<State> {
     if version == VERSION_4 {
         let len = usize::from(r.u16(("", "the header length"))?);
         let start = r.pos;
-        let mut h = Reader { buf: &bytes[..start + len.min(r.left())], pos: start };
+        let mut h = Reader { buf: &bytes[..start + len.min(r.left())], pos: start, overrun: false };
         r.take(len, ("", "the header"))?;
         while h.left() > 0 {
             let tag = h.u16(("", "a header field tag"))?;
@@ -178,20 +205,32 @@ pub(super) fn parse(bytes: &[u8]) -> Result<State> {
         .to_principal()
         .ok_or_else(|| bad(principal_at, format!("the default principal {} is not a valid name", default.display())))?;
     let mut entries = Vec::new();
+    let mut times_at = Vec::new();
     let mut n = 0usize;
     while r.left() > 0 {
         let at = r.pos;
-        let raw = parse_credential(&mut r, version).map_err(|e| e.context(format!("credential {n} at offset {at}")))?;
+        let (raw, times) = match parse_credential(&mut r, version) {
+            Ok(c) => c,
+            // Ran out of file: a torn last record.
+            Err(_) if r.overrun => {
+                r.pos = at;
+                break;
+            }
+            Err(e) => return Err(e.context(format!("credential {n} at offset {at}"))),
+        };
         n += 1;
         if raw.is_removed() {
             continue;
         }
         entries.push(Entry::classify(raw));
+        times_at.push(times);
     }
-    Ok(State { principal: Some(principal), header, entries })
+    let layout = Layout { version, times_at, valid_end: r.pos };
+    Ok((State { principal: Some(principal), header, entries }, layout))
 }
 
-fn parse_credential(r: &mut Reader<'_>, version: u16) -> Result<RawCredential> {
+/// One credential, and the offset of its ticket times.
+fn parse_credential(r: &mut Reader<'_>, version: u16) -> Result<(RawCredential, usize)> {
     let client = r.name("the client")?;
     let server = r.name("the server")?;
     let enctype = r.u16(("", "the key's enctype"))?;
@@ -205,7 +244,8 @@ fn parse_credential(r: &mut Reader<'_>, version: u16) -> Result<RawCredential> {
         // kept as it is, never used.
         Err(_) => EntryKey::Unsupported(OpaqueKey::new(enctype, key_bytes)),
     };
-    Ok(RawCredential {
+    let times_at = r.pos;
+    let raw = RawCredential {
         client,
         server,
         key,
@@ -219,7 +259,8 @@ fn parse_credential(r: &mut Reader<'_>, version: u16) -> Result<RawCredential> {
         authdata: r.typed_list("authorization data elements")?,
         ticket: r.data(("", "the ticket"))?.to_vec(),
         second_ticket: r.data(("", "the second ticket"))?.to_vec(),
-    })
+    };
+    Ok((raw, times_at))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,6 +323,27 @@ fn put_credential(out: &mut Vec<u8>, c: &RawCredential) -> Result<()> {
     put_typed_list(out, &c.authdata, "the authorization data")?;
     put_data(out, &c.ticket, "a ticket")?;
     put_data(out, &c.second_ticket, "a second ticket")
+}
+
+/// The bytes of one entry as a credential record of a version 0x0504 file.
+pub(super) fn record(entry: &Entry) -> Result<Zeroizing<Vec<u8>>> {
+    let raw = match entry {
+        Entry::Ticket(c) => Cow::Owned(RawCredential::from_credential(c)?),
+        Entry::Raw(r) => Cow::Borrowed(r),
+    };
+    // The exact size up front (see `serialize`).
+    let mut out = Zeroizing::new(Vec::with_capacity(credential_len(&raw)));
+    put_credential(&mut out, &raw)?;
+    Ok(out)
+}
+
+/// The ticket times that mark a credential as removed, as MIT's `krb5_cc_remove_cred` writes
+/// them in place: auth time -1 (not 0, which configuration entries have) and end time 0.
+pub(super) fn removed_times(times: &[u8; 16]) -> [u8; 16] {
+    let mut out = *times;
+    out[..4].copy_from_slice(&u32::MAX.to_be_bytes());
+    out[8..12].copy_from_slice(&0u32.to_be_bytes());
+    out
 }
 
 /// The file bytes of `state` (format 0x0504). The state must have a principal.
@@ -399,18 +461,39 @@ mod tests {
     }
 
     #[test]
-    fn every_truncation_is_bad_file() {
+    fn truncation_is_bad_file_before_the_credentials_and_drops_a_torn_last_one() {
         let bytes = serialize(&sample()).unwrap();
+        let one = parse_layout(&bytes).unwrap().1;
+        let mut empty = sample();
+        empty.entries.clear();
+        let first_credential = serialize(&empty).unwrap().len();
         for n in 0..bytes.len() {
-            // Truncation exactly at the end of the principal leaves a valid empty cache.
-            match parse(&bytes[..n]) {
-                Ok(s) => assert!(s.entries.is_empty(), "{n}"),
+            match parse_layout(&bytes[..n]) {
+                Ok((s, layout)) => {
+                    assert!(n >= first_credential, "{n}");
+                    assert!(s.entries.is_empty(), "{n}");
+                    assert_eq!(layout.valid_end, first_credential, "{n}");
+                }
                 Err(e) => {
+                    assert!(n < first_credential, "{n}: {e}");
                     assert_eq!(e.code(), ErrorCode::KTIX_ERR_BAD_FILE, "{n}");
                     assert!(e.message().contains("offset"), "{e}");
                 }
             }
         }
+        // Two credentials, the second torn: the first is kept.
+        let mut two = sample();
+        two.entries.push(two.entries[0].clone());
+        let bytes = serialize(&two).unwrap();
+        let (s, layout) = parse_layout(&bytes[..bytes.len() - 3]).unwrap();
+        assert_eq!(s.entries.len(), 1);
+        assert_eq!(layout.valid_end, one.valid_end);
+        // A removal mark hides the credential.
+        let mut marked = bytes.to_vec();
+        let at = layout.times_at[0];
+        let times: [u8; 16] = marked[at..at + 16].try_into().unwrap();
+        marked[at..at + 16].copy_from_slice(&removed_times(&times));
+        assert_eq!(parse(&marked).unwrap().entries.len(), 1);
     }
 
     #[test]

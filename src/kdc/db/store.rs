@@ -348,6 +348,11 @@ pub trait PrincipalStore: Send + Sync {
     /// update of [`PrincipalEntry::fail_count`] and [`PrincipalEntry::last_failed`], by
     /// [`Policy::count_after_failure`]). A principal that is gone is not an error.
     fn record_failure(&self, principal: &Principal, policy: &Policy, now: Time) -> Result<()>;
+    /// How many [`PrincipalStore::get`] calls a read cache answered so far; `None` for a store
+    /// without one (the default). The KDC server's metrics show it.
+    fn cache_hits(&self) -> Option<u64> {
+        None
+    }
     /// Sets the failure count of `principal` to zero (a successful pre-authentication, or an
     /// administrator's unlock).
     fn clear_failures(&self, principal: &Principal) -> Result<()>;

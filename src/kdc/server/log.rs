@@ -2,15 +2,19 @@
 //! sizes and timing, its one-line `key=value` form, and the loggers that receive it.
 
 use std::fmt;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::os::unix::net::UnixDatagram;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::Shared;
+use crate::error::{Error, ErrorCode, Result};
 use crate::kdc::{Outcome, RequestFacts};
 use crate::time::Time;
 
@@ -112,15 +116,244 @@ pub type RequestLogger = Arc<dyn Fn(&RequestLog) + Send + Sync>;
 
 /// A logger that writes each line to standard error (the default).
 pub fn stderr_logger() -> RequestLogger {
-    Arc::new(|entry: &RequestLog| {
-        let line = format!("{entry}\n");
-        let _ = io::stderr().lock().write_all(line.as_bytes());
-    })
+    LogSink { inner: Arc::new(Sink::Stderr) }.logger()
 }
 
 /// A logger that discards everything.
 pub fn silent_logger() -> RequestLogger {
     Arc::new(|_: &RequestLog| {})
+}
+
+/// Where a KDC log goes: the value of kdc.conf's `[logging] kdc = ...` (MIT's syntax). Parse it
+/// with [`LogTarget::parse`], open it with [`LogSink::open`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogTarget {
+    /// `STDERR`: standard error (the default).
+    Stderr,
+    /// `FILE:/path` (or `FILE=/path`, which MIT also takes): appended to, created when missing,
+    /// reopened by [`LogSink::reopen`] (after logrotate moved it; `ktix kdc serve` does this on
+    /// SIGHUP).
+    File(PathBuf),
+    /// `SYSLOG[:severity[:facility]]`: the system log at `severity` (default `ERR`, as MIT's) in
+    /// `facility` (default `AUTH`, as MIT's). Both are upper-case syslog names without `LOG_`,
+    /// checked by [`LogTarget::parse`].
+    Syslog {
+        /// `EMERG`, `ALERT`, `CRIT`, `ERR`, `WARNING`, `NOTICE`, `INFO` or `DEBUG`.
+        severity: String,
+        /// `KERN`, `USER`, `MAIL`, `DAEMON`, `AUTH`, `SYSLOG`, `LPR`, `NEWS`, `UUCP`, `CRON`,
+        /// `AUTHPRIV` or `LOCAL0` to `LOCAL7`.
+        facility: String,
+    },
+}
+
+/// The syslog severities by name (MIT's list; `WARN` is taken for `WARNING`).
+const SYSLOG_SEVERITIES: &[(&str, libc::c_int)] = &[
+    ("EMERG", libc::LOG_EMERG),
+    ("ALERT", libc::LOG_ALERT),
+    ("CRIT", libc::LOG_CRIT),
+    ("ERR", libc::LOG_ERR),
+    ("WARNING", libc::LOG_WARNING),
+    ("WARN", libc::LOG_WARNING),
+    ("NOTICE", libc::LOG_NOTICE),
+    ("INFO", libc::LOG_INFO),
+    ("DEBUG", libc::LOG_DEBUG),
+];
+
+/// The syslog facilities by name.
+const SYSLOG_FACILITIES: &[(&str, libc::c_int)] = &[
+    ("KERN", libc::LOG_KERN),
+    ("USER", libc::LOG_USER),
+    ("MAIL", libc::LOG_MAIL),
+    ("DAEMON", libc::LOG_DAEMON),
+    ("AUTH", libc::LOG_AUTH),
+    ("SYSLOG", libc::LOG_SYSLOG),
+    ("LPR", libc::LOG_LPR),
+    ("NEWS", libc::LOG_NEWS),
+    ("UUCP", libc::LOG_UUCP),
+    ("CRON", libc::LOG_CRON),
+    ("AUTHPRIV", libc::LOG_AUTHPRIV),
+    ("LOCAL0", libc::LOG_LOCAL0),
+    ("LOCAL1", libc::LOG_LOCAL1),
+    ("LOCAL2", libc::LOG_LOCAL2),
+    ("LOCAL3", libc::LOG_LOCAL3),
+    ("LOCAL4", libc::LOG_LOCAL4),
+    ("LOCAL5", libc::LOG_LOCAL5),
+    ("LOCAL6", libc::LOG_LOCAL6),
+    ("LOCAL7", libc::LOG_LOCAL7),
+];
+
+fn syslog_code(table: &[(&str, libc::c_int)], what: &str, name: &str) -> Result<libc::c_int> {
+    table.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, c)| c).ok_or_else(|| {
+        let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        Error::new(ErrorCode::KTIX_ERR_CONFIG, format!("unknown syslog {what} {name:?} (one of {})", names.join(", ")))
+    })
+}
+
+impl LogTarget {
+    /// Parses MIT's log specification: `FILE:/path`, `FILE=/path`, `STDERR` or
+    /// `SYSLOG[:severity[:facility]]` (names case-insensitive). Anything else, an empty or
+    /// relative file name, or an unknown severity or facility is a `KTIX_ERR_CONFIG` error.
+    pub fn parse(text: &str) -> Result<LogTarget> {
+        let text = text.trim();
+        let bad = |why: &str| Error::new(ErrorCode::KTIX_ERR_CONFIG, format!("log destination {text:?}: {why}"));
+        let (kind, rest) = match text.find([':', '=']) {
+            Some(i) => (&text[..i], Some((&text[i..i + 1], &text[i + 1..]))),
+            None => (text, None),
+        };
+        match (kind.to_ascii_uppercase().as_str(), rest) {
+            ("STDERR", None) => Ok(LogTarget::Stderr),
+            ("FILE", Some((_, path))) => {
+                let path = PathBuf::from(path);
+                if !path.is_absolute() {
+                    return Err(bad("the file must be an absolute path"));
+                }
+                Ok(LogTarget::File(path))
+            }
+            ("SYSLOG", None) => Ok(LogTarget::Syslog { severity: "ERR".into(), facility: "AUTH".into() }),
+            ("SYSLOG", Some((":", spec))) => {
+                let (severity, facility) = spec.split_once(':').unwrap_or((spec, "AUTH"));
+                let target = LogTarget::Syslog {
+                    severity: severity.to_ascii_uppercase(),
+                    facility: facility.to_ascii_uppercase(),
+                };
+                if let LogTarget::Syslog { severity, facility } = &target {
+                    syslog_codes(severity, facility).map_err(|e| bad(e.message()))?;
+                }
+                Ok(target)
+            }
+            _ => Err(bad("expected FILE:/path, SYSLOG[:severity[:facility]] or STDERR")),
+        }
+    }
+}
+
+/// The syslog severity and facility codes of their names.
+fn syslog_codes(severity: &str, facility: &str) -> Result<(libc::c_int, libc::c_int)> {
+    Ok((syslog_code(SYSLOG_SEVERITIES, "severity", severity)?, syslog_code(SYSLOG_FACILITIES, "facility", facility)?))
+}
+
+impl fmt::Display for LogTarget {
+    /// MIT's syntax, as [`LogTarget::parse`] reads it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogTarget::Stderr => f.write_str("STDERR"),
+            LogTarget::File(p) => write!(f, "FILE:{}", p.display()),
+            LogTarget::Syslog { severity, facility } => write!(f, "SYSLOG:{severity}:{facility}"),
+        }
+    }
+}
+
+/// An open log destination: [`LogSink::logger`] writes the request lines there (the line of
+/// [`RequestLog`]'s `Display`, unchanged, one per request), [`LogSink::reopen`] reopens a file.
+#[derive(Clone)]
+pub struct LogSink {
+    inner: Arc<Sink>,
+}
+
+enum Sink {
+    Stderr,
+    File {
+        path: PathBuf,
+        file: Mutex<File>,
+    },
+    /// The system log: `<priority>ident[pid]: line` datagrams (RFC 3164's form, as glibc's
+    /// syslog() sends them, without the optional timestamp: the daemon adds its own).
+    Syslog {
+        priority: libc::c_int,
+        path: PathBuf,
+        socket: Mutex<Option<UnixDatagram>>,
+    },
+}
+
+/// The system log's socket, where glibc's syslog() writes.
+const SYSLOG_SOCKET: &str = "/dev/log";
+/// The identity syslog lines carry.
+const SYSLOG_IDENT: &str = "ktix-kdc";
+
+fn open_append(path: &Path) -> Result<File> {
+    OpenOptions::new().append(true).create(true).open(path).map_err(|e| Error::io(path.display(), e))
+}
+
+/// A datagram socket connected to the system log at `path`.
+fn syslog_connect(path: &Path) -> Result<UnixDatagram> {
+    let socket = UnixDatagram::unbound().map_err(|e| Error::io("syslog socket", e))?;
+    socket.connect(path).map_err(|e| Error::io(path.display(), e))?;
+    Ok(socket)
+}
+
+impl LogSink {
+    /// Opens `target`: a file is created when missing and appended to (an error when it cannot
+    /// be opened); syslog is opened with the facility (the process has one syslog facility: the
+    /// last one opened).
+    pub fn open(target: &LogTarget) -> Result<LogSink> {
+        let sink = match target {
+            LogTarget::Stderr => Sink::Stderr,
+            LogTarget::File(path) => Sink::File { path: path.clone(), file: Mutex::new(open_append(path)?) },
+            LogTarget::Syslog { severity, facility } => {
+                let (severity, facility) = syslog_codes(severity, facility)?;
+                let path = PathBuf::from(SYSLOG_SOCKET);
+                // Connected now so a missing syslog daemon is an error at start; reconnected
+                // when a send fails (the daemon restarted).
+                let socket = Mutex::new(Some(syslog_connect(&path)?));
+                Sink::Syslog { priority: severity | facility, path, socket }
+            }
+        };
+        Ok(LogSink { inner: Arc::new(sink) })
+    }
+
+    /// Writes one line (without its newline).
+    pub fn write_line(&self, line: &str) {
+        match &*self.inner {
+            Sink::Stderr => {
+                let _ = io::stderr().lock().write_all(format!("{line}\n").as_bytes());
+            }
+            Sink::File { file, .. } => {
+                // One write per line on an O_APPEND file: lines never interleave.
+                let _ = file.lock().write_all(format!("{line}\n").as_bytes());
+            }
+            Sink::Syslog { priority, path, socket } => {
+                let message = format!("<{priority}>{SYSLOG_IDENT}[{}]: {line}", std::process::id());
+                let mut socket = socket.lock();
+                let sent = socket.as_ref().is_some_and(|s| s.send(message.as_bytes()).is_ok());
+                if !sent {
+                    // Reconnect once (the daemon may have restarted); a line that still cannot
+                    // be sent is dropped, as glibc's syslog() drops it.
+                    *socket = syslog_connect(path).ok();
+                    if let Some(s) = socket.as_ref() {
+                        let _ = s.send(message.as_bytes());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reopens a file destination at its path (the file logrotate moved away keeps what was
+    /// written; new lines go to a new file there). Lines being written meanwhile wait, so none is
+    /// lost. Does nothing for standard error and syslog.
+    pub fn reopen(&self) -> Result<()> {
+        if let Sink::File { path, file } = &*self.inner {
+            let new = open_append(path)?;
+            let mut held = file.lock();
+            let _ = held.flush();
+            *held = new;
+        }
+        Ok(())
+    }
+
+    /// A [`RequestLogger`] writing here.
+    pub fn logger(&self) -> RequestLogger {
+        let sink = self.clone();
+        Arc::new(move |entry: &RequestLog| sink.write_line(&entry.to_string()))
+    }
+}
+
+impl fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner {
+            Sink::Stderr => f.write_str("LogSink(STDERR)"),
+            Sink::File { path, .. } => write!(f, "LogSink(FILE:{})", path.display()),
+            Sink::Syslog { priority, .. } => write!(f, "LogSink(SYSLOG, priority {priority})"),
+        }
+    }
 }
 
 /// A rate limit for log lines: at most one per interval, counting the ones it held back.
@@ -156,6 +389,12 @@ impl Throttle {
     }
 }
 
+/// An answered request: counted in the metrics, then logged.
+pub(super) fn answered(shared: &Shared, entry: &RequestLog) {
+    shared.metrics.record(entry);
+    log(shared, entry);
+}
+
 pub(super) fn log(shared: &Shared, entry: &RequestLog) {
     // A panicking logger must not take a server thread with it.
     let _ = catch_unwind(AssertUnwindSafe(|| (shared.config.logger)(entry)));
@@ -182,7 +421,6 @@ pub(super) fn log_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
     use crate::kdc::ExchangeKind;
     use crate::principal::Principal;
 
@@ -206,6 +444,62 @@ mod tests {
         assert!(line.contains("result=KDC_ERR_C_PRINCIPAL_UNKNOWN etype=- req=10 rep=20 us=7"), "{line}");
         assert!(line.ends_with("detail=\"no\\nsuch\""), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn log_targets_in_mit_syntax() {
+        assert_eq!(LogTarget::parse("STDERR").unwrap(), LogTarget::Stderr);
+        assert_eq!(LogTarget::parse(" FILE:/var/log/kdc.log").unwrap(), LogTarget::File("/var/log/kdc.log".into()));
+        assert_eq!(LogTarget::parse("FILE=/tmp/k.log").unwrap(), LogTarget::File("/tmp/k.log".into()));
+        let syslog = |s: &str, f: &str| LogTarget::Syslog { severity: s.into(), facility: f.into() };
+        assert_eq!(LogTarget::parse("SYSLOG").unwrap(), syslog("ERR", "AUTH"));
+        assert_eq!(LogTarget::parse("SYSLOG:info").unwrap(), syslog("INFO", "AUTH"));
+        assert_eq!(LogTarget::parse("syslog:INFO:daemon").unwrap(), syslog("INFO", "DAEMON"));
+        assert_eq!(LogTarget::parse("SYSLOG:INFO:DAEMON").unwrap().to_string(), "SYSLOG:INFO:DAEMON");
+        for (bad, why) in [
+            ("FILE:relative.log", "absolute"),
+            ("FILE:", "absolute"),
+            ("SYSLOG:LOUD", "unknown syslog severity \"LOUD\""),
+            ("SYSLOG:INFO:LOCAL9", "unknown syslog facility \"LOCAL9\""),
+            ("CONSOLE", "expected FILE"),
+            ("STDERR:x", "expected FILE"),
+            ("", "expected FILE"),
+        ] {
+            let err = LogTarget::parse(bad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::KTIX_ERR_CONFIG, "{bad}");
+            assert!(err.message().contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_file_sink_reopens_after_a_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kdc.log");
+        let sink = LogSink::open(&LogTarget::File(path.clone())).unwrap();
+        sink.write_line("one");
+        std::fs::rename(&path, dir.path().join("kdc.log.1")).unwrap();
+        sink.write_line("two"); // still the moved file, as before the reopen
+        sink.reopen().unwrap();
+        sink.write_line("three");
+        assert_eq!(std::fs::read_to_string(dir.path().join("kdc.log.1")).unwrap(), "one\ntwo\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "three\n");
+        let missing = LogSink::open(&LogTarget::File(dir.path().join("no/such/dir/kdc.log"))).unwrap_err();
+        assert_eq!(missing.code(), ErrorCode::KTIX_ERR_IO);
+    }
+
+    #[test]
+    fn a_syslog_sink_sends_rfc3164_datagrams() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sock");
+        let daemon = UnixDatagram::bind(&path).unwrap();
+        let (severity, facility) = syslog_codes("INFO", "DAEMON").unwrap();
+        let socket = Mutex::new(Some(syslog_connect(&path).unwrap()));
+        let sink = LogSink { inner: Arc::new(Sink::Syslog { priority: severity | facility, path, socket }) };
+        sink.write_line("exchange=AS result=KDC_ERR_NONE");
+        let mut buf = [0u8; 256];
+        let n = daemon.recv(&mut buf).unwrap();
+        let want = format!("<30>ktix-kdc[{}]: exchange=AS result=KDC_ERR_NONE", std::process::id());
+        assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), want); // 30 = daemon (3) * 8 + info (6)
     }
 
     #[test]

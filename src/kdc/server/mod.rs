@@ -28,17 +28,25 @@
 //! [`KdcServer::stop`] (also run on drop) wakes every blocked thread, closes open connections,
 //! joins every thread and closes every socket, so the ports are free when it returns.
 //!
-//! The files: `log.rs` (the log line of a request and the loggers), `udp.rs` (receivers and the
-//! worker pool), `tcp.rs` (the connection pool and framing); this one holds [`KdcServer`], its
-//! [`ServerConfig`] and what the threads share.
+//! Every answered request is counted in the metrics ([`KdcServer::metrics_text`], served over
+//! HTTP when [`ServerConfig::metrics_listen`] is set) and then logged, in one place.
+//!
+//! The files: `log.rs` (the log line of a request, its destinations [`LogTarget`] /
+//! [`LogSink`] and the loggers), `metrics.rs` (the Prometheus text and its HTTP responder),
+//! `udp.rs` (receivers and the worker pool), `tcp.rs` (the connection pool and framing),
+//! `config.rs` ([`ServerConfig`]); this one holds [`KdcServer`] and what the threads share.
 
+mod config;
 mod log;
+mod metrics;
 mod tcp;
 mod udp;
 
-pub use self::log::{silent_logger, stderr_logger, Protocol, RequestLog, RequestLogger};
+pub use self::config::{ServerConfig, DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD};
+pub use self::log::{silent_logger, stderr_logger, LogSink, LogTarget, Protocol, RequestLog, RequestLogger};
 
 use self::log::{log, log_entry, Throttle};
+use self::metrics::{metrics_loop, RequestMetrics};
 
 use std::fmt;
 use std::io::{self, Write};
@@ -55,16 +63,10 @@ use parking_lot::{Condvar, Mutex};
 use self::tcp::{accept_loop, TcpPool};
 use self::udp::{udp_receiver, udp_worker, UdpJob};
 use super::{ExchangeKind, Kdc, Outcome, RequestFacts};
+use crate::acceptor::ReplayCache;
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
-use crate::time::{Clock, SystemClock, Time};
-
-/// The largest UDP payload over IPv4 (65535 − 8-byte UDP header − 20-byte IP header).
-pub const MAX_UDP_PAYLOAD: usize = 65_507;
-
-/// The default of [`ServerConfig::kdc_max_dgram_reply_size`]: MIT's `kdc_max_dgram_reply_size`
-/// default.
-pub const DEFAULT_MAX_DGRAM_REPLY_SIZE: usize = 4096;
+use crate::time::Time;
 
 /// How long a UDP receiver blocks before it looks at the stop flag again (a fallback: `stop`
 /// wakes it at once with an empty datagram).
@@ -74,97 +76,6 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// At most one log line per this interval about input dropped without a reply (each line says
 /// how many were dropped since the last one).
 const IGNORED_LOG_INTERVAL: Duration = Duration::from_secs(10);
-
-/// The settings of a [`KdcServer`].
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// Threads that answer UDP requests (default: the available parallelism), and the most
-    /// requests, UDP and TCP together, the KDC processes at once: TCP connection threads read
-    /// and frame on their own, but take one of these `workers` slots for the KDC work.
-    pub workers: usize,
-    /// UDP requests waiting for a worker, at most; more are dropped (default 512).
-    pub queue_len: usize,
-    /// Open TCP connections, at most (default 256). A new connection beyond it makes room by
-    /// closing the one idle the longest (waiting for its next request, or for the rest of a
-    /// half-sent one), as MIT's KDC does, so idle connections cannot lock TCP out; it is closed
-    /// itself only when every open connection has a request being processed.
-    pub max_tcp_connections: usize,
-    /// Requests answered on one TCP connection before it is closed (default 8).
-    pub max_requests_per_connection: usize,
-    /// The largest request accepted, bytes (default 64 KiB). A longer TCP frame closes the
-    /// connection; a longer datagram is dropped.
-    pub max_request_size: usize,
-    /// How long a TCP read may wait, and how long one whole request may take to arrive (default
-    /// 10 s). Silent or slow connections are closed after it.
-    pub tcp_read_timeout: Duration,
-    /// The largest reply sent over UDP, bytes (default [`DEFAULT_MAX_DGRAM_REPLY_SIZE`], 4096,
-    /// as MIT's; kdc.conf's `kdc_max_dgram_reply_size`). A longer reply is replaced by a
-    /// `KRB_ERR_RESPONSE_TOO_BIG` KRB-ERROR, so the client asks again over TCP.
-    pub kdc_max_dgram_reply_size: usize,
-    /// Where the KDC reads the time (default the system clock).
-    pub clock: Arc<dyn Clock>,
-    /// Where log lines go (default [`stderr_logger`]).
-    pub logger: RequestLogger,
-}
-
-impl Default for ServerConfig {
-    fn default() -> ServerConfig {
-        ServerConfig {
-            workers: thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
-            queue_len: 512,
-            max_tcp_connections: 256,
-            max_requests_per_connection: 8,
-            max_request_size: 64 * 1024,
-            tcp_read_timeout: Duration::from_secs(10),
-            kdc_max_dgram_reply_size: DEFAULT_MAX_DGRAM_REPLY_SIZE,
-            clock: Arc::new(SystemClock),
-            logger: stderr_logger(),
-        }
-    }
-}
-
-impl fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("workers", &self.workers)
-            .field("queue_len", &self.queue_len)
-            .field("max_tcp_connections", &self.max_tcp_connections)
-            .field("max_requests_per_connection", &self.max_requests_per_connection)
-            .field("max_request_size", &self.max_request_size)
-            .field("tcp_read_timeout", &self.tcp_read_timeout)
-            .field("kdc_max_dgram_reply_size", &self.kdc_max_dgram_reply_size)
-            .field("clock", &self.clock)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServerConfig {
-    fn check(&self) -> Result<()> {
-        let bad = |what: &str| Err(Error::invalid(format!("server config: {what}")));
-        if self.workers == 0 {
-            return bad("workers must be at least 1");
-        }
-        if self.queue_len == 0 {
-            return bad("queue_len must be at least 1");
-        }
-        if self.max_tcp_connections == 0 {
-            return bad("max_tcp_connections must be at least 1");
-        }
-        if self.max_requests_per_connection == 0 {
-            return bad("max_requests_per_connection must be at least 1");
-        }
-        if self.max_request_size == 0 || self.max_request_size > 0x7fff_ffff {
-            return bad("max_request_size must be between 1 and 2^31 - 1");
-        }
-        if self.kdc_max_dgram_reply_size == 0 || self.kdc_max_dgram_reply_size > MAX_UDP_PAYLOAD {
-            return bad("kdc_max_dgram_reply_size must be between 1 and 65507");
-        }
-        if self.tcp_read_timeout.is_zero() {
-            return bad("tcp_read_timeout must not be zero");
-        }
-        Ok(())
-    }
-}
 
 /// Counters of a running server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -204,6 +115,15 @@ fn bump(c: &AtomicU64) {
     c.fetch_add(1, Ordering::Relaxed);
 }
 
+/// What a listener serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Service {
+    /// The KDC (AS and TGS exchanges).
+    Kdc,
+    /// The change-password protocol (RFC 3244).
+    Kpasswd,
+}
+
 /// State shared by every server thread.
 struct Shared {
     kdc: Arc<Kdc>,
@@ -215,6 +135,10 @@ struct Shared {
     ignored_log: Throttle,
     /// The `workers` slots of KDC processing, shared by UDP workers and TCP connections.
     slots: Slots,
+    /// The authenticators of change-password requests seen (a replayed request is refused).
+    kpasswd_replay: ReplayCache,
+    /// Requests by exchange and result, latencies.
+    metrics: RequestMetrics,
 }
 
 /// A counting semaphore: at most `n` holders of a [`Slot`] at once.
@@ -254,6 +178,8 @@ impl Drop for Slot<'_> {
 pub struct KdcServer {
     shared: Arc<Shared>,
     addrs: Vec<SocketAddr>,
+    kpasswd_addrs: Vec<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -270,25 +196,24 @@ impl KdcServer {
         config: ServerConfig,
     ) -> Result<KdcServer> {
         config.check()?;
-        let mut wanted: Vec<SocketAddr> = Vec::new();
-        for a in listen {
-            let resolved = a
-                .to_socket_addrs()
-                .map_err(|e| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("listen address {a:?}: {e}")))?;
-            for sa in resolved {
-                // The same fixed port twice would fail to bind; port 0 twice means two ports.
-                if sa.port() == 0 || !wanted.contains(&sa) {
-                    wanted.push(sa);
-                }
-            }
-        }
+        let wanted = resolve(listen)?;
         if wanted.is_empty() {
             return Err(Error::invalid("no listen address"));
         }
-        let mut bound = Vec::with_capacity(wanted.len());
+        let kpasswd_wanted = resolve(&config.kpasswd_listen)?;
+        let mut bound = Vec::with_capacity(wanted.len() + kpasswd_wanted.len());
         for addr in wanted {
-            bound.push(bind_pair(addr)?);
+            let (tcp, udp, local) = bind_pair(addr)?;
+            bound.push((tcp, udp, local, Service::Kdc));
         }
+        for addr in kpasswd_wanted {
+            let (tcp, udp, local) = bind_pair(addr)?;
+            bound.push((tcp, udp, local, Service::Kpasswd));
+        }
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).map_err(|e| Error::io(format!("metrics {addr}"), e))?),
+            None => None,
+        };
 
         let workers = config.workers;
         let shared = Arc::new(Shared {
@@ -299,22 +224,39 @@ impl KdcServer {
             counters: Counters::default(),
             ignored_log: Throttle::new(IGNORED_LOG_INTERVAL),
             slots: Slots::new(workers),
+            kpasswd_replay: ReplayCache::new(64),
+            metrics: RequestMetrics::default(),
         });
-        let mut server = KdcServer { shared: shared.clone(), addrs: Vec::new(), threads: Vec::new() };
+        let mut server = KdcServer {
+            shared: shared.clone(),
+            addrs: Vec::new(),
+            kpasswd_addrs: Vec::new(),
+            metrics_addr: None,
+            threads: Vec::new(),
+        };
+        if let Some(listener) = metrics_listener {
+            let addr = listener.local_addr().map_err(|e| Error::io("metrics listener", e))?;
+            server.metrics_addr = Some(addr);
+            let sh = shared.clone();
+            server.threads.push(spawn(format!("kdc-metrics-{addr}"), move || metrics_loop(&sh, listener))?);
+        }
         let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..shared.config.workers {
             let (sh, rx) = (shared.clone(), rx.clone());
             server.threads.push(spawn(format!("kdc-worker-{i}"), move || udp_worker(&sh, &rx))?);
         }
-        for (tcp, udp, addr) in bound {
-            server.addrs.push(addr);
+        for (tcp, udp, addr, service) in bound {
+            match service {
+                Service::Kdc => server.addrs.push(addr),
+                Service::Kpasswd => server.kpasswd_addrs.push(addr),
+            }
             let sh = shared.clone();
-            server.threads.push(spawn(format!("kdc-tcp-{addr}"), move || accept_loop(&sh, tcp))?);
+            server.threads.push(spawn(format!("kdc-tcp-{addr}"), move || accept_loop(&sh, tcp, service))?);
             udp.set_read_timeout(Some(UDP_POLL)).map_err(|e| Error::io(format!("udp {addr}"), e))?;
             let (sh, tx) = (shared.clone(), tx.clone());
             let udp = Arc::new(udp);
-            server.threads.push(spawn(format!("kdc-udp-{addr}"), move || udp_receiver(&sh, udp, tx))?);
+            server.threads.push(spawn(format!("kdc-udp-{addr}"), move || udp_receiver(&sh, udp, service, tx))?);
         }
         Ok(server)
     }
@@ -322,6 +264,11 @@ impl KdcServer {
     /// The addresses bound (with the ports the system chose for port 0).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The addresses the change-password service is bound to ([`ServerConfig::kpasswd_listen`]).
+    pub fn kpasswd_addrs(&self) -> &[SocketAddr] {
+        &self.kpasswd_addrs
     }
 
     /// The first bound address as `host:port` (`[v6]:port` for IPv6): what a client's KDC list
@@ -342,17 +289,23 @@ impl KdcServer {
 
     /// Counters so far.
     pub fn stats(&self) -> ServerStats {
-        let c = &self.shared.counters;
-        ServerStats {
-            udp_requests: c.udp_requests.load(Ordering::Relaxed),
-            tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
-            udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
-            tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
-            tcp_evicted: c.tcp_evicted.load(Ordering::Relaxed),
-            tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
-            tcp_open: self.shared.tcp.state.lock().open,
-            ignored: c.ignored.load(Ordering::Relaxed),
-        }
+        stats_of(&self.shared)
+    }
+
+    /// The metrics in the Prometheus text format (what `http://ADDR/metrics` serves when
+    /// [`ServerConfig::metrics_listen`] is set): `ktix_kdc_requests_total` by transport,
+    /// exchange and result code, the `ktix_kdc_request_duration_seconds` histogram by transport,
+    /// `ktix_kdc_tcp_connections_open`, `ktix_kdc_udp_dropped_total`, `ktix_kdc_ignored_total`,
+    /// `ktix_kdc_tcp_connections_closed_total` by reason, `ktix_kdc_store_lookups_total`,
+    /// `ktix_kdc_store_cache_hits_total` (for a store with a read cache) and
+    /// `ktix_kdc_lockouts_total`.
+    pub fn metrics_text(&self) -> String {
+        metrics::render(&self.shared)
+    }
+
+    /// Where the metrics are served (with the port the system chose for port 0), when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// True until [`KdcServer::stop`].
@@ -396,7 +349,10 @@ impl KdcServer {
     }
 
     fn wake_listeners(&self) {
-        for addr in &self.addrs {
+        if let Some(addr) = self.metrics_addr {
+            let _ = TcpStream::connect_timeout(&wake_target(addr), Duration::from_millis(200));
+        }
+        for addr in self.addrs.iter().chain(&self.kpasswd_addrs) {
             let target = wake_target(*addr);
             let local: SocketAddr = match target {
                 SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
@@ -423,6 +379,38 @@ impl fmt::Debug for KdcServer {
             .field("addrs", &self.addrs)
             .field("running", &self.is_running())
             .finish()
+    }
+}
+
+/// Resolves listen addresses, each once (the same fixed port twice would fail to bind; port 0
+/// twice means two ports).
+fn resolve<A: ToSocketAddrs + fmt::Debug>(listen: &[A]) -> Result<Vec<SocketAddr>> {
+    let mut wanted: Vec<SocketAddr> = Vec::new();
+    for a in listen {
+        let resolved = a
+            .to_socket_addrs()
+            .map_err(|e| Error::new(ErrorCode::KTIX_ERR_INVALID_ARGUMENT, format!("listen address {a:?}: {e}")))?;
+        for sa in resolved {
+            if sa.port() == 0 || !wanted.contains(&sa) {
+                wanted.push(sa);
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// The counters of a running server.
+fn stats_of(shared: &Shared) -> ServerStats {
+    let c = &shared.counters;
+    ServerStats {
+        udp_requests: c.udp_requests.load(Ordering::Relaxed),
+        tcp_requests: c.tcp_requests.load(Ordering::Relaxed),
+        udp_dropped: c.udp_dropped.load(Ordering::Relaxed),
+        tcp_refused: c.tcp_refused.load(Ordering::Relaxed),
+        tcp_evicted: c.tcp_evicted.load(Ordering::Relaxed),
+        tcp_aborted: c.tcp_aborted.load(Ordering::Relaxed),
+        tcp_open: shared.tcp.state.lock().open,
+        ignored: c.ignored.load(Ordering::Relaxed),
     }
 }
 
@@ -464,10 +452,21 @@ fn wake_target(addr: SocketAddr) -> SocketAddr {
 /// worker. `None` for input that gets
 /// no reply (not shaped like an AS-REQ or TGS-REQ, see [`Kdc::handle`]): counted in
 /// [`ServerStats::ignored`] and logged at most once per [`IGNORED_LOG_INTERVAL`].
-fn process(shared: &Shared, request: &[u8], transport: Protocol, peer: SocketAddr, now: Time) -> Option<Outcome> {
+fn process(
+    shared: &Shared,
+    request: &[u8],
+    service: Service,
+    transport: Protocol,
+    peer: SocketAddr,
+    local: SocketAddr,
+    now: Time,
+) -> Option<Outcome> {
     let kdc = &shared.kdc;
     let slot = shared.slots.take();
-    let result = catch_unwind(AssertUnwindSafe(|| kdc.process(request, now)));
+    let result = catch_unwind(AssertUnwindSafe(|| match service {
+        Service::Kdc => kdc.process(request, now),
+        Service::Kpasswd => kdc.kpasswd(request, now, local, Some(&shared.kpasswd_replay)),
+    }));
     drop(slot);
     let outcome = match result {
         Ok(outcome) => outcome,

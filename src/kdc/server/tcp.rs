@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::log::{log, log_entry, Protocol, RequestLog};
-use super::{bump, error_reply, process, spawn, ServerConfig, Shared};
+use super::log::{answered, log_entry, Protocol, RequestLog};
+use super::{bump, error_reply, process, spawn, ServerConfig, Service, Shared};
 use crate::error::ErrorCode;
 use crate::kdc::{ExchangeKind, RequestFacts};
 use crate::time::Clock;
@@ -34,7 +34,7 @@ pub(super) struct TcpPool {
 
 pub(super) struct PoolState {
     /// Accepted connections no thread has taken yet, with when they were accepted.
-    queue: VecDeque<(TcpStream, SocketAddr, Instant)>,
+    queue: VecDeque<(TcpStream, SocketAddr, Instant, Service)>,
     /// Connections accepted and not yet closed (queued or being served).
     pub(super) open: usize,
     /// Connection threads alive, and how many of them wait for work.
@@ -95,7 +95,7 @@ impl TcpPool {
     }
 
     /// Takes a new connection, or closes it when the pool is full or shut down.
-    fn admit(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    fn admit(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr, service: Service) {
         let pool = &shared.tcp;
         let mut st = pool.state.lock();
         if st.shut_down {
@@ -111,7 +111,7 @@ impl TcpPool {
             }
         }
         st.open += 1;
-        st.queue.push_back((stream, peer, Instant::now()));
+        st.queue.push_back((stream, peer, Instant::now(), service));
         if st.queue.len() > st.idle && st.threads < pool.max {
             st.handles.retain(|h| !h.is_finished());
             let sh = shared.clone();
@@ -136,14 +136,14 @@ impl TcpPool {
 
     /// The next connection to serve (registered for `stop`), or `None` when this thread should
     /// end (shut down, or idle too long).
-    fn next(&self) -> Option<(TcpStream, SocketAddr, u64)> {
+    fn next(&self) -> Option<(TcpStream, SocketAddr, u64, Service)> {
         let mut st = self.state.lock();
         loop {
             if st.shut_down {
                 st.threads -= 1;
                 return None;
             }
-            if let Some((stream, peer, accepted)) = st.queue.pop_front() {
+            if let Some((stream, peer, accepted, service)) = st.queue.pop_front() {
                 let id = st.next_id;
                 st.next_id += 1;
                 match stream.try_clone() {
@@ -156,7 +156,7 @@ impl TcpPool {
                         continue;
                     }
                 }
-                return Some((stream, peer, id));
+                return Some((stream, peer, id, service));
             }
             st.idle += 1;
             let timed_out = self.ready.wait_for(&mut st, TCP_THREAD_IDLE).timed_out();
@@ -214,14 +214,14 @@ impl TcpPool {
     }
 }
 
-pub(super) fn accept_loop(shared: &Arc<Shared>, listener: TcpListener) {
+pub(super) fn accept_loop(shared: &Arc<Shared>, listener: TcpListener, service: Service) {
     loop {
         let accepted = listener.accept();
         if shared.stopping.load(Ordering::Acquire) {
             return;
         }
         match accepted {
-            Ok((stream, peer)) => TcpPool::admit(shared, stream, peer),
+            Ok((stream, peer)) => TcpPool::admit(shared, stream, peer, service),
             Err(e) => match e.kind() {
                 io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset => {}
                 // Out of descriptors or similar: back off instead of spinning.
@@ -239,8 +239,8 @@ struct TcpBuffers {
 
 fn tcp_connection_thread(shared: &Shared) {
     let mut bufs = TcpBuffers { input: vec![0u8; TCP_INITIAL_BUFFER], output: Vec::new() };
-    while let Some((mut stream, peer, id)) = shared.tcp.next() {
-        if !serve_connection(shared, &mut stream, peer, id, &mut bufs) {
+    while let Some((mut stream, peer, id, service)) = shared.tcp.next() {
+        if !serve_connection(shared, &mut stream, peer, id, service, &mut bufs) {
             bump(&shared.counters.tcp_aborted);
         }
         drop(stream);
@@ -261,7 +261,14 @@ enum Frame {
 }
 
 /// Serves requests on one connection until EOF or a limit; false when it had to be aborted.
-fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, id: u64, bufs: &mut TcpBuffers) -> bool {
+fn serve_connection(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    service: Service,
+    bufs: &mut TcpBuffers,
+) -> bool {
     let cfg = &shared.config;
     if stream.set_read_timeout(Some(cfg.tcp_read_timeout)).is_err()
         || stream.set_write_timeout(Some(cfg.tcp_read_timeout)).is_err()
@@ -294,7 +301,7 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, i
                     reply_len: reply.len(),
                     elapsed: arrived.elapsed(),
                 };
-                log(shared, &entry);
+                answered(shared, &entry);
                 return true;
             }
         };
@@ -303,7 +310,12 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, i
         }
         let arrived = Instant::now();
         let now = cfg.clock.now();
-        let Some(outcome) = process(shared, &bufs.input[4..4 + len], Protocol::Tcp, peer, now) else {
+        let local = match stream.local_addr() {
+            Ok(a) => a,
+            Err(_) => return false,
+        };
+        let request = &bufs.input[4..4 + len];
+        let Some(outcome) = process(shared, request, service, Protocol::Tcp, peer, local, now) else {
             // Not a KDC request: no reply, and the connection is closed.
             return true;
         };
@@ -311,7 +323,7 @@ fn serve_connection(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, i
         bump(&shared.counters.tcp_requests);
         let mut entry = log_entry(outcome, Protocol::Tcp, peer, now, len);
         entry.elapsed = arrived.elapsed();
-        log(shared, &entry);
+        answered(shared, &entry);
         if sent.is_err() {
             return false;
         }

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::log::{log, log_entry, Protocol};
-use super::{bump, error_reply, process, Shared};
+use super::log::{answered, log_entry, Protocol};
+use super::{bump, error_reply, process, Service, Shared};
 use crate::error::ErrorCode;
 use crate::time::Clock;
 
@@ -21,9 +21,10 @@ pub(super) struct UdpJob {
     peer: SocketAddr,
     data: Vec<u8>,
     arrived: Instant,
+    service: Service,
 }
 
-pub(super) fn udp_receiver(shared: &Shared, socket: Arc<UdpSocket>, queue: SyncSender<UdpJob>) {
+pub(super) fn udp_receiver(shared: &Shared, socket: Arc<UdpSocket>, service: Service, queue: SyncSender<UdpJob>) {
     // One byte more than the largest request accepted, so a longer datagram shows as such.
     let mut buf = vec![0u8; shared.config.max_request_size.min(u16::MAX as usize) + 1];
     loop {
@@ -43,7 +44,7 @@ pub(super) fn udp_receiver(shared: &Shared, socket: Arc<UdpSocket>, queue: SyncS
             bump(&shared.counters.udp_dropped);
             continue;
         }
-        let job = UdpJob { socket: socket.clone(), peer, data: buf[..n].to_vec(), arrived: Instant::now() };
+        let job = UdpJob { socket: socket.clone(), peer, data: buf[..n].to_vec(), arrived: Instant::now(), service };
         match queue.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => bump(&shared.counters.udp_dropped),
@@ -67,7 +68,9 @@ fn serve_datagram(shared: &Shared, job: UdpJob) {
     let kdc = &shared.kdc;
     let limit = shared.config.kdc_max_dgram_reply_size;
     let now = shared.config.clock.now();
-    let Some(mut outcome) = process(shared, &job.data, Protocol::Udp, job.peer, now) else {
+    // The bound address (a wildcard binding names no address of its own: see `Kdc::kpasswd`).
+    let Ok(local) = job.socket.local_addr() else { return };
+    let Some(mut outcome) = process(shared, &job.data, job.service, Protocol::Udp, job.peer, local, now) else {
         return; // not a KDC request: never answered
     };
     if outcome.reply.len() > limit {
@@ -83,5 +86,5 @@ fn serve_datagram(shared: &Shared, job: UdpJob) {
     bump(&shared.counters.udp_requests);
     let mut entry = log_entry(outcome, Protocol::Udp, job.peer, now, job.data.len());
     entry.elapsed = job.arrived.elapsed();
-    log(shared, &entry);
+    answered(shared, &entry);
 }

@@ -460,6 +460,10 @@ impl SqliteStore {
 }
 
 impl PrincipalStore for SqliteStore {
+    fn cache_hits(&self) -> Option<u64> {
+        Some(SqliteStore::cache_hits(self))
+    }
+
     fn get(&self, principal: &Principal) -> Result<Option<Arc<PrincipalEntry>>> {
         let mut reader = self.reader()?;
         let conn = reader.conn();
