@@ -138,4 +138,7 @@ impl PrincipalStore for RealmDatabase {
     fn clear_failures(&self, principal: &Principal) -> Result<()> {
         each!(self, s => s.clear_failures(principal))
     }
+    fn cache_hits(&self) -> Option<u64> {
+        each!(self, s => PrincipalStore::cache_hits(s))
+    }
 }

@@ -642,6 +642,10 @@ enum Upsert {
 }
 
 impl PrincipalStore for PostgresStore {
+    fn cache_hits(&self) -> Option<u64> {
+        Some(PostgresStore::cache_hits(self))
+    }
+
     fn get(&self, principal: &Principal) -> Result<Option<Arc<PrincipalEntry>>> {
         if !self.caching.load(Ordering::Relaxed) {
             return Ok(self.load(principal)?.1.map(Arc::new));
