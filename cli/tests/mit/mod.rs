@@ -303,6 +303,13 @@ impl KtixKdc {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends SIGKILL (no chance to clean up, as a crash or a pulled plug) and waits for the
+    /// exit; returns the exit status.
+    pub fn kill(&mut self) -> ExitStatus {
+        let _ = self.child.kill();
+        self.child.wait().expect("wait for ktix kdc serve")
+    }
+
     /// Sends SIGTERM and waits (up to 10 s) for the exit; returns the exit status.
     pub fn stop(&mut self) -> ExitStatus {
         if let Ok(Some(status)) = self.child.try_wait() {
@@ -665,6 +672,8 @@ pub fn free_port() -> u16 {
 pub struct Krb5Conf {
     /// The KDC.
     pub kdc: SocketAddr,
+    /// Further KDCs of the realm, after [`Krb5Conf::kdc`] (one `kdc =` line each, in order).
+    pub more_kdcs: Vec<SocketAddr>,
     /// `default_tkt_enctypes`, `default_tgs_enctypes` and `permitted_enctypes` when set.
     pub enctypes: Option<Vec<i32>>,
     /// `udp_preference_limit` when set (1 makes MIT use TCP first).
@@ -682,12 +691,19 @@ impl Krb5Conf {
     pub fn new(kdc: SocketAddr) -> Krb5Conf {
         Krb5Conf {
             kdc,
+            more_kdcs: Vec::new(),
             enctypes: None,
             udp_preference_limit: None,
             forwardable: true,
             extra: Vec::new(),
             kpasswd_server: None,
         }
+    }
+
+    /// Adds `addr` as a further KDC of the realm (MIT tries the KDCs in order).
+    pub fn also_kdc(mut self, addr: SocketAddr) -> Krb5Conf {
+        self.more_kdcs.push(addr);
+        self
     }
 
     /// Sends change-password requests to `addr` (`kpasswd_server`).
@@ -728,6 +744,9 @@ impl Krb5Conf {
             let _ = writeln!(s, "  {line}");
         }
         let _ = write!(s, "[realms]\n  {REALM} = {{\n    kdc = {}\n", self.kdc);
+        for kdc in &self.more_kdcs {
+            let _ = writeln!(s, "    kdc = {kdc}");
+        }
         if let Some(addr) = self.kpasswd_server {
             let _ = writeln!(s, "    kpasswd_server = {addr}");
         }
