@@ -10,10 +10,10 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use super::{DatabaseInfo, APPLICATION_ID, BUSY_TIMEOUT, SCHEMA_VERSION};
 use crate::error::{Error, ErrorCode, Result};
 
-pub(super) const FORMAT_NAME: &str = "ktix realm database";
-
-pub(super) const SCHEMA_SQL: &str = "
-CREATE TABLE policies (
+/// The `policies` table, the same in a new schema and in the upgrade from schema 1.
+macro_rules! policies_table {
+    () => {
+        "CREATE TABLE policies (
     name TEXT PRIMARY KEY NOT NULL,
     max_failures INTEGER NOT NULL,
     failure_interval INTEGER NOT NULL,
@@ -21,7 +21,17 @@ CREATE TABLE policies (
     min_length INTEGER NOT NULL,
     min_classes INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE ktix_meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+"
+    };
+}
+
+pub(super) const FORMAT_NAME: &str = "ktix realm database";
+
+pub(super) const SCHEMA_SQL: &str = concat!(
+    "
+",
+    policies_table!(),
+    "CREATE TABLE ktix_meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE ktix_schema (version INTEGER NOT NULL);
 CREATE TABLE ktix_generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
 CREATE TABLE principals (
@@ -49,25 +59,22 @@ CREATE TABLE keys (
     PRIMARY KEY (principal_id, kvno, enctype)
 ) WITHOUT ROWID;
 INSERT INTO ktix_generation (id, value) VALUES (1, 0);
-";
+"
+);
 
 /// Upgrades a schema-1 database (before policies and lockout) to schema 2, in one transaction:
 /// the `policies` table and the principals' `policy`, `fail_count` and `last_failed` columns.
-pub(super) const UPGRADE_1_TO_2_SQL: &str = "
-CREATE TABLE policies (
-    name TEXT PRIMARY KEY NOT NULL,
-    max_failures INTEGER NOT NULL,
-    failure_interval INTEGER NOT NULL,
-    lockout_duration INTEGER NOT NULL,
-    min_length INTEGER NOT NULL,
-    min_classes INTEGER NOT NULL
-) WITHOUT ROWID;
-ALTER TABLE principals ADD COLUMN policy TEXT REFERENCES policies(name);
+pub(super) const UPGRADE_1_TO_2_SQL: &str = concat!(
+    "
+",
+    policies_table!(),
+    "ALTER TABLE principals ADD COLUMN policy TEXT REFERENCES policies(name);
 ALTER TABLE principals ADD COLUMN fail_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE principals ADD COLUMN last_failed INTEGER;
 UPDATE ktix_schema SET version = 2;
 UPDATE ktix_generation SET value = value + 1 WHERE id = 1;
-";
+"
+);
 
 /// Brings an opened database of an older schema (already [`validate`]d) up to
 /// [`SCHEMA_VERSION`], in one immediate transaction.
