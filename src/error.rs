@@ -185,6 +185,36 @@ codes! {
     KTIX_ERR_CRYPTO = 1014;
     /// The replay cache is at its ceiling with live entries only; the request is refused.
     KTIX_ERR_REPLAY_CACHE_FULL = 1015;
+    /// GSS-API: the channel bindings the initiator sent do not match the acceptor's.
+    KTIX_ERR_GSS_BAD_BINDINGS = 1100;
+    /// GSS-API: a MIC or Wrap token's checksum does not verify (tampered, or another key).
+    KTIX_ERR_GSS_BAD_MIC = 1101;
+    /// GSS-API: the token was already received (a replay).
+    KTIX_ERR_GSS_DUPLICATE_TOKEN = 1102;
+    /// GSS-API: the token is too old to be checked for replay.
+    KTIX_ERR_GSS_OLD_TOKEN = 1103;
+    /// GSS-API: the token arrived after a later one (out of sequence).
+    KTIX_ERR_GSS_UNSEQ_TOKEN = 1104;
+    /// GSS-API: a token between the last one received and this one is missing.
+    KTIX_ERR_GSS_GAP_TOKEN = 1105;
+    /// GSS-API: the token is malformed or not of the kind expected here.
+    KTIX_ERR_GSS_DEFECTIVE_TOKEN = 1106;
+    /// GSS-API: the security context has expired.
+    KTIX_ERR_GSS_CONTEXT_EXPIRED = 1107;
+    /// GSS-API: no established security context for this call (not complete, or already deleted).
+    KTIX_ERR_GSS_NO_CONTEXT = 1108;
+    /// GSS-API: the mechanism asked for or offered is not supported.
+    KTIX_ERR_GSS_BAD_MECH = 1109;
+    /// GSS-API: the name is malformed or cannot be used here.
+    KTIX_ERR_GSS_BAD_NAME = 1110;
+    /// GSS-API: the name type is not supported.
+    KTIX_ERR_GSS_BAD_NAMETYPE = 1111;
+    /// GSS-API: no credentials were found (no ticket cache, no keytab, no key for the name).
+    KTIX_ERR_GSS_NO_CRED = 1112;
+    /// GSS-API: the credentials have expired.
+    KTIX_ERR_GSS_CREDENTIALS_EXPIRED = 1113;
+    /// GSS-API: the operation is not available in this implementation.
+    KTIX_ERR_GSS_UNAVAILABLE = 1114;
 }
 
 impl ErrorCode {

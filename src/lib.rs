@@ -42,6 +42,7 @@
 //! | files and caches | [`Keytab`] / [`KeytabEntry`] (MIT keytab format), [`CCache`] / [`Credential`] (memory, MIT FILE format) |
 //! | configuration | [`config`]: MIT's profile format, the krb5.conf and kdc.conf views |
 //! | values | [`Principal`], [`Time`] with [`Clock`] ([`SystemClock`], [`FixedClock`]), [`Flags`] (with the bit names in [`flags`]), [`Key`] / [`Enctype`] and the RFC 3961 key usages in [`crypto`] |
+//! | GSS-API | [`gss`]: the Kerberos V5 mechanism and SPNEGO — security contexts, per-message tokens, names, credentials, [`gss::Status`] |
 //! | errors | [`Error`] with its stable [`ErrorCode`] (Kerberos codes keep their RFC 4120 numbers; ktix's own start at 1000), [`Result`] |
 //!
 //! The machinery under it — the RFC 4120 messages in DER and the pieces every exchange is built
@@ -61,6 +62,7 @@ pub mod crypto;
 pub mod error;
 pub mod flags;
 mod fsutil;
+pub mod gss;
 pub mod kdc;
 pub mod keytab;
 pub mod principal;

@@ -1,0 +1,20 @@
+//! The GSS-API Kerberos V5 mechanism (RFC 2743, RFC 4121 with RFC 1964's framing) and SPNEGO
+//! (RFC 4178).
+//!
+//! Layout (one concept per file):
+//!
+//! | file | holds |
+//! |---|---|
+//! | `oid` | object identifiers: the mechanisms and name types, DER content bytes compared by value |
+//! | `flags` | [`ContextFlags`], the RFC 2744 context flag bits |
+//! | `status` | [`Status`]: the GSS major/minor status of a core [`Error`](crate::Error) |
+//!
+//! The security contexts build their AP-REQ and verify the peer's with the one AP exchange of
+//! `proto::ap`, the same code the TGS and the [`Acceptor`](crate::Acceptor) use.
+
+mod flags;
+pub mod oid;
+mod status;
+
+pub use flags::ContextFlags;
+pub use status::{major, Status};
