@@ -601,6 +601,81 @@ typedef struct ktix_keytab_entry_info {
  */
 #define KTIX_ERR_REPLAY_CACHE_FULL 1015
 
+/**
+ * GSS-API: the channel bindings the initiator sent do not match the acceptor's.
+ */
+#define KTIX_ERR_GSS_BAD_BINDINGS 1100
+
+/**
+ * GSS-API: a MIC or Wrap token's checksum does not verify (tampered, or another key).
+ */
+#define KTIX_ERR_GSS_BAD_MIC 1101
+
+/**
+ * GSS-API: the token was already received (a replay).
+ */
+#define KTIX_ERR_GSS_DUPLICATE_TOKEN 1102
+
+/**
+ * GSS-API: the token is too old to be checked for replay.
+ */
+#define KTIX_ERR_GSS_OLD_TOKEN 1103
+
+/**
+ * GSS-API: the token arrived after a later one (out of sequence).
+ */
+#define KTIX_ERR_GSS_UNSEQ_TOKEN 1104
+
+/**
+ * GSS-API: a token between the last one received and this one is missing.
+ */
+#define KTIX_ERR_GSS_GAP_TOKEN 1105
+
+/**
+ * GSS-API: the token is malformed or not of the kind expected here.
+ */
+#define KTIX_ERR_GSS_DEFECTIVE_TOKEN 1106
+
+/**
+ * GSS-API: the security context has expired.
+ */
+#define KTIX_ERR_GSS_CONTEXT_EXPIRED 1107
+
+/**
+ * GSS-API: no established security context for this call (not complete, or already deleted).
+ */
+#define KTIX_ERR_GSS_NO_CONTEXT 1108
+
+/**
+ * GSS-API: the mechanism asked for or offered is not supported.
+ */
+#define KTIX_ERR_GSS_BAD_MECH 1109
+
+/**
+ * GSS-API: the name is malformed or cannot be used here.
+ */
+#define KTIX_ERR_GSS_BAD_NAME 1110
+
+/**
+ * GSS-API: the name type is not supported.
+ */
+#define KTIX_ERR_GSS_BAD_NAMETYPE 1111
+
+/**
+ * GSS-API: no credentials were found (no ticket cache, no keytab, no key for the name).
+ */
+#define KTIX_ERR_GSS_NO_CRED 1112
+
+/**
+ * GSS-API: the credentials have expired.
+ */
+#define KTIX_ERR_GSS_CREDENTIALS_EXPIRED 1113
+
+/**
+ * GSS-API: the operation is not available in this implementation.
+ */
+#define KTIX_ERR_GSS_UNAVAILABLE 1114
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

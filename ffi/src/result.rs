@@ -168,6 +168,36 @@ pub const KTIX_ERR_CRYPTO: ktix_result = ktix_result(1014);
 /// live entries only: the request is refused rather than accepted unremembered. Raise the
 /// ceiling, or wait for entries to leave the clock-skew window.
 pub const KTIX_ERR_REPLAY_CACHE_FULL: ktix_result = ktix_result(1015);
+/// GSS-API: the channel bindings the initiator sent do not match the acceptor's.
+pub const KTIX_ERR_GSS_BAD_BINDINGS: ktix_result = ktix_result(1100);
+/// GSS-API: a MIC or Wrap token's checksum does not verify (tampered, or another key).
+pub const KTIX_ERR_GSS_BAD_MIC: ktix_result = ktix_result(1101);
+/// GSS-API: the token was already received (a replay).
+pub const KTIX_ERR_GSS_DUPLICATE_TOKEN: ktix_result = ktix_result(1102);
+/// GSS-API: the token is too old to be checked for replay.
+pub const KTIX_ERR_GSS_OLD_TOKEN: ktix_result = ktix_result(1103);
+/// GSS-API: the token arrived after a later one (out of sequence).
+pub const KTIX_ERR_GSS_UNSEQ_TOKEN: ktix_result = ktix_result(1104);
+/// GSS-API: a token between the last one received and this one is missing.
+pub const KTIX_ERR_GSS_GAP_TOKEN: ktix_result = ktix_result(1105);
+/// GSS-API: the token is malformed or not of the kind expected here.
+pub const KTIX_ERR_GSS_DEFECTIVE_TOKEN: ktix_result = ktix_result(1106);
+/// GSS-API: the security context has expired.
+pub const KTIX_ERR_GSS_CONTEXT_EXPIRED: ktix_result = ktix_result(1107);
+/// GSS-API: no established security context for this call (not complete, or already deleted).
+pub const KTIX_ERR_GSS_NO_CONTEXT: ktix_result = ktix_result(1108);
+/// GSS-API: the mechanism asked for or offered is not supported.
+pub const KTIX_ERR_GSS_BAD_MECH: ktix_result = ktix_result(1109);
+/// GSS-API: the name is malformed or cannot be used here.
+pub const KTIX_ERR_GSS_BAD_NAME: ktix_result = ktix_result(1110);
+/// GSS-API: the name type is not supported.
+pub const KTIX_ERR_GSS_BAD_NAMETYPE: ktix_result = ktix_result(1111);
+/// GSS-API: no credentials were found (no ticket cache, no keytab, no key for the name).
+pub const KTIX_ERR_GSS_NO_CRED: ktix_result = ktix_result(1112);
+/// GSS-API: the credentials have expired.
+pub const KTIX_ERR_GSS_CREDENTIALS_EXPIRED: ktix_result = ktix_result(1113);
+/// GSS-API: the operation is not available in this implementation.
+pub const KTIX_ERR_GSS_UNAVAILABLE: ktix_result = ktix_result(1114);
 
 /// The name of a code this library does not know.
 const UNKNOWN: &CStr = c"KTIX_ERR_UNKNOWN";
