@@ -54,6 +54,7 @@ class Kdc:
         max_life: int | None = None,
         max_renewable_life: int | None = None,
         clock_skew: int | None = None,
+        enctypes: Sequence[int | str] | None = None,
     ) -> Kdc: ...
     @property
     def realm(self) -> str:
@@ -61,8 +62,16 @@ class Kdc:
     @property
     def db(self) -> str | None:
         """The path of the SQLite realm database, or ``None`` for an in-memory realm."""
-    def add_principal(self, name: str, password: str | None = None, *, requires_preauth: bool = True) -> str:
-        """Add a principal (keys from ``password``, or random); returns its full name."""
+    def add_principal(
+        self,
+        name: str,
+        password: str | None = None,
+        *,
+        requires_preauth: bool = True,
+        enctypes: Sequence[int | str] | None = None,
+    ) -> str:
+        """Add a principal (keys from ``password``, or random; of ``enctypes`` only when given);
+        returns its full name."""
     def delete_principal(self, name: str) -> bool:
         """Delete a principal; ``False`` when there was none."""
     def principals(self) -> list[str]:

@@ -8,8 +8,9 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
+use ktix::kdc::PrincipalEntry;
 use ktix::kdc::{open_realm, silent_logger, stderr_logger, PrincipalOptions, RealmSpec};
-use ktix::{ServerConfig, Time};
+use ktix::{Enctype, Error, ServerConfig, Time};
 
 use crate::conv;
 use crate::error::OrRaise;
@@ -22,6 +23,33 @@ pub(crate) enum OneOrMany {
     One(String),
     /// Several.
     Many(Vec<String>),
+}
+
+/// An enctype given by number (``20``) or by name (``"aes256-cts-hmac-sha384-192"``, MIT's
+/// short names too).
+#[derive(FromPyObject)]
+pub(crate) enum EnctypeArg {
+    /// The number.
+    Number(i32),
+    /// The name.
+    Name(String),
+}
+
+/// The enctypes of an ``enctypes=`` argument (not empty), else ``CryptoError`` /
+/// ``InvalidArgumentError``.
+fn enctype_list(py: Python<'_>, list: Option<Vec<EnctypeArg>>) -> PyResult<Option<Vec<Enctype>>> {
+    let Some(list) = list else { return Ok(None) };
+    if list.is_empty() {
+        return Err(Error::invalid("enctypes must not be empty")).or_raise(py);
+    }
+    list.into_iter()
+        .map(|e| match e {
+            EnctypeArg::Number(n) => Enctype::from_i32(n),
+            EnctypeArg::Name(name) => Enctype::from_name(&name),
+        })
+        .collect::<ktix::Result<Vec<_>>>()
+        .or_raise(py)
+        .map(Some)
 }
 
 impl OneOrMany {
@@ -41,7 +69,10 @@ impl OneOrMany {
 /// mode 0600) if absent; or a PostgreSQL database, ``postgresql://USER@HOST:PORT/DBNAME``, with
 /// ``stash=`` the master-key stash file (required for PostgreSQL; for SQLite it replaces the
 /// default beside the file). ``max_life``, ``max_renewable_life`` (seconds) and ``clock_skew``
-/// (seconds) override the policy defaults (8 hours, 7 days, 300 s).
+/// (seconds) override the policy defaults (8 hours, 7 days, 300 s). ``enctypes`` (numbers or
+/// names, strongest first) are the enctypes the realm issues keys and session keys of; the
+/// default is the database's, else aes256- and aes128-cts-hmac-sha1-96 (MIT's default), so
+/// ``enctypes=[20, 18, 19, 17]`` opts in to the RFC 8009 ones.
 ///
 /// Safe to share between threads; every method may be called from many threads at once.
 #[pyclass(frozen, module = "ktix")]
@@ -53,7 +84,7 @@ pub struct Kdc {
 #[pymethods]
 impl Kdc {
     #[new]
-    #[pyo3(signature = (realm, db=None, *, stash=None, max_life=None, max_renewable_life=None, clock_skew=None))]
+    #[pyo3(signature = (realm, db=None, *, stash=None, max_life=None, max_renewable_life=None, clock_skew=None, enctypes=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -63,14 +94,17 @@ impl Kdc {
         max_life: Option<i64>,
         max_renewable_life: Option<i64>,
         clock_skew: Option<i64>,
+        enctypes: Option<Vec<EnctypeArg>>,
     ) -> PyResult<Kdc> {
-        let spec = match &db {
+        let enctypes = enctype_list(py, enctypes)?;
+        let mut spec = match &db {
             None => RealmSpec::memory(&realm),
             Some(path) => RealmSpec::database(path).with_realm(realm).with_stash(stash).creating(true),
         }
         .with_max_life(max_life)
         .with_max_renewable_life(max_renewable_life)
         .with_clock_skew(clock_skew);
+        spec.enctypes = enctypes;
         let kdc = py.detach(|| open_realm(&spec)).or_raise(py)?;
         Ok(Kdc { inner: Arc::new(kdc), db })
     }
@@ -90,18 +124,47 @@ impl Kdc {
     /// Adds a principal with keys of every realm enctype, derived from ``password`` or random
     /// when ``password`` is ``None``; returns its full name (``"alice@KTIX.TEST"``).
     ///
-    /// Pre-authentication is required unless ``requires_preauth=False``. Raises ``ExistsError``
-    /// when the principal exists.
-    #[pyo3(signature = (name, password=None, *, requires_preauth=true))]
+    /// Pre-authentication is required unless ``requires_preauth=False``. ``enctypes`` (numbers or
+    /// names) limits the keys to those enctypes, e.g. a service with only
+    /// aes128-cts-hmac-sha256-128 keys (``[19]``) gets tickets and session keys of that enctype
+    /// only; each must be one of the realm's (else ``InvalidArgumentError``). Raises
+    /// ``ExistsError`` when the principal exists.
+    #[pyo3(signature = (name, password=None, *, requires_preauth=true, enctypes=None))]
     fn add_principal(
         &self,
         py: Python<'_>,
         name: &str,
         password: Option<&str>,
         requires_preauth: bool,
+        enctypes: Option<Vec<EnctypeArg>>,
     ) -> PyResult<String> {
-        let options = PrincipalOptions::default().with_preauth(requires_preauth);
-        py.detach(|| self.inner.add_principal_with(name, password, &options)).or_raise(py).map(|p| p.to_string())
+        let Some(enctypes) = enctype_list(py, enctypes)? else {
+            let options = PrincipalOptions::default().with_preauth(requires_preauth);
+            return py
+                .detach(|| self.inner.add_principal_with(name, password, &options))
+                .or_raise(py)
+                .map(|p| p.to_string());
+        };
+        py.detach(|| {
+            let realm_enctypes = &self.inner.policy().enctypes;
+            if let Some(e) = enctypes.iter().find(|e| !realm_enctypes.contains(e)) {
+                return Err(Error::invalid(format!("{} is not one of the realm's enctypes", e.name())));
+            }
+            let p = self.inner.principal(name)?;
+            if p.realm() != self.inner.realm() {
+                return Err(Error::invalid(format!("{p} is not in realm {}", self.inner.realm())));
+            }
+            let mut entry = PrincipalEntry::new(p.clone());
+            match password {
+                Some(pw) => entry.set_password(pw.as_bytes(), &enctypes, 1)?,
+                None => entry.set_random_keys(&enctypes, 1)?,
+            }
+            entry.requires_preauth = requires_preauth;
+            self.inner.store().add(entry)?;
+            Ok(p)
+        })
+        .or_raise(py)
+        .map(|p| p.to_string())
     }
 
     /// Deletes a principal; ``False`` when there was none.

@@ -50,3 +50,25 @@ def test_ktix_error_unknown_code_and_pickling() -> None:
 def test_ktix_error_can_be_raised_from_python() -> None:
     err = ktix.KtixError(6, "KDC_ERR_C_PRINCIPAL_UNKNOWN", "no such client")
     assert err.args == (6, "KDC_ERR_C_PRINCIPAL_UNKNOWN", "no such client")
+
+
+def test_realm_and_principal_enctypes() -> None:
+    """``Kdc(enctypes=...)`` opts a realm in to the RFC 8009 enctypes; ``add_principal(enctypes=...)``
+    gives a principal keys of some of them only (numbers or names)."""
+    kdc = ktix.Kdc("ENC.TEST", enctypes=[20, "aes256-cts-hmac-sha1-96", 19, 17])
+    kdc.add_principal("alice", password="pw")
+    assert sorted(e.enctype for e in kdc.keytab("alice").entries()) == [17, 18, 19, 20]
+    kdc.add_principal("HTTP/e19.enc.test", enctypes=["aes128-sha2"])
+    assert [e.enctype for e in kdc.keytab("HTTP/e19.enc.test").entries()] == [19]
+    default = ktix.Kdc("DEF.TEST")
+    default.add_principal("bob")
+    assert sorted(e.enctype for e in default.keytab("bob").entries()) == [17, 18]
+    with pytest.raises(ktix.InvalidArgumentError):
+        default.add_principal("carol", enctypes=[20])  # not one of the realm's
+    with pytest.raises(ktix.InvalidArgumentError):
+        ktix.Kdc("E.TEST", enctypes=[])
+    with pytest.raises(ktix.KtixError) as info:
+        ktix.Kdc("E.TEST", enctypes=[23])  # rc4-hmac: not implemented
+    assert info.value.name == "KDC_ERR_ETYPE_NOSUPP"
+    with pytest.raises(TypeError):
+        ktix.Kdc("E.TEST", enctypes=[1.5])  # type: ignore[list-item]
