@@ -18,21 +18,29 @@ Every failure raises :class:`KtixError` (or a family subclass such as :class:`Pr
 :class:`ReplayError`), whose ``code`` and ``name`` are the stable codes of the core library:
 Kerberos error codes (RFC 4120 §7.5.9) below 1000, ktix's own codes from 1000 on. Arguments of
 the wrong type raise ``TypeError``. Every object may be shared between threads; network I/O and
-crypto run without the GIL. :mod:`ktix.testing` has an in-process realm for test suites.
+crypto run without the GIL. :mod:`ktix.testing` has an in-process realm for test suites; :mod:`ktix.gss` the GSS-API security contexts
+(Kerberos V5 and SPNEGO), whose failures raise :class:`GssError`.
 """
 
 from ._errors import (
     ApError,
     ConfigError,
     CryptoError,
+    BadBindingsError,
+    BadMicError,
+    ContextExpiredError,
+    DefectiveTokenError,
     ExistsError,
     FileError,
+    GssError,
     IntegrityError,
     InvalidArgumentError,
     KdcError,
     KtixError,
     MutualAuthError,
     NetworkError,
+    NoContextError,
+    NoCredError,
     NotFoundError,
     NotLoggedInError,
     PreauthError,
@@ -41,6 +49,7 @@ from ._errors import (
     ReplayError,
     SkewError,
     TicketError,
+    TokenSequenceError,
     error_class,
 )
 from ._ktix import (
@@ -59,20 +68,26 @@ from ._ktix import (
     version,
 )
 from ._types import ClientStats, Credential, KeytabEntry, TicketFlags
+from . import gss  # noqa: E402  (ktix.gss: the GSS-API contexts)
 
 __all__ = [
     "Accepted",
     "Acceptor",
     "ApContext",
     "ApError",
+    "BadBindingsError",
+    "BadMicError",
     "CCache",
     "Client",
     "ClientStats",
     "ConfigError",
+    "ContextExpiredError",
     "Credential",
     "CryptoError",
+    "DefectiveTokenError",
     "ExistsError",
     "FileError",
+    "GssError",
     "IntegrityError",
     "InvalidArgumentError",
     "Kdc",
@@ -83,6 +98,8 @@ __all__ = [
     "KtixError",
     "MutualAuthError",
     "NetworkError",
+    "NoContextError",
+    "NoCredError",
     "NotFoundError",
     "NotLoggedInError",
     "PreauthError",
@@ -92,10 +109,12 @@ __all__ = [
     "SkewError",
     "TicketError",
     "TicketFlags",
+    "TokenSequenceError",
     "__version__",
     "enctype_name",
     "enctype_number",
     "error_class",
     "error_name",
+    "gss",
     "version",
 ]

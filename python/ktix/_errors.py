@@ -24,7 +24,20 @@ chosen from the error's stable code by :func:`error_class` (the native module ca
     │                              also a ValueError
     ├── NotFoundError              no such principal, entry or credential (1009); also a LookupError
     ├── ExistsError                the object already exists (1013)
-    └── NotLoggedInError           the client has no ticket-granting ticket (1012)
+    ├── NotLoggedInError           the client has no ticket-granting ticket (1012)
+    └── GssError                   any failure of a ktix.gss call; .major, .minor (RFC 2744 status)
+        ├── BadMicError            a MIC or Wrap token does not verify (GSS_S_BAD_SIG)
+        ├── DefectiveTokenError    a malformed token, or not the one expected (GSS_S_DEFECTIVE_TOKEN)
+        ├── BadBindingsError       the channel bindings do not match (GSS_S_BAD_BINDINGS)
+        ├── TokenSequenceError     a replayed, old, out-of-order token or one after a gap (the
+        │                          supplementary GSS_S_DUPLICATE/OLD/UNSEQ/GAP_TOKEN)
+        ├── NoContextError         the context is not established (GSS_S_NO_CONTEXT)
+        ├── ContextExpiredError    the context has expired (GSS_S_CONTEXT_EXPIRED)
+        └── NoCredError            no credentials: no TGT in the cache, no keytab (GSS_S_NO_CRED)
+
+A failure of a ``ktix.gss`` call is always a :class:`GssError`, whatever its cause (a KDC refusal
+during ``step`` too): its ``code``/``name`` are the core error's, ``major``/``minor`` the GSS status
+(``minor`` numbers Kerberos codes as MIT does, ``ERROR_TABLE_BASE_krb5 + code``).
 
 Arguments of the wrong Python type raise the built-in ``TypeError``, not a ``KtixError``.
 """
@@ -141,6 +154,83 @@ class NotLoggedInError(KtixError):
     """The client has no ticket-granting ticket: log in first (``KTIX_ERR_NOT_LOGGED_IN``)."""
 
 
+class GssError(KtixError):
+    """A GSS-API failure (any failure of a ``ktix.gss`` call).
+
+    Attributes (besides ``code``, ``name`` and ``message`` of the core error):
+        major: the GSS major status (RFC 2744): a routine error such as ``GSS_S_BAD_SIG``
+            (``6 << 16``), or a supplementary bit such as ``GSS_S_DUPLICATE_TOKEN`` (2).
+        minor: the mechanism (minor) status, as MIT's library numbers it.
+    """
+
+    major: int
+    minor: int
+
+    def __init__(self, code: int, name: str, message: str, major: int = 13 << 16, minor: int = 0) -> None:
+        super().__init__(code, name, message)
+        self.args = (code, name, message, major, minor)
+        self.major = major
+        self.minor = minor
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code}): {self.message} [GSS major 0x{self.major:08x}, minor {self.minor}]"
+
+
+class BadMicError(GssError):
+    """A MIC or Wrap token does not verify (``GSS_S_BAD_SIG``): tampered, or another key."""
+
+
+class DefectiveTokenError(GssError):
+    """A token is malformed, truncated, or not the kind expected here (``GSS_S_DEFECTIVE_TOKEN``)."""
+
+
+class BadBindingsError(GssError):
+    """The initiator's channel bindings do not match the acceptor's (``GSS_S_BAD_BINDINGS``)."""
+
+
+class TokenSequenceError(GssError):
+    """A per-message token verified but breaks the sequence: a replay (``GSS_S_DUPLICATE_TOKEN``),
+    too old to check (``GSS_S_OLD_TOKEN``), after a later one (``GSS_S_UNSEQ_TOKEN``) or after a
+    gap (``GSS_S_GAP_TOKEN``); ``major`` says which."""
+
+
+class NoContextError(GssError):
+    """The security context is not (yet) established (``GSS_S_NO_CONTEXT``)."""
+
+
+class ContextExpiredError(GssError):
+    """The security context has expired (``GSS_S_CONTEXT_EXPIRED``)."""
+
+
+class NoCredError(GssError):
+    """No credentials: no TGT in the cache, no usable keytab (``GSS_S_NO_CRED``)."""
+
+
+_GSS_BY_ROUTINE: dict[int, type[GssError]] = {
+    6: BadMicError,
+    9: DefectiveTokenError,
+    4: BadBindingsError,
+    8: NoContextError,
+    12: ContextExpiredError,
+    7: NoCredError,
+}
+
+
+def gss_error_class(major: int) -> type[GssError]:
+    """The exception class a GSS failure with major status ``major`` is raised as."""
+    routine = (major >> 16) & 0xFF
+    if routine:
+        return _GSS_BY_ROUTINE.get(routine, GssError)
+    if major & 0x1E:  # DUPLICATE, OLD, UNSEQ, GAP
+        return TokenSequenceError
+    return GssError
+
+
+def _from_gss(code: int, name: str, message: str, major: int, minor: int) -> GssError:
+    """The exception for a failed GSS call (called by the native module's GSS error mapping)."""
+    return gss_error_class(major)(code, name, message, major, minor)
+
+
 _BY_CODE: dict[int, type[KtixError]] = {
     6: PrincipalUnknownError,
     7: PrincipalUnknownError,
@@ -213,6 +303,14 @@ ALL_ERRORS: tuple[type[KtixError], ...] = (
     NotFoundError,
     ExistsError,
     NotLoggedInError,
+    GssError,
+    BadMicError,
+    DefectiveTokenError,
+    BadBindingsError,
+    TokenSequenceError,
+    NoContextError,
+    ContextExpiredError,
+    NoCredError,
 )
 
 # Shown and pickled as ktix.<Name>, where users find them.

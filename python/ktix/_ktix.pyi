@@ -5,7 +5,7 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import final
+from typing import Any, final
 
 from ._types import ClientStats, Credential, KeytabEntry, TicketFlags
 
@@ -22,6 +22,8 @@ __all__ = [
     "Client",
     "Accepted",
     "Acceptor",
+    "InitiatorContext",
+    "AcceptorContext",
     "__version__",
 ]
 
@@ -291,3 +293,100 @@ class Accepted:
     @property
     def session_enctype(self) -> int:
         """The enctype of the session key."""
+
+@final
+class InitiatorContext:
+    """The initiator (client) side of a GSS-API security context."""
+
+    def __new__(
+        cls,
+        service: str,
+        ccache: CCache | str | os.PathLike[str] | None = None,
+        *,
+        mutual: bool = True,
+        delegate: bool = False,
+        spnego: bool = False,
+        channel_bindings: bytes | bytearray | memoryview | Any | None = None,
+        lifetime: int | None = None,
+    ) -> InitiatorContext: ...
+    def step(self, token: bytes | bytearray | memoryview | None = None) -> bytes | None:
+        """One step: ``None`` first, then each acceptor token; the token to send, or ``None``."""
+    @property
+    def complete(self) -> bool:
+        """Whether the context is established."""
+    @property
+    def flags(self) -> int:
+        """The context flags (RFC 2744 bits: ``ktix.gss.MUTUAL`` …)."""
+    @property
+    def mech(self) -> str:
+        """The mechanism as a dotted OID."""
+    @property
+    def initiator_name(self) -> str | None:
+        """The initiator's principal, once known."""
+    @property
+    def target_name(self) -> str | None:
+        """The acceptor's principal, once known."""
+    @property
+    def expires(self) -> datetime | None:
+        """When the context expires, once known."""
+    @property
+    def is_initiator(self) -> bool:
+        """``True`` for an initiator."""
+    def wrap(self, data: bytes | bytearray | memoryview, confidential: bool = True) -> bytes:
+        """A Wrap token carrying ``data`` (encrypted when ``confidential``)."""
+    def unwrap(self, token: bytes | bytearray | memoryview) -> bytes:
+        """The data of the peer's Wrap token."""
+    def get_mic(self, data: bytes | bytearray | memoryview) -> bytes:
+        """A MIC token over ``data``."""
+    def verify_mic(self, data: bytes | bytearray | memoryview, mic: bytes | bytearray | memoryview) -> None:
+        """Check the peer's MIC token over ``data``."""
+    def wrap_size_limit(self, max_output: int, confidential: bool = True) -> int:
+        """The largest message whose Wrap token fits in ``max_output`` bytes."""
+
+@final
+class AcceptorContext:
+    """The acceptor (service) side of a GSS-API security context."""
+
+    def __new__(
+        cls,
+        keytab: Keytab | str | os.PathLike[str] | None = None,
+        *,
+        spnego: bool = True,
+        channel_bindings: bytes | bytearray | memoryview | Any | None = None,
+    ) -> AcceptorContext: ...
+    def step(self, token: bytes | bytearray | memoryview | None) -> bytes | None:
+        """One step with the initiator's token; the token to send back, or ``None``."""
+    @property
+    def delegated(self) -> CCache | None:
+        """The TGT the initiator delegated, as a memory ``CCache``."""
+    @property
+    def complete(self) -> bool:
+        """Whether the context is established."""
+    @property
+    def flags(self) -> int:
+        """The context flags (RFC 2744 bits: ``ktix.gss.MUTUAL`` …)."""
+    @property
+    def mech(self) -> str:
+        """The mechanism as a dotted OID."""
+    @property
+    def initiator_name(self) -> str | None:
+        """The initiator's principal, once known."""
+    @property
+    def target_name(self) -> str | None:
+        """The acceptor's principal, once known."""
+    @property
+    def expires(self) -> datetime | None:
+        """When the context expires, once known."""
+    @property
+    def is_initiator(self) -> bool:
+        """``True`` for an initiator."""
+    def wrap(self, data: bytes | bytearray | memoryview, confidential: bool = True) -> bytes:
+        """A Wrap token carrying ``data`` (encrypted when ``confidential``)."""
+    def unwrap(self, token: bytes | bytearray | memoryview) -> bytes:
+        """The data of the peer's Wrap token."""
+    def get_mic(self, data: bytes | bytearray | memoryview) -> bytes:
+        """A MIC token over ``data``."""
+    def verify_mic(self, data: bytes | bytearray | memoryview, mic: bytes | bytearray | memoryview) -> None:
+        """Check the peer's MIC token over ``data``."""
+    def wrap_size_limit(self, max_output: int, confidential: bool = True) -> int:
+        """The largest message whose Wrap token fits in ``max_output`` bytes."""

@@ -3,7 +3,9 @@
 //! `ktix.KtixError` and its family subclasses are plain Python classes (`ktix/_errors.py`), so
 //! that they pickle, can be subclassed and constructed from Python like any exception. This module
 //! calls `ktix._errors._from_core(code, name, message)`, which picks the class for the code (the
-//! table is documented there) and builds the instance.
+//! table is documented there) and builds the instance. Failures of the GSS-API calls (and the
+//! core's GSS codes, 1100-1199) go through `gss::gss_err` instead, which adds the GSS major and
+//! minor status (`ktix._errors._from_gss`).
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -15,6 +17,10 @@ use pyo3::sync::PyOnceLock;
 /// Should the exception classes themselves be unavailable (a broken installation), the failure
 /// to find them is returned instead, so the caller still gets an exception.
 pub(crate) fn to_py_err(py: Python<'_>, err: &ktix::Error) -> PyErr {
+    if (1100..1200).contains(&err.code().code()) {
+        // The GSS-API codes (KTIX_ERR_GSS_*) raise GssError with their major/minor status.
+        return crate::gss::gss_err(py, err);
+    }
     static FROM_CORE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let code = err.code();
     let made = FROM_CORE

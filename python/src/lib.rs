@@ -6,6 +6,9 @@
 //! release the GIL (`Python::detach`). Every class is `frozen` and `Send + Sync`: objects are
 //! shared between Python threads as the core objects are between Rust threads.
 //!
+//! The GSS-API contexts (`gss.rs`) are exported here and re-exported as `ktix.gss` by
+//! `ktix/gss.py`; their failures raise `ktix.GssError` through `gss::gss_err`.
+//!
 //! The public Python surface is re-exported by `ktix/__init__.py`; `ktix/_ktix.pyi` describes
 //! this module and is checked against it by the tests (`mypy.stubtest`).
 
@@ -18,6 +21,7 @@ mod ccache;
 mod client;
 mod conv;
 mod error;
+mod gss;
 mod kdc;
 mod keytab;
 
@@ -73,6 +77,9 @@ mod _ktix {
 
     #[pymodule_export]
     use super::acceptor::{Accepted, Acceptor};
+
+    #[pymodule_export]
+    use super::gss::{AcceptorContext, InitiatorContext};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

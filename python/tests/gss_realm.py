@@ -4,7 +4,8 @@ libgssapi-krb5) needs to find it.
 
 The realm ``KTIX.TEST`` (enctypes 20, 18, 19, 17) holds:
 
-- ``alice`` (a password) — her forwardable TGT is put in a FILE cache by MIT's own ``kinit``;
+- ``alice`` (a password) — her forwardable TGT is put in a FILE cache by MIT's own ``kinit``
+  (or ktix's client, for the tests that need no MIT);
 - ``HTTP/web.ktix.test`` with keys of all four enctypes, and for each enctype N one service
   ``HTTP/eN.ktix.test`` with a key of that enctype only: the KDC gives a ticket to it a session
   key of enctype N (the first of the client's list the service has a key of, as MIT's KDC
@@ -108,7 +109,7 @@ def need_tool(tool: str) -> str:
 class GssRealm:
     """The served realm and its files (see the module documentation)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, mit_kinit: bool = True) -> None:
         self.directory = directory
         self.kdc = ktix.Kdc(REALM, enctypes=[20, 18, 19, 17])
         self.kdc.add_principal(USER, PASSWORD)
@@ -137,7 +138,10 @@ class GssRealm:
             "KRB5_KTNAME": f"FILE:{self.keytab_path}",
             "KRB5RCACHEDIR": str(self.rcache_dir),
         }
-        self.kinit(self.ccache_path)
+        if mit_kinit:
+            self.kinit(self.ccache_path)
+        else:
+            self.client(ktix.CCache.file(self.ccache_path)).login(USER, PASSWORD)
 
     def krb5_conf_text(self) -> str:
         return (
@@ -200,11 +204,13 @@ class GssRealm:
 
 
 @contextlib.contextmanager
-def gss_realm_running() -> Iterator[GssRealm]:
+def gss_realm_running(*, mit_kinit: bool = True) -> Iterator[GssRealm]:
+    """A started :class:`GssRealm` in a new temporary directory (alice's TGT from MIT's kinit, or
+    from ktix's client with ``mit_kinit=False``); stopped and removed afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="ktix-gss-"))
     realm = None
     try:
-        realm = GssRealm(directory)
+        realm = GssRealm(directory, mit_kinit=mit_kinit)
         yield realm
     finally:
         if realm is not None:

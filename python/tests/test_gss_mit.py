@@ -128,3 +128,154 @@ def test_mit_acceptor_channel_bindings_behaviour(gss_realm: GssRealm, gssapi: Mo
         acc = mit_acceptor(gssapi, channel_bindings=acc_cb)
         establish(ini, acc)
         assert not int(acc.actual_flags) & CHANNEL_BOUND
+
+
+# ----- MIT initiator → ktix acceptor ------------------------------------------------------------
+
+CB = b"tls-server-end-point:\x01\x02\x03"
+
+
+def _mit_exchanges_with(gssapi: ModuleType, mit: Any, ours: Any, *, mit_is_initiator: bool) -> None:
+    """Per-message tokens both ways between an established MIT context and a ktix one: Wrap with
+    and without confidentiality and MICs; then a tampered and a replayed token, each side."""
+    for conf in (True, False):
+        wrapped = mit.wrap(b"from MIT %d" % conf, conf)
+        assert wrapped.encrypted is conf
+        assert ours.unwrap(wrapped.message) == b"from MIT %d" % conf
+        unwrapped = mit.unwrap(ours.wrap(b"from ktix %d" % conf, confidential=conf))
+        assert unwrapped.message == b"from ktix %d" % conf and unwrapped.encrypted is conf
+    ours.verify_mic(b"mit signed", mit.get_signature(b"mit signed"))
+    mit.verify_signature(b"ktix signed", ours.get_mic(b"ktix signed"))
+    # MIT's token, tampered, then replayed, at ktix.
+    token = mit.wrap(b"once", True).message
+    tampered = bytearray(token)
+    tampered[-2] ^= 0x40
+    with pytest.raises(ktix.gss.BadMicError):
+        ours.unwrap(tampered)
+    assert ours.unwrap(token) == b"once"
+    with pytest.raises(ktix.gss.TokenSequenceError) as dup:
+        ours.unwrap(token)
+    assert dup.value.major == ktix.gss.GSS_S_DUPLICATE_TOKEN
+    mic = mit.get_signature(b"m")
+    with pytest.raises(ktix.gss.BadMicError):
+        ours.verify_mic(b"M", mic)
+    # ktix's token, tampered, then replayed, at MIT.
+    token = ours.wrap(b"twice")
+    tampered = bytearray(token)
+    tampered[-2] ^= 0x40
+    with pytest.raises(gssapi.exceptions.BadMICError):
+        mit.unwrap(bytes(tampered))
+    assert mit.unwrap(token).message == b"twice"
+    with pytest.raises(gssapi.exceptions.DuplicateTokenError):
+        mit.unwrap(token)
+    with pytest.raises(gssapi.exceptions.BadMICError):
+        mit.verify_signature(b"X", ours.get_mic(b"x"))
+
+
+@pytest.mark.parametrize("spnego", MECHS)
+@pytest.mark.parametrize("enctype", ALL)
+def test_mit_initiator_ktix_acceptor(gss_realm: GssRealm, gssapi: ModuleType, enctype: int, spnego: bool) -> None:
+    """MIT's initiator (mutual, delegation, channel bindings) → ktix's acceptor, for each
+    enctype, raw krb5 and SPNEGO."""
+    ini = mit_initiator(gssapi, hostbased(enctype), spnego=spnego, delegate=True, channel_bindings=CB)
+    acc = ktix.gss.AcceptorContext(channel_bindings=CB)
+    tokens = establish(ini, acc)
+    assert first_mech(tokens) == (SPNEGO_OID_DER if spnego else KRB5_OID_DER)
+    assert gss_realm.session_enctype(gss_realm.ccache_path, service(enctype)) == enctype
+    # Mutual authentication: MIT's initiator completed on our AP-REP.
+    assert int(ini.actual_flags) & MUTUAL
+    assert acc.initiator_name == ALICE and acc.target_name == f"{service(enctype)}@{REALM}"
+    assert acc.mech == (ktix.gss.SPNEGO_MECH if spnego else ktix.gss.KRB5_MECH)
+    assert acc.flags & (MUTUAL | CONF | INTEG | DELEG) == MUTUAL | CONF | INTEG | DELEG
+    assert acc.flags & CHANNEL_BOUND
+    # Delegation: the forwarded TGT gets a service ticket from our KDC.
+    delegated = acc.delegated
+    assert delegated is not None and delegated.principal == ALICE
+    ticket = gss_realm.client(delegated).service_ticket(OTHER)
+    assert ticket.server == f"{OTHER}@{REALM}"
+    _mit_exchanges_with(gssapi, ini, acc, mit_is_initiator=True)
+
+
+@pytest.mark.parametrize("spnego", MECHS)
+def test_mit_initiator_mismatched_bindings_refused_by_ktix(gss_realm: GssRealm, gssapi: ModuleType, spnego: bool) -> None:
+    ini = mit_initiator(gssapi, hostbased(20), spnego=spnego, channel_bindings=CB)
+    acc = ktix.gss.AcceptorContext(channel_bindings=CB + b"!")
+    with pytest.raises(ktix.gss.BadBindingsError) as info:
+        acc.step(ini.step())
+    assert info.value.major == GSS_S_BAD_BINDINGS
+    # No bindings from MIT: accepted, not channel-bound (as MIT's acceptor does).
+    ini = mit_initiator(gssapi, hostbased(20), spnego=spnego)
+    acc = ktix.gss.AcceptorContext(channel_bindings=CB)
+    establish(ini, acc)
+    assert not acc.flags & CHANNEL_BOUND and not acc.flags & DELEG and acc.delegated is None
+
+
+def test_mit_initiator_without_mutual_ktix_acceptor(gss_realm: GssRealm, gssapi: ModuleType) -> None:
+    ini = mit_initiator(gssapi, hostbased(18), mutual=False)
+    acc = ktix.gss.AcceptorContext()
+    tokens = establish(ini, acc)
+    assert len(tokens) == 1 and not acc.flags & MUTUAL
+    assert acc.unwrap(ini.wrap(b"one way", True).message) == b"one way"
+
+
+# ----- ktix initiator → MIT acceptor ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spnego", MECHS)
+@pytest.mark.parametrize("enctype", ALL)
+def test_ktix_initiator_mit_acceptor(gss_realm: GssRealm, gssapi: ModuleType, enctype: int, spnego: bool) -> None:
+    """ktix's initiator (mutual, delegation, channel bindings) → MIT's acceptor, for each
+    enctype, raw krb5 and SPNEGO."""
+    ini = ktix.gss.InitiatorContext(hostbased(enctype), spnego=spnego, delegate=True, channel_bindings=CB)
+    acc = mit_acceptor(gssapi, channel_bindings=CB)
+    tokens = establish(ini, acc)
+    assert first_mech(tokens) == (SPNEGO_OID_DER if spnego else KRB5_OID_DER)
+    assert gss_realm.session_enctype(gss_realm.ccache_path, service(enctype)) == enctype
+    assert str(acc.initiator_name) == ALICE
+    # Mutual authentication: our initiator completed on MIT's AP-REP (with MIT's acceptor subkey,
+    # which the per-message tokens below then use).
+    assert ini.flags & MUTUAL and int(acc.actual_flags) & MUTUAL
+    flags = int(acc.actual_flags)
+    assert flags & (CONF | INTEG | DELEG) == CONF | INTEG | DELEG
+    assert flags & CHANNEL_BOUND, "MIT's acceptor sets the flag on matching bindings"
+    assert ini.target_name == f"{service(enctype)}@{REALM}"
+    # Delegation: MIT's acceptor uses the forwarded TGT for a ticket to another service.
+    delegated = acc.delegated_creds
+    assert delegated is not None and str(delegated.name) == ALICE
+    onward = mit_initiator(gssapi, OTHER.replace("/", "@"), creds=delegated)
+    assert onward.step() is not None
+    _mit_exchanges_with(gssapi, acc, ini, mit_is_initiator=False)
+
+
+@pytest.mark.parametrize("spnego", MECHS)
+def test_ktix_initiator_mismatched_bindings_refused_by_mit(gss_realm: GssRealm, gssapi: ModuleType, spnego: bool) -> None:
+    ini = ktix.gss.InitiatorContext(hostbased(20), spnego=spnego, channel_bindings=CB)
+    acc = mit_acceptor(gssapi, channel_bindings=CB + b"!")
+    with pytest.raises(gssapi.exceptions.GSSError) as info:
+        acc.step(ini.step(None))
+    assert info.value.maj_code == GSS_S_BAD_BINDINGS
+    # Bindings from ktix that MIT's acceptor was not given: accepted, not channel-bound.
+    ini = ktix.gss.InitiatorContext(hostbased(20), spnego=spnego, channel_bindings=CB)
+    acc = mit_acceptor(gssapi)
+    establish(ini, acc)
+    assert not int(acc.actual_flags) & CHANNEL_BOUND and not int(acc.actual_flags) & DELEG
+
+
+def test_ktix_initiator_stores_mit_delegated_cache(gss_realm: GssRealm, gssapi: ModuleType, tmp_path: Path) -> None:
+    """MIT's acceptor stores the TGT ktix delegated into a FILE cache; ktix reads it and uses it."""
+    ini = ktix.gss.InitiatorContext(hostbased(19), delegate=True)
+    acc = mit_acceptor(gssapi)
+    establish(ini, acc)
+    cache = tmp_path / "delegated.cc"
+    acc.delegated_creds.store(store={"ccache": f"FILE:{cache}"}, overwrite=True)
+    stored = ktix.CCache.file(cache)
+    assert stored.principal == ALICE
+    assert gss_realm.client(stored).service_ticket(OTHER).server == f"{OTHER}@{REALM}"
+
+
+def test_mit_rejects_ktix_context_token_replay(gss_realm: GssRealm, gssapi: ModuleType) -> None:
+    ini = ktix.gss.InitiatorContext(hostbased(17))
+    token = ini.step(None)
+    mit_acceptor(gssapi).step(token)
+    with pytest.raises(gssapi.exceptions.GSSError):
+        mit_acceptor(gssapi).step(token)
