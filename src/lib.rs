@@ -88,6 +88,36 @@ pub mod internals {
     pub mod fsutil {
         pub use crate::fsutil::*;
     }
+    /// The GSS-API token decoders, for the fuzz targets and the seeder.
+    pub mod gss {
+        use crate::Result;
+
+        /// The krb5 token ids: AP-REQ, AP-REP, KRB-ERROR, MIC, Wrap.
+        pub const TOKEN_IDS: [[u8; 2]; 5] = {
+            use crate::gss::token::*;
+            [TOK_AP_REQ, TOK_AP_REP, TOK_KRB_ERROR, TOK_MIC, TOK_WRAP]
+        };
+
+        /// RFC 2743 §3.1 framing of `inner` with mechanism `mech` (OID content bytes).
+        pub fn frame(mech: &[u8], inner: &[u8]) -> Vec<u8> {
+            crate::gss::token::frame(mech, inner)
+        }
+
+        /// Splits a framed token into mechanism OID and inner token.
+        pub fn unframe(token: &[u8]) -> Result<(&[u8], &[u8])> {
+            crate::gss::token::unframe(token)
+        }
+
+        /// A framed krb5 token: token id and body.
+        pub fn krb5_token(tok_id: [u8; 2], body: &[u8]) -> Vec<u8> {
+            crate::gss::token::krb5_token(tok_id, body)
+        }
+
+        /// Parses a framed krb5 token into token id and body.
+        pub fn parse_krb5_token(token: &[u8]) -> Result<([u8; 2], &[u8])> {
+            crate::gss::token::parse_krb5_token(token)
+        }
+    }
     /// The FILE credential cache's byte format.
     pub mod ccache_file {
         /// Parses FILE-cache bytes; when they name a principal, writes them, re-reads that and

@@ -8,6 +8,7 @@
 //! | `oid` | object identifiers: the mechanisms and name types, DER content bytes compared by value |
 //! | `flags` | [`ContextFlags`], the RFC 2744 context flag bits |
 //! | `status` | [`Status`]: the GSS major/minor status of a core [`Error`](crate::Error) |
+//! | `token` | RFC 2743 §3.1 framing (`0x60 len 06 oid …`) and the krb5 token ids (RFC 1964, RFC 4121) |
 //!
 //! The security contexts build their AP-REQ and verify the peer's with the one AP exchange of
 //! `proto::ap`, the same code the TGS and the [`Acceptor`](crate::Acceptor) use.
@@ -15,6 +16,7 @@
 mod flags;
 pub mod oid;
 mod status;
+pub(crate) mod token;
 
 pub use flags::ContextFlags;
 pub use status::{major, Status};
