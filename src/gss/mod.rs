@@ -8,13 +8,20 @@
 //! | `oid` | object identifiers: the mechanisms and name types, DER content bytes compared by value |
 //! | `flags` | [`ContextFlags`], the RFC 2744 context flag bits |
 //! | `status` | [`Status`]: the GSS major/minor status of a core [`Error`](crate::Error) |
+//! | `message` | RFC 4121 §4.2 MIC and Wrap tokens ([`Unwrapped`]), `wrap_size_limit` |
+//! | `sequence` | the receive-side replay/sequence window (64 tokens, 64-bit numbers) |
+//! | `token` | RFC 2743 §3.1 framing (`0x60 len 06 oid …`) and the krb5 token ids (RFC 1964, RFC 4121) |
 //!
 //! The security contexts build their AP-REQ and verify the peer's with the one AP exchange of
 //! `proto::ap`, the same code the TGS and the [`Acceptor`](crate::Acceptor) use.
 
 mod flags;
+pub(crate) mod message;
 pub mod oid;
+mod sequence;
 mod status;
+pub(crate) mod token;
 
 pub use flags::ContextFlags;
+pub use message::Unwrapped;
 pub use status::{major, Status};
