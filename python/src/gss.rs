@@ -84,10 +84,23 @@ fn channel_bindings(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ChannelBi
     if let Ok(data) = bytes_like(obj, "channel_bindings") {
         return Ok(Some(ChannelBindings::application(&data)));
     }
+    const FIELDS: [&str; 5] = [
+        "initiator_address_type",
+        "initiator_address",
+        "acceptor_address_type",
+        "acceptor_address",
+        "application_data",
+    ];
+    for name in FIELDS {
+        if !obj.hasattr(name)? {
+            return Err(PyTypeError::new_err(format!(
+                "channel_bindings must be bytes, bytearray, memoryview or ktix.gss.ChannelBindings, not {}",
+                obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+            )));
+        }
+    }
     let field = |name: &str| -> PyResult<Vec<u8>> {
-        let value = obj.getattr(name).map_err(|_| {
-            PyTypeError::new_err("channel_bindings must be bytes, bytearray, memoryview or ktix.gss.ChannelBindings")
-        })?;
+        let value = obj.getattr(name)?;
         if value.is_none() {
             return Ok(Vec::new());
         }
@@ -279,8 +292,7 @@ security_context_methods!(InitiatorContext, {
         lifetime: Option<i64>,
     ) -> PyResult<InitiatorContext> {
         let bindings = self::channel_bindings(channel_bindings)?;
-        let lifetime = conv::positive(py, lifetime, "lifetime")?
-            .map(|l| u32::try_from(l).unwrap_or(u32::MAX));
+        let lifetime = conv::positive(py, lifetime, "lifetime")?.map(|l| u32::try_from(l).unwrap_or(u32::MAX));
         let ccache = match ccache {
             None => None,
             Some(CCacheArg::Cache(c)) => Some(Ok(c.get().inner.clone())),
@@ -414,4 +426,3 @@ security_context_methods!(AcceptorContext, {
         }
     }
 });
-
