@@ -8,14 +8,14 @@
 //! | `oid` | object identifiers: the mechanisms and name types, DER content bytes compared by value |
 //! | `flags` | [`ContextFlags`], the RFC 2744 context flag bits |
 //! | `status` | [`Status`]: the GSS major/minor status of a core [`Error`](crate::Error) |
-//! | `message` | RFC 4121 §4.2 MIC and Wrap tokens ([`Unwrapped`]), `wrap_size_limit` |
-//! | `sequence` | the receive-side replay/sequence window (64 tokens, 64-bit numbers) |
-//! | `token` | RFC 2743 §3.1 framing (`0x60 len 06 oid …`) and the krb5 token ids (RFC 1964, RFC 4121) |
 //! | `name` | [`Name`]: principal, user, host-based and exported names; canonicalization |
 //! | `bindings` | [`ChannelBindings`] and their RFC 4121 hash |
 //! | `checksum` | the 0x8003 authenticator checksum (RFC 4121 §4.1.1) |
 //! | `cred` | [`InitiatorCred`] (ticket cache) and [`AcceptorCred`] (keytab) |
 //! | `context/` | [`InitiatorContext`], [`AcceptorContext`], the [`SecurityContext`] trait |
+//! | `message` | RFC 4121 §4.2 MIC and Wrap tokens ([`Unwrapped`]), `wrap_size_limit` |
+//! | `sequence` | the receive-side replay/sequence window (64 tokens, 64-bit numbers) |
+//! | `token` | RFC 2743 §3.1 framing (`0x60 len 06 oid …`) and the krb5 token ids (RFC 1964, RFC 4121) |
 //!
 //! The security contexts build their AP-REQ and verify the peer's with the one AP exchange of
 //! `proto::ap`, the same code the TGS and the [`Acceptor`](crate::Acceptor) use; the KRB-CRED of

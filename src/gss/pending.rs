@@ -1,7 +1,6 @@
 //! TEMPORARY stand-in, with the contract's signatures, for the gss1 branch's `spnego.rs`
-//! (written at the same time): this file goes when that branch's SPNEGO is merged. SPNEGO
-//! answers `KTIX_ERR_GSS_UNAVAILABLE`. (gss1's `token.rs` and `message.rs` replaced the other
-//! stand-ins in the merge on branch gsspy.)
+//! (written at the same time): this file goes when that is merged. SPNEGO answers
+//! `KTIX_ERR_GSS_UNAVAILABLE` until then.
 #![allow(dead_code)]
 
 pub(crate) mod spnego {
