@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `oid` | object identifiers: the mechanisms and name types, DER content bytes compared by value |
 //! | `flags` | [`ContextFlags`], the RFC 2744 context flag bits |
+//! | `spnego` | RFC 4178: NegTokenInit/NegTokenResp codec, the initiator and acceptor state machines |
 //! | `status` | [`Status`]: the GSS major/minor status of a core [`Error`](crate::Error) |
 //! | `message` | RFC 4121 §4.2 MIC and Wrap tokens ([`Unwrapped`]), `wrap_size_limit` |
 //! | `sequence` | the receive-side replay/sequence window (64 tokens, 64-bit numbers) |
@@ -19,6 +20,7 @@ mod flags;
 pub(crate) mod message;
 pub mod oid;
 mod sequence;
+pub(crate) mod spnego;
 mod status;
 pub(crate) mod token;
 
