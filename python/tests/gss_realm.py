@@ -109,9 +109,9 @@ def need_tool(tool: str) -> str:
 class GssRealm:
     """The served realm and its files (see the module documentation)."""
 
-    def __init__(self, directory: Path, *, mit_kinit: bool = True) -> None:
+    def __init__(self, directory: Path, *, mit_kinit: bool = True, max_life: Optional[int] = None) -> None:
         self.directory = directory
-        self.kdc = ktix.Kdc(REALM, enctypes=[20, 18, 19, 17])
+        self.kdc = ktix.Kdc(REALM, enctypes=[20, 18, 19, 17], max_life=max_life)
         self.kdc.add_principal(USER, PASSWORD)
         self.kdc.add_principal(f"HTTP/web.{DOMAIN}")
         self.kdc.add_principal(OTHER)
@@ -204,13 +204,13 @@ class GssRealm:
 
 
 @contextlib.contextmanager
-def gss_realm_running(*, mit_kinit: bool = True) -> Iterator[GssRealm]:
+def gss_realm_running(*, mit_kinit: bool = True, max_life: Optional[int] = None) -> Iterator[GssRealm]:
     """A started :class:`GssRealm` in a new temporary directory (alice's TGT from MIT's kinit, or
     from ktix's client with ``mit_kinit=False``); stopped and removed afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="ktix-gss-"))
     realm = None
     try:
-        realm = GssRealm(directory, mit_kinit=mit_kinit)
+        realm = GssRealm(directory, mit_kinit=mit_kinit, max_life=max_life)
         yield realm
     finally:
         if realm is not None:

@@ -6,8 +6,10 @@ and arguments of the wrong type. (MIT on the other side: test_gss_mit.py.)"""
 from __future__ import annotations
 
 import pickle
+import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -162,6 +164,54 @@ def test_tampered_replayed_reordered_and_gapped_tokens(env: GssRealm) -> None:
     with pytest.raises(gss.TokenSequenceError) as dup:
         acc.unwrap(t2)
     assert dup.value.major == gss.GSS_S_DUPLICATE_TOKEN
+
+
+def test_out_of_window_token_is_old(env: GssRealm) -> None:
+    """A token older than the receive window (64 tokens) cannot be checked for replay:
+    GSS_S_OLD_TOKEN."""
+    ini, acc = _established(20)
+    tokens = [ini.wrap(b"%d" % i) for i in range(80)]
+    assert acc.unwrap(tokens[0]) == b"0"
+    with pytest.raises(gss.TokenSequenceError) as gap:
+        acc.unwrap(tokens[70])
+    assert gap.value.major == gss.GSS_S_GAP_TOKEN
+    for i in range(71, 80):
+        assert acc.unwrap(tokens[i]) == b"%d" % i
+    with pytest.raises(gss.TokenSequenceError) as old:
+        acc.unwrap(tokens[1])
+    assert old.value.major == gss.GSS_S_OLD_TOKEN
+
+
+def test_contexts_are_shared_between_threads(env: GssRealm) -> None:
+    """Per-message calls from several threads at once on one context: every token gets its own
+    sequence number (delivered in that order they all verify)."""
+    ini, acc = _established(18)
+
+    def work(k: int) -> list[bytes]:
+        return [ini.wrap(b"thread %d message %d" % (k, i)) for i in range(50)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tokens = [t for batch in pool.map(work, range(4)) for t in batch]
+    # RFC 4121 §4.2.6.2: the Wrap token header's SND_SEQ, bytes 8..16.
+    tokens.sort(key=lambda t: int.from_bytes(t[8:16], "big"))
+    assert len({t[8:16] for t in tokens}) == 200
+    received = {acc.unwrap(t) for t in tokens}
+    assert received == {b"thread %d message %d" % (k, i) for k in range(4) for i in range(50)}
+
+
+def test_context_expires_with_its_ticket() -> None:
+    """Per-message calls after the ticket's end time: GSS_S_CONTEXT_EXPIRED."""
+    with gss_realm_running(mit_kinit=False, max_life=3) as short, short.environ():
+        ini, acc = _established(20)
+        expires = acc.expires
+        assert expires is not None and expires <= datetime.now(timezone.utc) + timedelta(seconds=4)
+        acc.unwrap(ini.wrap(b"still valid"))
+        time.sleep(max(0.0, (expires - datetime.now(timezone.utc)).total_seconds()) + 1.1)
+        with pytest.raises(gss.ContextExpiredError) as info:
+            ini.wrap(b"too late")
+        assert info.value.major == gss.GSS_S_CONTEXT_EXPIRED
+        with pytest.raises(gss.ContextExpiredError):
+            acc.get_mic(b"too late")
 
 
 def test_mic_tampered_and_replayed(env: GssRealm) -> None:
