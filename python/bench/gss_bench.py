@@ -23,6 +23,7 @@ Each figure is the best of ``--rounds`` runs of ``--seconds`` each.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import platform
 import shutil
@@ -130,8 +131,9 @@ def main() -> None:
     try:
         keytab = ktix.Keytab.load(directory / "service.keytab")
         mit_creds = gssapi.Credentials(usage="accept")
-        print(f"ktix {ktix.__version__}, python-gssapi {getattr(gssapi, '__version__', '?')} (MIT libgssapi_krb5), "
-              f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
+        print(f"ktix {ktix.__version__}, python-gssapi {importlib.metadata.version('gssapi')} (MIT libgssapi_krb5), "
+              f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}, "
+              f"load average {os.getloadavg()[0]:.1f}")
         print(f"best of {args.rounds} runs of {args.seconds:g} s; raw krb5 mechanism, mutual authentication")
         for e in enctypes:
             target = f"HTTP@e{e}.bench.test"

@@ -347,3 +347,12 @@ def test_gss_error_family_and_pickling() -> None:
     )
     assert type(_from_gss(37, "KRB_AP_ERR_SKEW", "skew", gss.GSS_S_FAILURE, 0)) is gss.GssError
     assert ktix.gss.GssError is ktix.GssError
+
+
+def test_the_readme_example_runs(env: GssRealm, capsys: pytest.CaptureFixture[str]) -> None:
+    """README.md's ``ktix.gss`` example, exactly as written there, against the realm."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### GSS-API from Python (`ktix.gss`)", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == f"{ALICE} 2\n"
