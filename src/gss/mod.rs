@@ -35,7 +35,6 @@ pub(crate) mod spnego;
 mod status;
 pub(crate) mod token;
 
-
 pub use bindings::{ChannelBindings, AF_INET, AF_INET6, AF_NULLADDR, AF_UNSPEC};
 pub use context::{AcceptorContext, AcceptorOptions, InitiatorContext, InitiatorOptions, Mech, SecurityContext};
 pub use cred::{AcceptorCred, InitiatorCred};
