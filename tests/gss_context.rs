@@ -148,6 +148,35 @@ fn a_replayed_ap_req_is_refused() {
 }
 
 #[test]
+fn a_failed_accept_answers_a_krb_error_token_when_mutual_was_asked() {
+    let realm = Realm::new();
+    let c = cred(realm.alice());
+    let acceptor = acceptor_cred(&realm);
+    let mut init = InitiatorContext::new(&c, &target(), InitiatorOptions::default()).unwrap();
+    let tok = init.step(None).unwrap().unwrap();
+    let mut first = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    first.step(&tok).unwrap();
+    assert!(first.error_token().is_none());
+    let mut replayed = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    assert_eq!(code(replayed.step(&tok)), ErrorCode::KRB_AP_ERR_REPEAT);
+    let err_tok = replayed.error_token().expect("a KRB-ERROR token").to_vec();
+    assert_eq!(unframe(&err_tok).0, [3, 0]);
+    // The initiator turns it into the acceptor's error.
+    assert_eq!(code(init.step(Some(&err_tok))), ErrorCode::KRB_AP_ERR_REPEAT);
+    // Without MUTUAL the initiator reads no reply: none is made.
+    let one_way = ContextFlags::SEQUENCE.with(ContextFlags::REPLAY);
+    let tok = InitiatorContext::new(&c, &target(), opts(one_way)).unwrap().step(None).unwrap().unwrap();
+    AcceptorContext::new(&acceptor, AcceptorOptions::default()).step(&tok).unwrap();
+    let mut replayed = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    assert_eq!(code(replayed.step(&tok)), ErrorCode::KRB_AP_ERR_REPEAT);
+    assert!(replayed.error_token().is_none());
+    // Nor for a token that is not an AP-REQ.
+    let mut garbage = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    assert!(garbage.step(&tok[..30]).is_err());
+    assert!(garbage.error_token().is_none());
+}
+
+#[test]
 fn delegation_hands_the_acceptor_a_tgt_that_gets_service_tickets() {
     let realm = Realm::new();
     realm.add_service("host/backend.ktix.test");
