@@ -217,6 +217,82 @@ fn delegation_hands_the_acceptor_a_tgt_that_gets_service_tickets() {
     assert_eq!(acc2.initiator_name().unwrap().to_string(), "alice@KTIX.TEST");
 }
 
+/// A hand-made GSS AP-REQ token from alice for [`SERVICE`] (mutual) whose checksum delegates
+/// `krb_cred` (built with the authenticator subkey passed to `make`).
+fn delegating_token(realm: &Realm, c: &InitiatorCred, make: impl Fn(&ktix::Key, &ktix::Key) -> Vec<u8>) -> Vec<u8> {
+    let st = c.client().service_ticket(SERVICE).unwrap();
+    let subkey = ktix::Key::random(st.key.enctype()).unwrap();
+    let krb_cred = make(&subkey, &st.key);
+    let mut ck = 16u32.to_le_bytes().to_vec();
+    ck.extend_from_slice(&[0u8; 16]);
+    ck.extend_from_slice(&(0x3fu32).to_le_bytes());
+    ck.extend_from_slice(&1u16.to_le_bytes());
+    ck.extend_from_slice(&(krb_cred.len() as u16).to_le_bytes());
+    ck.extend_from_slice(&krb_cred);
+    let (ap_req, _) = proto::build_ap_req(&proto::NewApReq {
+        ticket: &st.ticket,
+        session_key: &st.key,
+        client: &st.client,
+        usage: usage::AP_REQ_AUTH,
+        now: realm.now(),
+        checksum: proto::AuthChecksum::Raw { ctype: checksum_type::GSSAPI, bytes: &ck },
+        subkey: Some(&subkey),
+        seq_number: Some(5),
+        mutual: true,
+    })
+    .unwrap();
+    krb5_token([1, 0], &ap_req)
+}
+
+#[test]
+fn delegations_in_the_session_key_or_in_clear_are_taken_another_clients_are_not() {
+    let realm = Realm::new();
+    realm.kdc.add_principal("bob", Some("bob-pw")).unwrap();
+    let alice = cred(realm.alice());
+    let alice_tgt = alice.client().forwarded_tgt().unwrap();
+    let bob = realm.client();
+    bob.login("bob", "bob-pw").unwrap();
+    let bob_tgt = bob.forwarded_tgt().unwrap();
+    let acceptor = acceptor_cred(&realm);
+    let accept = |tok: &[u8]| {
+        let mut acc = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+        acc.step(tok).map(|_| acc)
+    };
+    // Sealed in the ticket's session key (older MIT, Heimdal).
+    let tok = delegating_token(&realm, &alice, |_, session| {
+        proto::build_krb_cred(std::slice::from_ref(&alice_tgt), session).unwrap()
+    });
+    let acc = accept(&tok).unwrap();
+    assert!(acc.flags().contains(ContextFlags::DELEG));
+    assert!(acc.delegated().unwrap().get(&common::krbtgt()).unwrap().is_some());
+    // Unencrypted (etype 0).
+    let tok = delegating_token(&realm, &alice, |subkey, _| {
+        let sealed = proto::build_krb_cred(std::slice::from_ref(&alice_tgt), subkey).unwrap();
+        let mut cred = wire::decode::<wire::KrbCred>(&sealed).unwrap();
+        let plain = proto::open_bytes(subkey, usage::KRB_CRED_ENC_PART, &cred.enc_part).unwrap();
+        cred.enc_part = wire::EncryptedData { etype: 0, kvno: None, cipher: wire::octets(plain.to_vec()) };
+        wire::encode(&cred).unwrap()
+    });
+    realm.clock.advance(1);
+    let acc = accept(&tok).unwrap();
+    assert_eq!(acc.delegated().unwrap().principal().unwrap(), Some(principal("alice")));
+    // bob's TGT in alice's context: not handed on as alice's, DELEG not granted.
+    let tok = delegating_token(&realm, &alice, |subkey, _| {
+        proto::build_krb_cred(std::slice::from_ref(&bob_tgt), subkey).unwrap()
+    });
+    realm.clock.advance(1);
+    let acc = accept(&tok).unwrap();
+    assert!(acc.delegated().is_none());
+    assert!(!acc.flags().contains(ContextFlags::DELEG));
+    // A KRB-CRED that does not open: the context fails.
+    let tok = delegating_token(&realm, &alice, |_, _| {
+        let other = ktix::Key::random(Enctype::Aes128CtsHmacSha196).unwrap();
+        proto::build_krb_cred(std::slice::from_ref(&alice_tgt), &other).unwrap()
+    });
+    realm.clock.advance(1);
+    assert!(major_is_error(&accept(&tok).unwrap_err()));
+}
+
 #[test]
 fn delegation_is_dropped_without_a_forwardable_tgt() {
     let realm = Realm::new();

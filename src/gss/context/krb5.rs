@@ -332,12 +332,19 @@ impl Krb5Acceptor {
                     keys.push(&v.ticket.session_key);
                     let creds = proto::open_krb_cred(krb_cred, &keys, &v.client)
                         .map_err(|e| e.context("delegated credentials"))?;
-                    let cache = CCache::memory();
-                    cache.initialize(&creds.first().map_or(v.client.clone(), |c| c.client.clone()))?;
-                    for cred in creds {
-                        cache.store(cred)?;
+                    // Only the initiator's own tickets: the cache is handed on as the
+                    // initiator's identity.
+                    if creds.is_empty() || creds.iter().any(|c| c.client != v.client) {
+                        log::warn!("ktix gss: delegated credentials from {} for another client ignored", v.client);
+                        flags = flags.without(ContextFlags::DELEG);
+                    } else {
+                        let cache = CCache::memory();
+                        cache.initialize(&v.client)?;
+                        for cred in creds {
+                            cache.store(cred)?;
+                        }
+                        self.delegated = Some(cache);
                     }
-                    self.delegated = Some(cache);
                 }
                 Ok(flags.with(mutual_flag))
             }
