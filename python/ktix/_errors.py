@@ -161,10 +161,13 @@ class GssError(KtixError):
         major: the GSS major status (RFC 2744): a routine error such as ``GSS_S_BAD_SIG``
             (``6 << 16``), or a supplementary bit such as ``GSS_S_DUPLICATE_TOKEN`` (2).
         minor: the mechanism (minor) status, as MIT's library numbers it.
+        token: the error token to send to the peer, when there is one (an acceptor's KRB-ERROR
+            token for an initiator that asked for mutual authentication), else ``None``.
     """
 
     major: int
     minor: int
+    token: bytes | None = None
 
     def __init__(self, code: int, name: str, message: str, major: int = 13 << 16, minor: int = 0) -> None:
         super().__init__(code, name, message)

@@ -394,7 +394,9 @@ security_context_methods!(AcceptorContext, {
     /// One step of establishing the context with the initiator's ``token``. Returns the token to
     /// send back (the AP-REP, a SPNEGO answer), or ``None`` when there is none. A token that
     /// does not verify raises ``GssError`` (``GSS_S_DEFECTIVE_TOKEN``, ``GSS_S_BAD_BINDINGS``,
-    /// ``GSS_S_FAILURE`` with the Kerberos code as ``minor``…). The GIL is released.
+    /// ``GSS_S_FAILURE`` with the Kerberos code as ``minor``…); when the initiator asked for
+    /// mutual authentication (raw krb5), the error's ``token`` is the KRB-ERROR token to send it,
+    /// as MIT's acceptor does. The GIL is released.
     fn step<'py>(&self, py: Python<'py>, token: Option<&Bound<'py, PyAny>>) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let token = match token {
             Some(t) if !t.is_none() => bytes_like(t, "token")?,
@@ -406,8 +408,23 @@ security_context_methods!(AcceptorContext, {
                 .or_raise_gss(py)
             }
         };
-        let out = py.detach(|| write(&self.inner).step(&token)).or_raise_gss(py)?;
-        Ok(out.map(|t| PyBytes::new(py, &t)))
+        let (out, error_token) = py.detach(|| {
+            let mut ctx = write(&self.inner);
+            match ctx.step(&token) {
+                Ok(out) => (Ok(out), None),
+                Err(e) => (Err(e), ctx.error_token().map(<[u8]>::to_vec)),
+            }
+        });
+        match out {
+            Ok(out) => Ok(out.map(|t| PyBytes::new(py, &t))),
+            Err(e) => {
+                let err = gss_err(py, &e);
+                if let Some(t) = error_token {
+                    err.value(py).setattr("token", PyBytes::new(py, &t))?;
+                }
+                Err(err)
+            }
+        }
     }
 
     /// The TGT the initiator delegated (forwarded), as a memory ``ktix.CCache`` a

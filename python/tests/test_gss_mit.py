@@ -203,6 +203,12 @@ def test_mit_initiator_mismatched_bindings_refused_by_ktix(gss_realm: GssRealm, 
     with pytest.raises(ktix.gss.BadBindingsError) as info:
         acc.step(ini.step())
     assert info.value.major == GSS_S_BAD_BINDINGS
+    if not spnego:
+        # The KRB-ERROR token for the initiator (it asked for mutual authentication): MIT's
+        # initiator turns it into its error.
+        assert info.value.token is not None and info.value.token.split(KRB5_OID_DER, 1)[1][:2] == b"\x03\x00"
+        with pytest.raises(gssapi.exceptions.GSSError):
+            ini.step(info.value.token)
     # No bindings from MIT: accepted, not channel-bound (as MIT's acceptor does).
     ini = mit_initiator(gssapi, hostbased(20), spnego=spnego)
     acc = ktix.gss.AcceptorContext(channel_bindings=CB)
@@ -254,6 +260,11 @@ def test_ktix_initiator_mismatched_bindings_refused_by_mit(gss_realm: GssRealm, 
     with pytest.raises(gssapi.exceptions.GSSError) as info:
         acc.step(ini.step(None))
     assert info.value.maj_code == GSS_S_BAD_BINDINGS
+    if not spnego:
+        # MIT's KRB-ERROR token for our initiator: a GssError there too.
+        assert info.value.token
+        with pytest.raises(ktix.gss.GssError):
+            ini.step(info.value.token)
     # Bindings from ktix that MIT's acceptor was not given: accepted, not channel-bound.
     ini = ktix.gss.InitiatorContext(hostbased(20), spnego=spnego, channel_bindings=CB)
     acc = mit_acceptor(gssapi)
