@@ -277,6 +277,13 @@ def test_replayed_context_token_is_refused(env: GssRealm) -> None:
     assert info.value.name == "KRB_AP_ERR_REPEAT"
 
 
+def test_bad_names(env: GssRealm) -> None:
+    for bad in ("", "HTTP@", "@host", "a/b@c@d"):
+        with pytest.raises(gss.GssError) as info:
+            gss.InitiatorContext(bad)
+        assert info.value.major == gss.GSS_S_BAD_NAME, bad
+
+
 def test_no_credentials(env: GssRealm, tmp_path: Path) -> None:
     with pytest.raises(gss.NoCredError) as info:
         gss.InitiatorContext(hostbased(20), ktix.CCache.file(tmp_path / "empty"))

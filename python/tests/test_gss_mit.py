@@ -290,3 +290,14 @@ def test_mit_rejects_ktix_context_token_replay(gss_realm: GssRealm, gssapi: Modu
     mit_acceptor(gssapi).step(token)
     with pytest.raises(gssapi.exceptions.GSSError):
         mit_acceptor(gssapi).step(token)
+
+
+def test_unknown_service_gives_mits_major_and_minor(gss_realm: GssRealm, gssapi: ModuleType) -> None:
+    """The KDC's KDC_ERR_S_PRINCIPAL_UNKNOWN during the first step: the same major (GSS_S_FAILURE)
+    and minor (ERROR_TABLE_BASE_krb5 + 7) from ktix as from MIT's library."""
+    with pytest.raises(gssapi.exceptions.GSSError) as theirs:
+        mit_initiator(gssapi, "HTTP@nohost.ktix.test").step()
+    with pytest.raises(ktix.gss.GssError) as ours:
+        ktix.gss.InitiatorContext("HTTP@nohost.ktix.test").step(None)
+    assert (ours.value.major, ours.value.minor) == (theirs.value.maj_code, theirs.value.min_code)
+    assert ours.value.name == "KDC_ERR_S_PRINCIPAL_UNKNOWN"
