@@ -143,32 +143,54 @@ class GssRealm:
         else:
             self.client(ktix.CCache.file(self.ccache_path)).login(USER, PASSWORD)
 
-    def krb5_conf_text(self) -> str:
-        return (
-            "[libdefaults]\n"
-            f"    default_realm = {REALM}\n"
-            "    dns_lookup_kdc = false\n"
-            "    dns_lookup_realm = false\n"
-            "    dns_canonicalize_hostname = false\n"
-            "    rdns = false\n"
-            "    forwardable = true\n"
-            "    udp_preference_limit = 1\n"
-            "[realms]\n"
-            f"    {REALM} = {{\n"
-            f"        kdc = {self.address}\n"
-            "    }\n"
-            "[domain_realm]\n"
-            f"    .{DOMAIN} = {REALM}\n"
-            f"    {DOMAIN} = {REALM}\n"
-        )
+    def krb5_conf_text(self, enctypes: Optional[list[int]] = None) -> str:
+        """The krb5.conf; with `enctypes`, the three enctype lists pinned to them."""
+        lines = [
+            "[libdefaults]",
+            f"    default_realm = {REALM}",
+            "    dns_lookup_kdc = false",
+            "    dns_lookup_realm = false",
+            "    dns_canonicalize_hostname = false",
+            "    rdns = false",
+            "    forwardable = true",
+            "    udp_preference_limit = 1",
+        ]
+        if enctypes:
+            names = " ".join(ENCTYPES[e] for e in enctypes)
+            lines += [f"    {key} = {names}" for key in ("default_tkt_enctypes", "default_tgs_enctypes", "permitted_enctypes")]
+        lines += [
+            "[realms]",
+            f"    {REALM} = {{",
+            f"        kdc = {self.address}",
+            "    }",
+            "[domain_realm]",
+            f"    .{DOMAIN} = {REALM}",
+            f"    {DOMAIN} = {REALM}",
+        ]
+        return "\n".join(lines) + "\n"
 
-    def kinit(self, ccache: Path) -> None:
+    def pinned(self, enctype: int) -> dict[str, str]:
+        """The environment of a krb5.conf that pins `enctype` (``default_tkt_enctypes``,
+        ``default_tgs_enctypes``, ``permitted_enctypes``) and of a FILE cache with alice's TGT got
+        with it (by MIT's kinit): overrides for :meth:`environ`. Each enctype has its own file, so
+        MIT's profile cache (keyed by file) never serves another enctype's settings."""
+        conf = self.directory / f"krb5-e{enctype}.conf"
+        cache = self.directory / f"alice-e{enctype}.cc"
+        if not conf.exists():
+            conf.write_text(self.krb5_conf_text([enctype]), encoding="utf-8")
+            self.kinit(cache, conf)
+        return {"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{cache}"}
+
+    def kinit(self, ccache: Path, conf: Optional[Path] = None) -> None:
         """Alice's forwardable TGT into the FILE cache `ccache`, by MIT's kinit."""
         kinit = need_tool("kinit")
+        env = {**os.environ, **self.env}
+        if conf is not None:
+            env["KRB5_CONFIG"] = str(conf)
         subprocess.run(
             [kinit, "-f", "-c", f"FILE:{ccache}", f"{USER}@{REALM}"],
             input=PASSWORD + "\n",
-            env={**os.environ, **self.env},
+            env=env,
             capture_output=True,
             text=True,
             check=True,

@@ -21,6 +21,7 @@ import ktix
 from gss_realm import (
     CHANNEL_BOUND,
     CONF,
+    DOMAIN,
     DELEG,
     ENCTYPES,
     GSS_S_BAD_BINDINGS,
@@ -301,3 +302,41 @@ def test_unknown_service_gives_mits_major_and_minor(gss_realm: GssRealm, gssapi:
         ktix.gss.InitiatorContext("HTTP@nohost.ktix.test").step(None)
     assert (ours.value.major, ours.value.minor) == (theirs.value.maj_code, theirs.value.min_code)
     assert ours.value.name == "KDC_ERR_S_PRINCIPAL_UNKNOWN"
+
+
+# ----- one service with keys of all four enctypes, the enctype pinned in krb5.conf ---------------
+
+
+@pytest.mark.parametrize("enctype", ALL)
+def test_pinned_enctype_both_ways_with_a_multi_key_service(gss_realm: GssRealm, enctype: int) -> None:
+    """``HTTP/web.ktix.test`` has keys of all four enctypes; a krb5.conf with
+    default_tkt/tgs_enctypes and permitted_enctypes set to one enctype (a file per enctype, and a
+    TGT got with it) makes the session key that enctype, for MIT's initiator and for ktix's (so
+    ktix reads the enctype lists of krb5.conf as MIT does), and the acceptor on the other side
+    picks the right key from the keytab."""
+    gssapi = need_gssapi()
+    target = f"HTTP@web.{DOMAIN}"
+    with gss_realm.environ(**gss_realm.pinned(enctype)) as env:
+        cache = Path(env["KRB5CCNAME"].removeprefix("FILE:"))
+        # ktix's initiator first, so its own TGS request (not a ticket MIT cached) is checked.
+        assert gss_realm.session_enctype(cache, f"HTTP/web.{DOMAIN}") is None
+        ours = ktix.gss.InitiatorContext(target, spnego=True)
+        first = ours.step(None)
+        assert first is not None
+        assert gss_realm.session_enctype(cache, f"HTTP/web.{DOMAIN}") == enctype
+        ini = mit_initiator(gssapi, target, spnego=True)
+        acc = ktix.gss.AcceptorContext()
+        establish(ini, acc)
+        assert acc.initiator_name == ALICE and acc.target_name == f"HTTP/web.{DOMAIN}@{REALM}"
+        assert acc.unwrap(ini.wrap(b"pinned", True).message) == b"pinned"
+        assert ini.unwrap(acc.wrap(b"back")).message == b"back"
+    # MIT's acceptor under the realm's unpinned krb5.conf: its permitted_enctypes must allow the
+    # ticket's enctype (the service key the KDC chose, aes256-sha2), as with MIT's own KDC.
+    with gss_realm.environ():
+        theirs = mit_acceptor(gssapi)
+        reply = theirs.step(first)
+        assert reply is not None and ours.step(reply) is None
+        assert ours.complete and theirs.complete
+        assert str(theirs.initiator_name) == ALICE
+        assert theirs.unwrap(ours.wrap(b"pinned")).message == b"pinned"
+        assert ours.unwrap(theirs.wrap(b"back", True).message) == b"back"
