@@ -19,9 +19,10 @@ host-based name ``HTTP@eN.ktix.test`` is ``HTTP/eN.ktix.test@KTIX.TEST`` for MIT
 
 MIT's library reads ``KRB5_CONFIG``, ``KRB5CCNAME``, ``KRB5_KTNAME`` and ``KRB5RCACHEDIR`` from the
 process environment when it makes a krb5 context (each GSS call that needs one), so
-:meth:`GssRealm.environ` sets them before any ``gssapi`` object is made. One krb5.conf serves
-every test (no per-enctype profile: the service chooses the enctype), so MIT's profile cache
-never sees two versions of the file.
+:meth:`GssRealm.environ` sets them before any ``gssapi`` object is made. The realm's krb5.conf
+pins no enctype (the per-enctype services choose it); :meth:`GssRealm.pinned` gives, for the tests
+that pin one in krb5.conf instead, a separate file per enctype (and a cache kinit'd with it), so
+MIT's profile cache, keyed by file, never serves one enctype's settings for another.
 """
 
 from __future__ import annotations
