@@ -363,3 +363,16 @@ def test_the_readme_example_runs(env: GssRealm, capsys: pytest.CaptureFixture[st
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
     assert capsys.readouterr().out == f"{ALICE} 2\n"
+
+
+def test_without_mutual_and_steps_after_completion(env: GssRealm) -> None:
+    ini = gss.InitiatorContext(hostbased(20), mutual=False)
+    acc = gss.AcceptorContext()
+    assert len(establish(ini, acc)) == 1  # one token: the AP-REQ, no AP-REP
+    assert not ini.flags & gss.MUTUAL and not acc.flags & gss.MUTUAL
+    assert acc.unwrap(ini.wrap(b"one way")) == b"one way"
+    assert "complete" in repr(ini) and ALICE in repr(acc)
+    for late in (lambda: ini.step(None), lambda: ini.step(b"x"), lambda: acc.step(b"x")):
+        with pytest.raises(gss.GssError) as info:
+            late()
+        assert info.value.major == gss.GSS_S_DEFECTIVE_TOKEN
