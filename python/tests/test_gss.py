@@ -376,3 +376,20 @@ def test_without_mutual_and_steps_after_completion(env: GssRealm) -> None:
         with pytest.raises(gss.GssError) as info:
             late()
         assert info.value.major == gss.GSS_S_DEFECTIVE_TOKEN
+
+
+def test_many_contexts_in_parallel_threads(env: GssRealm) -> None:
+    """Contexts established and used from several threads at once (the GIL released in step and
+    the per-message calls): every one completes with the right peer."""
+
+    def work(k: int) -> int:
+        for i in range(5):
+            ini = gss.InitiatorContext(hostbased(ALL[(k + i) % 4]), spnego=bool(i % 2))
+            acc = gss.AcceptorContext(env.keytab)
+            establish(ini, acc)
+            assert acc.initiator_name == ALICE
+            assert acc.unwrap(ini.wrap(b"%d/%d" % (k, i))) == b"%d/%d" % (k, i)
+        return 5
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(work, range(8))) == 40

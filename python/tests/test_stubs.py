@@ -67,6 +67,26 @@ try:
     ktix.Kdc("")
 except ktix.InvalidArgumentError as e:
     code: int = e.code
+
+# ktix.gss, as API.md shows it.
+ini = ktix.gss.InitiatorContext("HTTP@web.ktix.test", ccache=None, mutual=True, delegate=False,
+                                spnego=False, channel_bindings=None)
+acc = ktix.gss.AcceptorContext(keytab=None, spnego=True, channel_bindings=b"tls")
+tok: bytes | None = ini.step(None)
+while tok is not None and not (ini.complete and acc.complete):
+    tok = acc.step(tok)
+    tok = ini.step(tok) if tok is not None else None
+who2: str | None = acc.initiator_name
+ctx_flags: int = acc.flags & ktix.gss.MUTUAL
+deleg: ktix.CCache | None = acc.delegated
+plain: bytes = acc.unwrap(ini.wrap(b"hi", confidential=True))
+mic: bytes = ini.get_mic(memoryview(b"x"))
+acc.verify_mic(bytearray(b"x"), mic)
+try:
+    acc.unwrap(b"")
+except ktix.GssError as e:
+    major: int = e.major + e.minor
+    tokn: bytes | None = e.token
 '''
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"), "-c", program],
