@@ -18,7 +18,7 @@ use crate::crypto::{usage, Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keytab::Keytab;
 use crate::principal::Principal;
-use crate::proto::{self, ApReqCheck, AuthChecksum, TicketKey};
+use crate::proto::{self, ApReqCheck, AuthChecksum, TicketKey, VerifiedApReq};
 use crate::time::{Clock, SystemClock, Time};
 use crate::wire::{self, ad_type, ap_options, AuthorizationData, Flags};
 
@@ -178,6 +178,37 @@ impl Acceptor {
     /// the authenticator with the session key, and checks names, skew, ticket times and replay
     /// (through the one AP-REQ verification the TGS uses too).
     pub fn accept_at(&self, ap_req: &[u8], now: Time) -> Result<Accepted> {
+        let v = self.verify_at(ap_req, now)?;
+        let ap_rep =
+            if v.options.has(ap_options::MUTUAL_REQUIRED) { Some(proto::build_ap_rep(&v, None, None)?) } else { None };
+
+        let mut authorization_data = Vec::new();
+        flatten_authz(v.ticket.authorization_data.as_ref(), &mut authorization_data, 0);
+        flatten_authz(v.authorization_data.as_ref(), &mut authorization_data, 0);
+        let ticket = v.ticket;
+        Ok(Accepted {
+            client: v.client,
+            server: v.server,
+            auth_time: ticket.auth_time,
+            start_time: ticket.start(),
+            end_time: ticket.end_time,
+            renew_till: ticket.renew_till,
+            flags: ticket.flags,
+            authorization_data,
+            session_key: ticket.session_key,
+            subkey: v.subkey,
+            seq_number: v.seq_number,
+            checksum: v.checksum,
+            ap_rep,
+            kvno: v.kvno,
+            ticket_enctype: v.ticket_enctype,
+        })
+    }
+
+    /// The one verification behind [`Acceptor::accept_at`], for the callers that answer the
+    /// AP-REQ themselves (the GSS-API acceptor, with its own subkey and sequence number in the
+    /// AP-REP): the verified request, its replay recorded.
+    pub(crate) fn verify_at(&self, ap_req: &[u8], now: Time) -> Result<VerifiedApReq> {
         let replay = match &self.replay {
             Ok(ReplayStore::None) => None,
             Ok(store) => Some(store as &dyn proto::ReplayGuard),
@@ -205,31 +236,17 @@ impl Acceptor {
                 other => other,
             }
         };
-        let v = proto::verify_ap_req(&req, usage::AP_REQ_AUTH, key_for, now, &check)?;
-        let ap_rep =
-            if v.options.has(ap_options::MUTUAL_REQUIRED) { Some(proto::build_ap_rep(&v, None, None)?) } else { None };
+        proto::verify_ap_req(&req, usage::AP_REQ_AUTH, key_for, now, &check)
+    }
 
-        let mut authorization_data = Vec::new();
-        flatten_authz(v.ticket.authorization_data.as_ref(), &mut authorization_data, 0);
-        flatten_authz(v.authorization_data.as_ref(), &mut authorization_data, 0);
-        let ticket = v.ticket;
-        Ok(Accepted {
-            client: v.client,
-            server: v.server,
-            auth_time: ticket.auth_time,
-            start_time: ticket.start(),
-            end_time: ticket.end_time,
-            renew_till: ticket.renew_till,
-            flags: ticket.flags,
-            authorization_data,
-            session_key: ticket.session_key,
-            subkey: v.subkey,
-            seq_number: v.seq_number,
-            checksum: v.checksum,
-            ap_rep,
-            kvno: v.kvno,
-            ticket_enctype: v.ticket_enctype,
-        })
+    /// The acceptor's clock (the GSS-API contexts built on it keep time with it).
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AcceptorConfig {
+        &self.config
     }
 
     /// The keytab key for a ticket: `KRB_AP_ERR_NOT_US` when the ticket is for another service

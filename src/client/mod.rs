@@ -165,11 +165,16 @@ impl Client {
         }
     }
 
-    fn now(&self) -> crate::time::Time {
+    pub(crate) fn now(&self) -> crate::time::Time {
         self.clock.now()
     }
 
-    fn nonce() -> Result<u32> {
+    /// The client's clock (the GSS-API contexts built on it keep time with it).
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn nonce() -> Result<u32> {
         let mut b = [0u8; 4];
         openssl::rand::rand_bytes(&mut b)?;
         Ok(u32::from_be_bytes(b) & 0x7fff_ffff)

@@ -22,6 +22,8 @@ enum TgsKind {
     Service,
     /// RENEW the presented ticket.
     Renew,
+    /// A FORWARDED (and FORWARDABLE) copy of the TGT, for delegation.
+    Forwarded,
 }
 
 impl Client {
@@ -71,6 +73,25 @@ impl Client {
         Ok(cred)
     }
 
+    /// A forwarded TGT for delegation (GSS-API's DELEG, `kinit -f` then `ssh -K`): a TGS exchange
+    /// for `krbtgt/REALM` with the FORWARDED option (and FORWARDABLE, as MIT's
+    /// `krb5_fwd_tgt_creds` asks, so the receiver may forward it on), without addresses. The
+    /// result is returned, not cached: it would replace the cache's own TGT.
+    ///
+    /// Errors: `KDC_ERR_BADOPTION` when the TGT is not forwardable (checked here first, as the
+    /// KDC would refuse), the KDC's errors otherwise.
+    pub fn forwarded_tgt(&self) -> Result<Credential> {
+        let tgt = self.tgt()?;
+        if !tgt.flags.has(tf::FORWARDABLE) {
+            return Err(crate::error::Error::new(
+                crate::error::ErrorCode::KDC_ERR_BADOPTION,
+                "the ticket-granting ticket is not forwardable",
+            ));
+        }
+        let server = tgt.server.clone();
+        self.tgs_exchange(&tgt, &server, TgsKind::Forwarded)
+    }
+
     fn fresh(&self, server: &Principal) -> Result<Option<Credential>> {
         let now = self.now();
         Ok(self
@@ -83,7 +104,7 @@ impl Client {
         let now = self.now();
         let nonce = Self::nonce()?;
         let mut options = Flags::NONE;
-        if self.config.forwardable && tgt.flags.has(tf::FORWARDABLE) {
+        if (self.config.forwardable || matches!(kind, TgsKind::Forwarded)) && tgt.flags.has(tf::FORWARDABLE) {
             options = options.with(opt::FORWARDABLE);
         }
         if tgt.flags.has(tf::RENEWABLE) {
@@ -91,6 +112,10 @@ impl Client {
         }
         let till = match kind {
             TgsKind::Service => wire::kerberos_time(tgt.end_time),
+            TgsKind::Forwarded => {
+                options = options.with(opt::FORWARDED);
+                wire::kerberos_time(tgt.end_time)
+            }
             TgsKind::Renew => {
                 options = options.with(opt::RENEW);
                 wire::kerberos_time(tgt.renew_till.unwrap_or(tgt.end_time))

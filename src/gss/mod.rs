@@ -8,13 +8,32 @@
 //! | `oid` | object identifiers: the mechanisms and name types, DER content bytes compared by value |
 //! | `flags` | [`ContextFlags`], the RFC 2744 context flag bits |
 //! | `status` | [`Status`]: the GSS major/minor status of a core [`Error`](crate::Error) |
+//! | `name` | [`Name`]: principal, user, host-based and exported names; canonicalization |
+//! | `bindings` | [`ChannelBindings`] and their RFC 4121 hash |
+//! | `checksum` | the 0x8003 authenticator checksum (RFC 4121 §4.1.1) |
+//! | `cred` | [`InitiatorCred`] (ticket cache) and [`AcceptorCred`] (keytab) |
+//! | `context/` | [`InitiatorContext`], [`AcceptorContext`], the [`SecurityContext`] trait |
 //!
 //! The security contexts build their AP-REQ and verify the peer's with the one AP exchange of
-//! `proto::ap`, the same code the TGS and the [`Acceptor`](crate::Acceptor) use.
+//! `proto::ap`, the same code the TGS and the [`Acceptor`](crate::Acceptor) use; the KRB-CRED of
+//! a delegation is built and opened by `proto::cred`.
 
+mod bindings;
+mod checksum;
+mod context;
+mod cred;
 mod flags;
+mod name;
 pub mod oid;
+mod pending;
 mod status;
 
+pub(crate) use pending::{message, spnego, token};
+
+pub use bindings::{ChannelBindings, AF_INET, AF_INET6, AF_NULLADDR, AF_UNSPEC};
+pub use context::{AcceptorContext, AcceptorOptions, InitiatorContext, InitiatorOptions, Mech, SecurityContext};
+pub use cred::{AcceptorCred, InitiatorCred};
 pub use flags::ContextFlags;
+pub use message::Unwrapped;
+pub use name::Name;
 pub use status::{major, Status};

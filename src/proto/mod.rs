@@ -4,6 +4,7 @@
 //! all use these; none of them re-implements one.
 
 mod ap;
+mod cred;
 pub mod kpasswd;
 mod krb_error;
 mod ticket;
@@ -12,6 +13,7 @@ pub use ap::{
     build_ap_rep, build_ap_req, decode_ap_req, open_ap_req, verify_ap_rep, verify_ap_req, ApRepContents, ApReqCheck,
     AuthChecksum, NewApReq, OpenedApReq, ReplayGuard, TicketKey, VerifiedApReq,
 };
+pub use cred::{build_krb_cred, open_krb_cred};
 pub use krb_error::{e_text, error_from_krb_error, krb_error, ErrorReply};
 pub use ticket::{issue_ticket, open_ticket, TicketContents};
 
