@@ -88,6 +88,85 @@ pub mod internals {
     pub mod fsutil {
         pub use crate::fsutil::*;
     }
+    /// The GSS-API token decoders, for the fuzz targets and the seeder.
+    pub mod gss {
+        use crate::Result;
+
+        /// The krb5 token ids: AP-REQ, AP-REP, KRB-ERROR, MIC, Wrap.
+        pub const TOKEN_IDS: [[u8; 2]; 5] = {
+            use crate::gss::token::*;
+            [TOK_AP_REQ, TOK_AP_REP, TOK_KRB_ERROR, TOK_MIC, TOK_WRAP]
+        };
+
+        /// RFC 2743 §3.1 framing of `inner` with mechanism `mech` (OID content bytes).
+        pub fn frame(mech: &[u8], inner: &[u8]) -> Vec<u8> {
+            crate::gss::token::frame(mech, inner)
+        }
+
+        /// Splits a framed token into mechanism OID and inner token.
+        pub fn unframe(token: &[u8]) -> Result<(&[u8], &[u8])> {
+            crate::gss::token::unframe(token)
+        }
+
+        /// A framed krb5 token: token id and body.
+        pub fn krb5_token(tok_id: [u8; 2], body: &[u8]) -> Vec<u8> {
+            crate::gss::token::krb5_token(tok_id, body)
+        }
+
+        /// Parses a framed krb5 token into token id and body.
+        pub fn parse_krb5_token(token: &[u8]) -> Result<([u8; 2], &[u8])> {
+            crate::gss::token::parse_krb5_token(token)
+        }
+
+        /// The RFC 4121 per-message protection of a context with a given key.
+        pub struct MessageProtection(crate::gss::message::MessageProtection);
+
+        impl MessageProtection {
+            /// See the crate-private `gss::message::MessageProtection::new`.
+            pub fn new(
+                key: crate::Key,
+                acceptor_subkey: bool,
+                initiator: bool,
+                send_seq: u64,
+                recv_seq: u64,
+                flags: crate::gss::ContextFlags,
+            ) -> MessageProtection {
+                MessageProtection(crate::gss::message::MessageProtection::new(
+                    key,
+                    acceptor_subkey,
+                    initiator,
+                    send_seq,
+                    recv_seq,
+                    flags,
+                ))
+            }
+
+            /// A MIC token over `data`.
+            pub fn get_mic(&self, data: &[u8]) -> Result<Vec<u8>> {
+                self.0.get_mic(data)
+            }
+
+            /// Verifies a MIC token; `Some(code)` is the sequence check's finding.
+            pub fn verify_mic(&self, data: &[u8], mic: &[u8]) -> Result<Option<crate::ErrorCode>> {
+                self.0.verify_mic(data, mic)
+            }
+
+            /// A Wrap token of `data`.
+            pub fn wrap(&self, data: &[u8], conf: bool) -> Result<Vec<u8>> {
+                self.0.wrap(data, conf)
+            }
+
+            /// Opens a Wrap token.
+            pub fn unwrap(&self, token: &[u8]) -> Result<crate::gss::Unwrapped> {
+                self.0.unwrap(token)
+            }
+
+            /// The largest input whose Wrap token fits `max_output` bytes.
+            pub fn wrap_size_limit(&self, conf: bool, max_output: usize) -> usize {
+                self.0.wrap_size_limit(conf, max_output)
+            }
+        }
+    }
     /// The FILE credential cache's byte format.
     pub mod ccache_file {
         /// Parses FILE-cache bytes; when they name a principal, writes them, re-reads that and

@@ -33,6 +33,14 @@ pub const KRB_CRED_ENC_PART: u32 = 14;
 pub const KRB_SAFE_CKSUM: u32 = 15;
 /// AD-KDC-ISSUED checksum.
 pub const AD_KDC_ISSUED_CKSUM: u32 = 19;
+/// GSS-API (RFC 4121 §2): Wrap tokens sent by the context acceptor (KG-USAGE-ACCEPTOR-SEAL).
+pub const GSS_ACCEPTOR_SEAL: u32 = 22;
+/// GSS-API (RFC 4121 §2): MIC tokens sent by the context acceptor (KG-USAGE-ACCEPTOR-SIGN).
+pub const GSS_ACCEPTOR_SIGN: u32 = 23;
+/// GSS-API (RFC 4121 §2): Wrap tokens sent by the context initiator (KG-USAGE-INITIATOR-SEAL).
+pub const GSS_INITIATOR_SEAL: u32 = 24;
+/// GSS-API (RFC 4121 §2): MIC tokens sent by the context initiator (KG-USAGE-INITIATOR-SIGN).
+pub const GSS_INITIATOR_SIGN: u32 = 25;
 /// PA-REQ-ENC-PA-REP checksum (RFC 6806 §11), keyed with the reply key.
 pub const AS_REQ: u32 = 56;
 

@@ -13,6 +13,9 @@
 //! | `checksum` | the 0x8003 authenticator checksum (RFC 4121 §4.1.1) |
 //! | `cred` | [`InitiatorCred`] (ticket cache) and [`AcceptorCred`] (keytab) |
 //! | `context/` | [`InitiatorContext`], [`AcceptorContext`], the [`SecurityContext`] trait |
+//! | `message` | RFC 4121 §4.2 MIC and Wrap tokens ([`Unwrapped`]), `wrap_size_limit` |
+//! | `sequence` | the receive-side replay/sequence window (64 tokens, 64-bit numbers) |
+//! | `token` | RFC 2743 §3.1 framing (`0x60 len 06 oid …`) and the krb5 token ids (RFC 1964, RFC 4121) |
 //!
 //! The security contexts build their AP-REQ and verify the peer's with the one AP exchange of
 //! `proto::ap`, the same code the TGS and the [`Acceptor`](crate::Acceptor) use; the KRB-CRED of
@@ -23,12 +26,15 @@ mod checksum;
 mod context;
 mod cred;
 mod flags;
+pub(crate) mod message;
 mod name;
 pub mod oid;
 mod pending;
+mod sequence;
 mod status;
+pub(crate) mod token;
 
-pub(crate) use pending::{message, spnego, token};
+pub(crate) use pending::spnego;
 
 pub use bindings::{ChannelBindings, AF_INET, AF_INET6, AF_NULLADDR, AF_UNSPEC};
 pub use context::{AcceptorContext, AcceptorOptions, InitiatorContext, InitiatorOptions, Mech, SecurityContext};

@@ -4,14 +4,27 @@
 use crate::error::{Error, Result};
 
 /// One TLV header: the identifier byte, where the content starts and its length.
-struct Tlv {
-    tag: u8,
-    start: usize,
-    len: usize,
+#[derive(Debug)]
+pub struct Tlv {
+    /// The identifier byte.
+    pub tag: u8,
+    /// The offset of the first content byte.
+    pub start: usize,
+    /// The content length.
+    pub len: usize,
 }
 
-/// Reads the TLV header at `pos` (single-byte tags only, definite DER lengths of at most 4 bytes).
-fn tlv(buf: &[u8], pos: usize) -> Result<Tlv> {
+impl Tlv {
+    /// The offset just past the content.
+    pub fn end(&self) -> usize {
+        self.start + self.len
+    }
+}
+
+/// Reads the TLV header at `pos` (single-byte tags only, definite DER lengths of at most 4 bytes,
+/// minimal length encodings only); the content must lie inside `buf`. `KTIX_ERR_MALFORMED`
+/// otherwise.
+pub fn tlv(buf: &[u8], pos: usize) -> Result<Tlv> {
     let bad = |why: &str| Error::malformed(format_args!("DER at offset {pos}: {why}"));
     let tag = *buf.get(pos).ok_or_else(|| bad("truncated"))?;
     if tag & 0x1f == 0x1f {
@@ -39,6 +52,19 @@ fn tlv(buf: &[u8], pos: usize) -> Result<Tlv> {
         return Err(bad("value runs past the end"));
     }
     Ok(Tlv { tag, start, len })
+}
+
+/// Appends the DER definite-form encoding of `len` (short form below 128, else long form with
+/// the fewest length octets).
+pub fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
 }
 
 /// The APPLICATION tag number of a message (`0x60 | n` constructed), e.g. 10 for an AS-REQ;
@@ -92,6 +118,22 @@ mod tests {
         assert!(tlv(&[0x30, 0x03, 1], 0).is_err());
         assert_eq!(tlv(&[0x30, 0x01, 1], 0).unwrap().len, 1);
         assert!(req_body_bytes(&[]).is_err());
+        assert_eq!(tlv(&[0x60, 0x81, 0x80], 0).unwrap_err().code(), crate::ErrorCode::KTIX_ERR_MALFORMED);
+    }
+
+    #[test]
+    fn lengths_encode_minimally_and_read_back() {
+        for len in [0usize, 1, 127, 128, 255, 256, 65535, 65536, 0x00ff_ffff, 0x0100_0000] {
+            let mut enc = vec![0x04];
+            push_len(&mut enc, len);
+            let header = enc.len();
+            enc.resize(header + len, 0);
+            let t = tlv(&enc, 0).unwrap();
+            assert_eq!((t.tag, t.start, t.len, t.end()), (0x04, header, len, enc.len()));
+        }
+        let mut v = Vec::new();
+        push_len(&mut v, 200);
+        assert_eq!(v, [0x81, 200]);
         assert!(req_body_bytes(&[0x6a, 0x02, 0x30, 0x00]).is_err());
     }
 }

@@ -11,7 +11,7 @@ pub use rasn::types::OctetString;
 use rasn::types::{GeneralString, Integer};
 
 pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
-pub use der::{message_tag, req_body_bytes};
+pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
 use rasn::types::BitString;
 pub use rasn_kerberos::{
     AdIfRelevant, ApOptions, ApRep, ApReq, AsRep, AsReq, Authenticator, AuthorizationData, AuthorizationDataValue,
