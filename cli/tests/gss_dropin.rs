@@ -371,12 +371,12 @@ fn require_root(what: &str) -> bool {
 #[test]
 fn postgres_server_on_mit() {
     if require_root("postgres_server_on_mit") {
-        postgres_with(Lib::Mit, &[Lib::Mit]);
+        postgres_with(Lib::Mit, &[Lib::Mit, Lib::Ktix]);
     }
 }
 
 #[test]
-#[ignore = "waits for ktix::gss contexts (issue 15): the drop-in answers GSS_S_UNAVAILABLE until then"]
+
 fn postgres_server_on_libktix() {
     if require_root("postgres_server_on_libktix") {
         postgres_with(Lib::Ktix, &[Lib::Mit, Lib::Ktix]);
@@ -561,12 +561,12 @@ fn apache_with(server: Lib, clients: &[Lib]) {
 #[test]
 fn apache_on_mit() {
     if require_root("apache_on_mit") {
-        apache_with(Lib::Mit, &[Lib::Mit]);
+        apache_with(Lib::Mit, &[Lib::Mit, Lib::Ktix]);
     }
 }
 
 #[test]
-#[ignore = "waits for ktix::gss contexts (issue 15): the drop-in answers GSS_S_UNAVAILABLE until then"]
+
 fn apache_on_libktix() {
     if require_root("apache_on_libktix") {
         apache_with(Lib::Ktix, &[Lib::Mit, Lib::Ktix]);

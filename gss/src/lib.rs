@@ -13,6 +13,7 @@
 //! | `boundary` | every call's frame: minor status, the thread's last error, panics stopped |
 //! | `handles` | names, credentials and contexts as tagged Box pointers |
 //! | `mem` | malloc'd buffers, OIDs and OID sets handed to C |
+//! | `calls` | the RFC 2744 calls over `ktix::gss`: names, credentials, contexts, per-message tokens |
 //! | `support` | buffers, OIDs, OID sets, mechanisms, `gss_display_status` |
 //! | `unavailable` | the exported calls that answer `GSS_S_UNAVAILABLE` |
 //!
@@ -22,6 +23,7 @@
 #![allow(clippy::missing_safety_doc)] // the C contract of each call is RFC 2744's
 
 pub mod boundary;
+pub mod calls;
 pub mod handles;
 pub mod mem;
 pub mod support;

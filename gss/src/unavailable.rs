@@ -39,16 +39,6 @@ unavailable_calls! {
     gsskrb5_extract_authz_data_from_sec_context gssspi_mech_invoke gssspi_set_cred_option
 }
 
-// Waiting for ktix::gss's names, credentials and contexts (issue 15).
-unavailable_calls! {
-    gss_accept_sec_context gss_acquire_cred gss_acquire_cred_from gss_canonicalize_name gss_compare_name
-    gss_context_time gss_delete_sec_context gss_display_name gss_duplicate_name gss_export_name gss_get_mic
-    gss_import_name gss_init_sec_context gss_inquire_context gss_inquire_cred gss_inquire_cred_by_mech
-    gss_krb5_ccache_name gss_localname gss_pname_to_uid gss_release_cred gss_release_name gss_set_neg_mechs
-    gss_store_cred gss_store_cred_into gss_unwrap gss_verify_mic gss_wrap gss_wrap_size_limit
-    krb5_gss_register_acceptor_identity gss_userok
-}
-
 /// MIT's internal `gss_krb5int_make_seal_token_v3` (a `krb5_error_code` call with a
 /// `krb5_context`): `ENOSYS`, nothing is touched.
 #[no_mangle]
