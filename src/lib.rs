@@ -118,6 +118,75 @@ pub mod internals {
             crate::gss::token::parse_krb5_token(token)
         }
 
+        /// Decodes a SPNEGO NegotiationToken (bare or framed); when it decodes, re-encodes it and
+        /// says whether that decodes to the same value.
+        pub fn spnego_round_trip(token: &[u8]) -> Result<bool> {
+            use crate::gss::spnego::NegotiationToken;
+            let value = NegotiationToken::decode(token)?;
+            Ok(NegotiationToken::decode(&value.to_token())? == value)
+        }
+
+        /// Whether `token` looks like a SPNEGO token (framed NegTokenInit or bare NegTokenResp).
+        pub fn is_spnego_token(token: &[u8]) -> bool {
+            crate::gss::spnego::is_spnego_token(token)
+        }
+
+        /// A stand-in mechanism for driving the SPNEGO state machines in a fuzzer: a token that
+        /// starts with `0` asks for another round, any other completes it; its output is always
+        /// `b"mech"`; a MIC over some data is the data itself.
+        struct Stand {
+            complete: bool,
+        }
+
+        impl crate::gss::spnego::NegotiatedMech for Stand {
+            fn step(&mut self, input: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+                if self.complete {
+                    return Err(crate::Error::new(crate::ErrorCode::KTIX_ERR_GSS_DEFECTIVE_TOKEN, "complete"));
+                }
+                self.complete = input.is_some_and(|t| t.first() != Some(&0));
+                Ok(Some(b"mech".to_vec()))
+            }
+            fn is_complete(&self) -> bool {
+                self.complete
+            }
+            fn get_mic(&self, data: &[u8]) -> Result<Vec<u8>> {
+                Ok(data.to_vec())
+            }
+            fn verify_mic(&self, data: &[u8], mic: &[u8]) -> Result<()> {
+                match data == mic {
+                    true => Ok(()),
+                    false => Err(crate::Error::new(crate::ErrorCode::KTIX_ERR_GSS_BAD_MIC, "stand-in MIC")),
+                }
+            }
+        }
+
+        /// Feeds `tokens` to a SPNEGO acceptor, then (after its first step) to a SPNEGO initiator,
+        /// both over a stand-in mechanism, until one fails. Returns the error codes of the two
+        /// (`None`: every token was taken) and whether each side ended complete; a complete side
+        /// has a complete mechanism.
+        pub fn spnego_drive(tokens: &[&[u8]]) -> [(Option<crate::ErrorCode>, bool); 2] {
+            use crate::gss::spnego::{SpnegoAcceptor, SpnegoInitiator};
+            let mut acc = SpnegoAcceptor::new(Stand { complete: false });
+            let mut acc_err = None;
+            for t in tokens {
+                if let Err(e) = acc.step(Some(t)) {
+                    acc_err = Some(e.code());
+                    break;
+                }
+            }
+            let mut ini = SpnegoInitiator::new(Stand { complete: false });
+            let mut ini_err = ini.step(None).err().map(|e| e.code());
+            for t in tokens {
+                if ini_err.is_some() {
+                    break;
+                }
+                ini_err = ini.step(Some(t)).err().map(|e| e.code());
+            }
+            assert!(!acc.is_complete() || (acc.inner().complete && acc.inner_mut().complete));
+            assert!(!ini.is_complete() || (ini.inner().complete && ini.inner_mut().complete));
+            [(acc_err, acc.is_complete()), (ini_err, ini.is_complete())]
+        }
+
         /// The RFC 4121 per-message protection of a context with a given key.
         pub struct MessageProtection(crate::gss::message::MessageProtection);
 

@@ -19,7 +19,8 @@ use super::ContextFlags;
 const BND_LENGTH: u32 = 16;
 /// The DlgOpt value of a delegation (`KRB5_GSS_FOR_CREDS_OPTION`).
 const DLG_OPT: u16 = 1;
-/// The flags that travel in the checksum (RFC 4121 §4.1.1.1, the GSS flag bits of RFC 2744).
+/// The flags we send in the checksum (RFC 4121 §4.1.1.1, the GSS flag bits of RFC 2744). MIT's
+/// initiator sends TRANS (0x100) too; what an acceptor grants of the received flags is its call.
 const WIRE_FLAGS: u32 = 0x3f;
 
 /// A decoded (or to-be-encoded) 0x8003 checksum.
@@ -27,7 +28,7 @@ const WIRE_FLAGS: u32 = 0x3f;
 pub(crate) struct GssChecksum {
     /// The channel-binding hash.
     pub bindings_hash: [u8; 16],
-    /// The context flags the initiator asked for.
+    /// The context flags the initiator sent (all 32 bits as received).
     pub flags: ContextFlags,
     /// The KRB-CRED of a delegation (DER), when DELEG is set and one is carried.
     pub delegation: Option<Vec<u8>>,
@@ -69,7 +70,7 @@ impl GssChecksum {
         let mut bindings_hash = [0u8; 16];
         bindings_hash.copy_from_slice(&bytes[4..20]);
         let raw_flags = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));
-        let mut flags = ContextFlags(raw_flags & WIRE_FLAGS);
+        let mut flags = ContextFlags(raw_flags);
         let mut delegation = None;
         if flags.contains(ContextFlags::DELEG) && bytes.len() >= 28 {
             let opt = u16::from_le_bytes([bytes[24], bytes[25]]);
@@ -122,6 +123,30 @@ mod tests {
         assert_eq!(GssChecksum::parse(&asked.encode().unwrap()).unwrap(), c);
     }
 
+    /// MIT 1.20's GSS AP-REQ (python-gssapi, default flags): its checksum parses to the flags
+    /// MIT put in it, MUTUAL|CONF|INTEG|TRANS, without bindings or delegation.
+    #[test]
+    fn mit_captured_checksum() {
+        use crate::crypto::{usage, Key};
+        use crate::wire::{self, ApReq, Authenticator};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mit-1.20");
+        let req = wire::decode::<ApReq>(&std::fs::read(dir.join("aes256-cts-hmac-sha1-96/03-ap-req-gss.der")).unwrap())
+            .unwrap();
+        let kt = crate::keytab::Keytab::load(dir.join("server.keytab").to_str().unwrap()).unwrap();
+        let key: &Key = kt
+            .entries()
+            .iter()
+            .find(|e| Some(e.kvno) == req.ticket.enc_part.kvno && e.key.enctype_id() == req.ticket.enc_part.etype)
+            .and_then(|e| e.key.key())
+            .unwrap();
+        let tc = crate::proto::open_ticket(&req.ticket, key).unwrap();
+        let auth: Authenticator = crate::proto::open(&tc.session_key, usage::AP_REQ_AUTH, &req.authenticator).unwrap();
+        let c = GssChecksum::parse(&auth.cksum.unwrap().checksum).unwrap();
+        assert_eq!(c.flags, ContextFlags(0x132));
+        assert_eq!(c.bindings_hash, [0u8; 16]);
+        assert_eq!(c.delegation, None);
+    }
+
     #[test]
     fn strict_on_the_fixed_part() {
         let ok = GssChecksum { bindings_hash: [0; 16], flags: ContextFlags::INTEG, delegation: None }.encode().unwrap();
@@ -140,9 +165,9 @@ mod tests {
         flag_only[20] |= 1;
         let got = GssChecksum::parse(&flag_only).unwrap();
         assert!(!got.flags.contains(ContextFlags::DELEG) && got.delegation.is_none());
-        // Unknown flag bits are dropped.
+        // Other flag bits are kept as sent (MIT sends TRANS, 0x100).
         let mut high = ok;
-        high[22] = 0x10;
-        assert_eq!(GssChecksum::parse(&high).unwrap().flags, ContextFlags::INTEG);
+        high[21] = 0x01;
+        assert_eq!(GssChecksum::parse(&high).unwrap().flags, ContextFlags::INTEG.with(ContextFlags::TRANS));
     }
 }

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `oid` | object identifiers: the mechanisms and name types, DER content bytes compared by value |
 //! | `flags` | [`ContextFlags`], the RFC 2744 context flag bits |
+//! | `spnego` | RFC 4178: NegTokenInit/NegTokenResp codec, the initiator and acceptor state machines |
 //! | `status` | [`Status`]: the GSS major/minor status of a core [`Error`](crate::Error) |
 //! | `name` | [`Name`]: principal, user, host-based and exported names; canonicalization |
 //! | `bindings` | [`ChannelBindings`] and their RFC 4121 hash |
@@ -31,6 +32,7 @@ mod name;
 pub mod oid;
 mod pending;
 mod sequence;
+pub(crate) mod spnego;
 mod status;
 pub(crate) mod token;
 
