@@ -479,3 +479,102 @@ fn names_resolve_for_the_initiator() {
     let n = Name::hostbased("host@Server.KTIX.test").unwrap();
     assert_eq!(n.canonicalize_with(&conf).unwrap(), principal(SERVICE));
 }
+
+// ---------------------------------------------------------------------------------------------
+// SPNEGO over the krb5 mechanism.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn spnego_establishment_mutual_and_not_for_each_enctype() {
+    let realm = Realm::new();
+    let acceptor = acceptor_cred(&realm);
+    for enctype in Enctype::ALL {
+        for mutual in [true, false] {
+            let config = ClientConfig { tgs_enctypes: vec![enctype], ..ClientConfig::new(REALM) };
+            let client = realm.client_with(config);
+            client.login("alice", ALICE_PW).unwrap();
+            let c = cred(client);
+            let all = InitiatorOptions::default().flags;
+            let flags = if mutual { all } else { all.without(ContextFlags::MUTUAL) };
+            let o = InitiatorOptions { mech: ktix::gss::Mech::Spnego, flags, ..InitiatorOptions::default() };
+            let mut init = InitiatorContext::new(&c, &target(), o).unwrap();
+            let mut acc = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+            let first = init.step(None).unwrap().unwrap();
+            assert_eq!(first[0], 0x60);
+            let oid_at = if first[1] < 0x80 { 2 } else { 2 + usize::from(first[1] & 0x7f) };
+            assert_eq!(&first[oid_at..oid_at + 2], &[0x06, oid::SPNEGO.len() as u8]);
+            assert_eq!(&first[oid_at + 2..oid_at + 8], oid::SPNEGO, "a NegTokenInit framed with SPNEGO's OID");
+            establish_from(&mut init, &mut acc, first).unwrap();
+            assert!(init.is_complete() && acc.is_complete(), "{enctype:?} mutual={mutual}");
+            assert_eq!((init.mech(), acc.mech()), (oid::SPNEGO, oid::SPNEGO));
+            assert_eq!(init.flags().contains(ContextFlags::MUTUAL), mutual);
+            assert_eq!(acc.flags().contains(ContextFlags::MUTUAL), mutual);
+            assert_eq!(acc.initiator_name().unwrap().to_string(), "alice@KTIX.TEST");
+            let tok = acc.wrap(b"over spnego", true).unwrap();
+            assert_eq!(init.unwrap(&tok).unwrap(), b"over spnego");
+            init.verify_mic(b"m", &acc.get_mic(b"m").unwrap()).unwrap();
+            acc.verify_mic(b"n", &init.get_mic(b"n").unwrap()).unwrap();
+            realm.clock.advance(1);
+        }
+    }
+}
+
+/// Runs an exchange whose first initiator token is `first`.
+fn establish_from(init: &mut InitiatorContext, acc: &mut AcceptorContext, first: Vec<u8>) -> ktix::Result<()> {
+    let mut token = Some(first);
+    while let Some(t) = token {
+        token = match acc.step(&t)? {
+            Some(b) => init.step(Some(&b))?,
+            None => None,
+        };
+    }
+    Ok(())
+}
+
+#[test]
+fn spnego_delegation_and_bindings() {
+    let realm = Realm::new();
+    let c = cred(realm.alice());
+    let cb = ChannelBindings::application(b"tls-unique:abc");
+    let o = InitiatorOptions {
+        mech: ktix::gss::Mech::Spnego,
+        flags: InitiatorOptions::default().flags.with(ContextFlags::DELEG),
+        channel_bindings: Some(cb.clone()),
+        ..InitiatorOptions::default()
+    };
+    let mut init = InitiatorContext::new(&c, &target(), o.clone()).unwrap();
+    let mut acc = AcceptorContext::new(
+        &acceptor_cred(&realm),
+        AcceptorOptions { channel_bindings: Some(cb), ..AcceptorOptions::default() },
+    );
+    establish(&mut init, &mut acc).unwrap();
+    assert!(acc.flags().contains(ContextFlags::DELEG.with(ContextFlags::CHANNEL_BOUND)));
+    assert!(acc.delegated().unwrap().get(&common::krbtgt()).unwrap().is_some());
+    // Mismatched bindings under SPNEGO: still BAD_BINDINGS.
+    realm.clock.advance(1);
+    let mut init = InitiatorContext::new(&c, &target(), o).unwrap();
+    let mut acc = AcceptorContext::new(
+        &acceptor_cred(&realm),
+        AcceptorOptions {
+            channel_bindings: Some(ChannelBindings::application(b"other")),
+            ..AcceptorOptions::default()
+        },
+    );
+    assert_eq!(code(establish(&mut init, &mut acc)), ErrorCode::KTIX_ERR_GSS_BAD_BINDINGS);
+}
+
+#[test]
+fn an_acceptor_without_spnego_refuses_spnego_tokens_and_takes_raw_ones() {
+    let realm = Realm::new();
+    let c = cred(realm.alice());
+    let acceptor = acceptor_cred(&realm);
+    let no_spnego = AcceptorOptions { spnego: false, ..AcceptorOptions::default() };
+    let o = InitiatorOptions { mech: ktix::gss::Mech::Spnego, ..InitiatorOptions::default() };
+    let mut init = InitiatorContext::new(&c, &target(), o).unwrap();
+    let tok = init.step(None).unwrap().unwrap();
+    assert_eq!(code(AcceptorContext::new(&acceptor, no_spnego.clone()).step(&tok)), ErrorCode::KTIX_ERR_GSS_BAD_MECH);
+    let mut init = InitiatorContext::new(&c, &target(), InitiatorOptions::default()).unwrap();
+    let mut acc = AcceptorContext::new(&acceptor, no_spnego);
+    establish(&mut init, &mut acc).unwrap();
+    assert_eq!(acc.mech(), oid::KRB5);
+}

@@ -30,13 +30,10 @@ mod flags;
 pub(crate) mod message;
 mod name;
 pub mod oid;
-mod pending;
 mod sequence;
 pub(crate) mod spnego;
 mod status;
 pub(crate) mod token;
-
-pub(crate) use pending::spnego;
 
 pub use bindings::{ChannelBindings, AF_INET, AF_INET6, AF_NULLADDR, AF_UNSPEC};
 pub use context::{AcceptorContext, AcceptorOptions, InitiatorContext, InitiatorOptions, Mech, SecurityContext};
