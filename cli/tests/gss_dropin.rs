@@ -553,7 +553,14 @@ fn apache_with(server: Lib, clients: &[Lib]) {
     // The worker that served the requests, not only the parent, runs on the same library.
     let children = std::fs::read_to_string(format!("/proc/{}/task/{}/children", apache.child.id(), apache.child.id()))
         .unwrap_or_default();
-    for pid in children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+    // (A worker that is exiting may already have unloaded its modules: those are skipped.)
+    let workers: Vec<u32> = children
+        .split_whitespace()
+        .filter_map(|p| p.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|m| m.contains("mod_auth_gssapi")))
+        .collect();
+    assert!(!workers.is_empty(), "no Apache worker with mod_auth_gssapi loaded: {children:?}");
+    for pid in workers {
         assert_server_on(pid, server);
     }
 }
