@@ -148,6 +148,35 @@ fn a_replayed_ap_req_is_refused() {
 }
 
 #[test]
+fn a_failed_accept_answers_a_krb_error_token_when_mutual_was_asked() {
+    let realm = Realm::new();
+    let c = cred(realm.alice());
+    let acceptor = acceptor_cred(&realm);
+    let mut init = InitiatorContext::new(&c, &target(), InitiatorOptions::default()).unwrap();
+    let tok = init.step(None).unwrap().unwrap();
+    let mut first = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    first.step(&tok).unwrap();
+    assert!(first.error_token().is_none());
+    let mut replayed = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    assert_eq!(code(replayed.step(&tok)), ErrorCode::KRB_AP_ERR_REPEAT);
+    let err_tok = replayed.error_token().expect("a KRB-ERROR token").to_vec();
+    assert_eq!(unframe(&err_tok).0, [3, 0]);
+    // The initiator turns it into the acceptor's error.
+    assert_eq!(code(init.step(Some(&err_tok))), ErrorCode::KRB_AP_ERR_REPEAT);
+    // Without MUTUAL the initiator reads no reply: none is made.
+    let one_way = ContextFlags::SEQUENCE.with(ContextFlags::REPLAY);
+    let tok = InitiatorContext::new(&c, &target(), opts(one_way)).unwrap().step(None).unwrap().unwrap();
+    AcceptorContext::new(&acceptor, AcceptorOptions::default()).step(&tok).unwrap();
+    let mut replayed = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    assert_eq!(code(replayed.step(&tok)), ErrorCode::KRB_AP_ERR_REPEAT);
+    assert!(replayed.error_token().is_none());
+    // Nor for a token that is not an AP-REQ.
+    let mut garbage = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+    assert!(garbage.step(&tok[..30]).is_err());
+    assert!(garbage.error_token().is_none());
+}
+
+#[test]
 fn delegation_hands_the_acceptor_a_tgt_that_gets_service_tickets() {
     let realm = Realm::new();
     realm.add_service("host/backend.ktix.test");
@@ -186,6 +215,82 @@ fn delegation_hands_the_acceptor_a_tgt_that_gets_service_tickets() {
     let mut acc2 = AcceptorContext::new(&backend, AcceptorOptions::default());
     establish(&mut init2, &mut acc2).unwrap();
     assert_eq!(acc2.initiator_name().unwrap().to_string(), "alice@KTIX.TEST");
+}
+
+/// A hand-made GSS AP-REQ token from alice for [`SERVICE`] (mutual) whose checksum delegates
+/// `krb_cred` (built with the authenticator subkey passed to `make`).
+fn delegating_token(realm: &Realm, c: &InitiatorCred, make: impl Fn(&ktix::Key, &ktix::Key) -> Vec<u8>) -> Vec<u8> {
+    let st = c.client().service_ticket(SERVICE).unwrap();
+    let subkey = ktix::Key::random(st.key.enctype()).unwrap();
+    let krb_cred = make(&subkey, &st.key);
+    let mut ck = 16u32.to_le_bytes().to_vec();
+    ck.extend_from_slice(&[0u8; 16]);
+    ck.extend_from_slice(&(0x3fu32).to_le_bytes());
+    ck.extend_from_slice(&1u16.to_le_bytes());
+    ck.extend_from_slice(&(krb_cred.len() as u16).to_le_bytes());
+    ck.extend_from_slice(&krb_cred);
+    let (ap_req, _) = proto::build_ap_req(&proto::NewApReq {
+        ticket: &st.ticket,
+        session_key: &st.key,
+        client: &st.client,
+        usage: usage::AP_REQ_AUTH,
+        now: realm.now(),
+        checksum: proto::AuthChecksum::Raw { ctype: checksum_type::GSSAPI, bytes: &ck },
+        subkey: Some(&subkey),
+        seq_number: Some(5),
+        mutual: true,
+    })
+    .unwrap();
+    krb5_token([1, 0], &ap_req)
+}
+
+#[test]
+fn delegations_in_the_session_key_or_in_clear_are_taken_another_clients_are_not() {
+    let realm = Realm::new();
+    realm.kdc.add_principal("bob", Some("bob-pw")).unwrap();
+    let alice = cred(realm.alice());
+    let alice_tgt = alice.client().forwarded_tgt().unwrap();
+    let bob = realm.client();
+    bob.login("bob", "bob-pw").unwrap();
+    let bob_tgt = bob.forwarded_tgt().unwrap();
+    let acceptor = acceptor_cred(&realm);
+    let accept = |tok: &[u8]| {
+        let mut acc = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+        acc.step(tok).map(|_| acc)
+    };
+    // Sealed in the ticket's session key (older MIT, Heimdal).
+    let tok = delegating_token(&realm, &alice, |_, session| {
+        proto::build_krb_cred(std::slice::from_ref(&alice_tgt), session).unwrap()
+    });
+    let acc = accept(&tok).unwrap();
+    assert!(acc.flags().contains(ContextFlags::DELEG));
+    assert!(acc.delegated().unwrap().get(&common::krbtgt()).unwrap().is_some());
+    // Unencrypted (etype 0).
+    let tok = delegating_token(&realm, &alice, |subkey, _| {
+        let sealed = proto::build_krb_cred(std::slice::from_ref(&alice_tgt), subkey).unwrap();
+        let mut cred = wire::decode::<wire::KrbCred>(&sealed).unwrap();
+        let plain = proto::open_bytes(subkey, usage::KRB_CRED_ENC_PART, &cred.enc_part).unwrap();
+        cred.enc_part = wire::EncryptedData { etype: 0, kvno: None, cipher: wire::octets(plain.to_vec()) };
+        wire::encode(&cred).unwrap()
+    });
+    realm.clock.advance(1);
+    let acc = accept(&tok).unwrap();
+    assert_eq!(acc.delegated().unwrap().principal().unwrap(), Some(principal("alice")));
+    // bob's TGT in alice's context: not handed on as alice's, DELEG not granted.
+    let tok = delegating_token(&realm, &alice, |subkey, _| {
+        proto::build_krb_cred(std::slice::from_ref(&bob_tgt), subkey).unwrap()
+    });
+    realm.clock.advance(1);
+    let acc = accept(&tok).unwrap();
+    assert!(acc.delegated().is_none());
+    assert!(!acc.flags().contains(ContextFlags::DELEG));
+    // A KRB-CRED that does not open: the context fails.
+    let tok = delegating_token(&realm, &alice, |_, _| {
+        let other = ktix::Key::random(Enctype::Aes128CtsHmacSha196).unwrap();
+        proto::build_krb_cred(std::slice::from_ref(&alice_tgt), &other).unwrap()
+    });
+    realm.clock.advance(1);
+    assert!(major_is_error(&accept(&tok).unwrap_err()));
 }
 
 #[test]
@@ -309,6 +414,27 @@ fn defective_foreign_and_truncated_tokens_are_errors() {
     let err = proto::krb_error(&ktix::Error::new(ErrorCode::KRB_AP_ERR_SKEW, "skew"), realm.now(), &reply).unwrap();
     let err_tok = krb5_token([3, 0], &err);
     assert_eq!(code(init.step(Some(&err_tok))), ErrorCode::KRB_AP_ERR_SKEW);
+}
+
+#[test]
+fn every_bit_flip_of_an_ap_req_token_is_handled() {
+    let realm = Realm::new();
+    let c = cred(realm.alice());
+    let acceptor = acceptor_cred(&realm);
+    let mut init = InitiatorContext::new(&c, &target(), InitiatorOptions::default()).unwrap();
+    let tok = init.step(None).unwrap().unwrap();
+    let mut accepted = 0;
+    for i in 0..tok.len() {
+        let mut t = tok.clone();
+        t[i] ^= 0x04;
+        match AcceptorContext::new(&acceptor, AcceptorOptions::default()).step(&t) {
+            Ok(_) => accepted += 1,
+            Err(e) => assert!(major_is_error(&e), "byte {i}: {e}"),
+        }
+    }
+    // Only flips outside what the keys protect can pass (the AP options' unused bits, say), and
+    // then only once: the authenticator is remembered.
+    assert!(accepted <= 1, "{accepted} altered tokens accepted");
 }
 
 fn major_is_error(e: &ktix::Error) -> bool {

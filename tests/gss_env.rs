@@ -61,6 +61,11 @@ fn credentials_and_names_follow_the_environment_at_the_call() {
     assert_eq!(acc.initiator_name().unwrap().to_string(), "alice@KTIX.TEST");
     acc.verify_mic(b"hello", &init.get_mic(b"hello").unwrap()).unwrap();
 
+    // krb5.conf names no KDC for the realm: a ticket not in the cache cannot be had.
+    let uncached = Name::hostbased("HTTP@web.ktix.test").unwrap();
+    let mut init = InitiatorContext::new(&cred, &uncached, InitiatorOptions::default()).unwrap();
+    assert_eq!(init.step(None).unwrap_err().code(), ErrorCode::KTIX_ERR_CONFIG);
+
     // A name without a realm takes the default realm of the configuration read at the call.
     let bob = Name::import(b"bob", None).unwrap();
     assert_eq!(bob.canonicalize().unwrap().to_string(), "bob@OTHER.TEST");

@@ -170,4 +170,27 @@ mod tests {
         high[21] = 0x01;
         assert_eq!(GssChecksum::parse(&high).unwrap().flags, ContextFlags::INTEG.with(ContextFlags::TRANS));
     }
+
+    #[test]
+    fn every_truncation_and_bit_flip_parses_or_fails_cleanly() {
+        let c = GssChecksum {
+            bindings_hash: [3; 16],
+            flags: ContextFlags::MUTUAL.with(ContextFlags::DELEG),
+            delegation: Some((0..40).collect()),
+        };
+        let b = c.encode().unwrap();
+        for cut in 0..b.len() {
+            if let Ok(p) = GssChecksum::parse(&b[..cut]) {
+                assert!(cut >= 24);
+                assert!(p.delegation.is_none(), "cut {cut}: a short delegation is not taken");
+            }
+        }
+        for i in 0..b.len() {
+            for bit in 0..8 {
+                let mut t = b.clone();
+                t[i] ^= 1 << bit;
+                let _ = GssChecksum::parse(&t);
+            }
+        }
+    }
 }

@@ -205,4 +205,20 @@ mod tests {
         let err = open_krb_cred(&wire::encode(&cred).unwrap(), &[], &c.client).unwrap_err();
         assert_eq!(err.code(), ErrorCode::KTIX_ERR_MALFORMED);
     }
+
+    #[test]
+    fn truncated_and_flipped_krb_creds_fail_cleanly() {
+        let c = tgt();
+        let key = Key::random(Enctype::Aes128CtsHmacSha196).unwrap();
+        let bytes = build_krb_cred(std::slice::from_ref(&c), &key).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(open_krb_cred(&bytes[..cut], &[&key], &c.client).is_err(), "cut {cut}");
+        }
+        for i in 0..bytes.len() {
+            let mut t = bytes.clone();
+            t[i] ^= 0x10;
+            // Flips in the tickets' unencrypted header may still open; none may panic.
+            let _ = open_krb_cred(&t, &[&key], &c.client);
+        }
+    }
 }

@@ -56,7 +56,8 @@ enum Kind {
 ///
 /// An AP-REP token is sent only when the AP-REQ has MUTUAL-REQUIRED (as MIT), with a fresh
 /// acceptor subkey of the initiator subkey's enctype and a random sequence number; per-message
-/// tokens then use that subkey. Errors are returned, not sent back as KRB-ERROR tokens.
+/// tokens then use that subkey. A failed step returns the error; the KRB-ERROR token to send
+/// back, when MIT would send one, is [`AcceptorContext::error_token`].
 pub struct AcceptorContext {
     kind: Kind,
     spnego: bool,
@@ -103,6 +104,17 @@ impl AcceptorContext {
     /// with a [`Client`](crate::Client) to get service tickets as the initiator).
     pub fn delegated(&self) -> Option<&CCache> {
         self.krb5().and_then(|k| k.delegated.as_ref())
+    }
+
+    /// After a failed [`step`](AcceptorContext::step) on a raw krb5 token: the KRB-ERROR token
+    /// (`03 00`, RFC 4121 §4.1) to send to the initiator, as MIT's acceptor sends one — only
+    /// when the AP-REQ decoded and asked for mutual authentication (the initiator then waits
+    /// for a reply and turns this one into the error). `None` otherwise and under SPNEGO.
+    pub fn error_token(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Krb5(k) => k.error_token.as_deref(),
+            _ => None,
+        }
     }
 
     /// Takes the delegated credentials out of the context.

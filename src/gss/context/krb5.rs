@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::proto::{self, AuthChecksum, NewApReq, VerifiedApReq};
 use crate::time::{Clock, Time};
-use crate::wire::{self, ap_options, ticket_flags as tf};
+use crate::wire::{self, ap_options, ticket_flags as tf, FlagBits};
 
 use super::super::bindings::{self, ChannelBindings};
 use super::super::checksum::GssChecksum;
@@ -253,13 +253,15 @@ pub(crate) struct Krb5Acceptor {
     cred: AcceptorCred,
     bindings: Option<ChannelBindings>,
     pub delegated: Option<CCache>,
+    /// After a failure: the KRB-ERROR token for the initiator, when there is one to send.
+    pub error_token: Option<Vec<u8>>,
     started: bool,
 }
 
 impl Krb5Acceptor {
     pub fn new(cred: AcceptorCred, bindings: Option<ChannelBindings>) -> Krb5Acceptor {
         let core = Core::new(cred.acceptor().clock().clone());
-        Krb5Acceptor { core, cred, bindings, delegated: None, started: false }
+        Krb5Acceptor { core, cred, bindings, delegated: None, error_token: None, started: false }
     }
 
     fn accept(&mut self, input: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -330,12 +332,19 @@ impl Krb5Acceptor {
                     keys.push(&v.ticket.session_key);
                     let creds = proto::open_krb_cred(krb_cred, &keys, &v.client)
                         .map_err(|e| e.context("delegated credentials"))?;
-                    let cache = CCache::memory();
-                    cache.initialize(&creds.first().map_or(v.client.clone(), |c| c.client.clone()))?;
-                    for cred in creds {
-                        cache.store(cred)?;
+                    // Only the initiator's own tickets: the cache is handed on as the
+                    // initiator's identity.
+                    if creds.is_empty() || creds.iter().any(|c| c.client != v.client) {
+                        log::warn!("ktix gss: delegated credentials from {} for another client ignored", v.client);
+                        flags = flags.without(ContextFlags::DELEG);
+                    } else {
+                        let cache = CCache::memory();
+                        cache.initialize(&v.client)?;
+                        for cred in creds {
+                            cache.store(cred)?;
+                        }
+                        self.delegated = Some(cache);
                     }
-                    self.delegated = Some(cache);
                 }
                 Ok(flags.with(mutual_flag))
             }
@@ -351,6 +360,25 @@ impl Krb5Acceptor {
     }
 }
 
+/// The KRB-ERROR token (03 00) an acceptor sends for `err` on the AP-REQ token `input`, as MIT's
+/// does: only when the AP-REQ decodes and asks for MUTUAL-REQUIRED (an initiator that does not
+/// wait for a reply would never read it). The error code is the Kerberos code of `err`, or
+/// `KRB_ERR_GENERIC`; the e-text is the code's fixed text.
+fn error_token(input: &[u8], err: &Error, now: Time) -> Option<Vec<u8>> {
+    let (id, body) = token::parse_krb5_token(input).ok()?;
+    if id != TOK_AP_REQ {
+        return None;
+    }
+    let req = proto::decode_ap_req(body).ok()?;
+    if !wire::Flags::from_bits(&req.ap_options.0).has(ap_options::MUTUAL_REQUIRED) {
+        return None;
+    }
+    let server = wire::principal_from(&req.ticket.sname, &req.ticket.realm).ok()?;
+    let reply = proto::ErrorReply { realm: server.realm().to_string(), server: Some(server), ..Default::default() };
+    let krb_error = proto::krb_error(err, now, &reply).ok()?;
+    Some(token::krb5_token(TOK_KRB_ERROR, &krb_error))
+}
+
 impl NegotiatedMech for Krb5Acceptor {
     fn step(&mut self, input: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
         if self.core.failed {
@@ -362,7 +390,11 @@ impl NegotiatedMech for Krb5Acceptor {
         let r = match input {
             Some(t) => {
                 self.started = true;
-                self.accept(t)
+                let r = self.accept(t);
+                if let Err(e) = &r {
+                    self.error_token = error_token(t, e, self.core.clock.now());
+                }
+                r
             }
             None => Err(defective("the acceptor needs the initiator's token")),
         };
