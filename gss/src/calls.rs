@@ -856,7 +856,16 @@ unsafe fn accept_step(
     let ContextHandle::Acceptor(ctx) = handle else {
         return Err(Failure::Major(major::NO_CONTEXT, "an initiator's context given to gss_accept_sec_context".into()));
     };
-    let token = ctx.step(input)?;
+    let token = match ctx.step(input) {
+        Ok(token) => token,
+        Err(e) => {
+            // As MIT's acceptor: a KRB-ERROR token for an initiator that waits for the AP-REP.
+            if let Some(error_token) = ctx.error_token() {
+                mem::set_buffer(output_token, error_token)?;
+            }
+            return Err(e.into());
+        }
+    };
     if ctx.is_complete() {
         if !src_name.is_null() {
             if let Some(p) = ctx.initiator_name() {

@@ -240,6 +240,72 @@ fn the_c_calls_over_ktix_gss() {
         let mut src = src;
         assert_eq!(gss_release_name(&mut minor, &mut src), 0);
 
+        // A replayed AP-REQ is refused, and the initiator (who asked for MUTUAL) gets MIT's
+        // KRB-ERROR token back in the output token.
+        let mut ictx: Handle = null_mut();
+        let mut t1 = empty();
+        let m = gss_init_sec_context(
+            &mut minor,
+            null_mut(),
+            &mut ictx,
+            target,
+            null(),
+            FLAGS,
+            0,
+            null(),
+            null(),
+            null_mut(),
+            &mut t1,
+            null_mut(),
+            null_mut(),
+        );
+        assert_eq!(m, major::CONTINUE_NEEDED);
+        let t1 = take(&mut t1);
+        for replay in [false, true] {
+            let mut actx: Handle = null_mut();
+            let mut reply = empty();
+            let m = gss_accept_sec_context(
+                &mut minor,
+                &mut actx,
+                null_mut(),
+                &buf(&t1),
+                null(),
+                null_mut(),
+                null_mut(),
+                &mut reply,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+            );
+            let reply = take(&mut reply);
+            assert!(!reply.is_empty() && reply[0] == 0x60, "replay {replay}: {reply:?}");
+            if replay {
+                assert!(major::is_error(m) && actx.is_null(), "0x{m:x}");
+                assert!(mech_text(minor).to_lowercase().contains("replay"), "{}", mech_text(minor));
+                let mut done = empty();
+                let m = gss_init_sec_context(
+                    &mut minor,
+                    null_mut(),
+                    &mut ictx,
+                    target,
+                    null(),
+                    FLAGS,
+                    0,
+                    null(),
+                    &buf(&reply),
+                    null_mut(),
+                    &mut done,
+                    null_mut(),
+                    null_mut(),
+                );
+                assert!(major::is_error(m), "the initiator took a KRB-ERROR as an AP-REP: 0x{m:x}");
+            } else {
+                assert_eq!(m, 0);
+                gss_delete_sec_context(&mut minor, &mut actx, null_mut());
+            }
+        }
+        gss_delete_sec_context(&mut minor, &mut ictx, null_mut());
+
         // SPNEGO, as curl asks for it.
         let spnego = gss_OID_desc { length: oid::SPNEGO.len() as u32, elements: oid::SPNEGO.as_ptr() as *mut c_void };
         let (ictx, actx, src, actual) = establish(target, &spnego);
