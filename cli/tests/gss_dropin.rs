@@ -426,6 +426,7 @@ impl Apache {
                AuthName \"ktix\"\n\
                GssapiCredStore keytab:{keytab}\n\
                GssapiAllowedMech krb5\n\
+               GssapiDelegCcacheDir {dir}/deleg\n\
                Require valid-user\n\
              </Directory>\n",
             dir = dir.display(),
@@ -437,7 +438,9 @@ impl Apache {
         // The replay cache is written by the workers (www-data).
         let rcache = dir.join("rcache");
         std::fs::create_dir_all(&rcache).expect("mkdir rcache");
-        let status = Command::new("chown").arg("www-data").arg(&rcache).status().expect("chown");
+        // So is the directory of delegated credentials (GssapiDelegCcacheDir).
+        std::fs::create_dir_all(dir.join("deleg")).expect("mkdir deleg");
+        let status = Command::new("chown").arg("www-data").arg(&rcache).arg(dir.join("deleg")).status().expect("chown");
         assert!(status.success());
         let mut cmd = Command::new("setsid");
         cmd.arg("/usr/sbin/apache2")
@@ -507,8 +510,22 @@ impl Drop for Apache {
 
 /// `curl --negotiate` on `lib`: the HTTP status and the body.
 fn curl(realm: &Realm, apache: &Apache, lib: Lib, ticket: bool, path: &str, ld_debug: bool) -> (String, Run) {
+    curl_with(realm, apache, lib, ticket, path, ld_debug, &[])
+}
+
+fn curl_with(
+    realm: &Realm,
+    apache: &Apache,
+    lib: Lib,
+    ticket: bool,
+    path: &str,
+    ld_debug: bool,
+    extra: &[&str],
+) -> (String, Run) {
     let url = format!("http://localhost:{}{path}", apache.port);
-    let args = ["-sS", "--negotiate", "-u", ":", "-o", "-", "-w", "\n%{http_code}", url.as_str()];
+    let mut args = vec!["-sS", "--negotiate", "-u", ":", "-o", "-", "-w", "\n%{http_code}"];
+    args.extend(extra);
+    args.push(url.as_str());
     let mut cmd = realm.client("curl", &args, lib, ticket);
     if ld_debug {
         cmd.env("LD_DEBUG", "bindings");
@@ -549,6 +566,26 @@ fn apache_with(server: Lib, clients: &[Lib]) {
         let (code, run) = curl(&realm, &apache, client, true, "/index.html", true);
         assert_eq!(code, "200", "{what}: {}", run.stdout);
         assert_bound_to(&run.stderr, client);
+        // Delegation: curl forwards alice's TGT, mod_auth_gssapi stores it with
+        // gss_store_cred_into in GssapiDelegCcacheDir, and MIT's klist reads the cache.
+        let deleg = apache.dir.join("deleg");
+        for old in std::fs::read_dir(&deleg).expect("read deleg").flatten() {
+            let _ = std::fs::remove_file(old.path());
+        }
+        let delegated = format!("/index.html?{client:?}-{i}-delegation");
+        let (code, run) = curl_with(&realm, &apache, client, true, &delegated, false, &["--delegation", "always"]);
+        assert_eq!(code, "200", "{what} with delegation: {}{}\n{}", run.stdout, run.stderr, apache.error_log());
+        apache.wait_access(&delegated);
+        let stored: Vec<PathBuf> = std::fs::read_dir(&deleg).expect("read deleg").flatten().map(|e| e.path()).collect();
+        assert_eq!(stored.len(), 1, "{what}: delegated caches {stored:?}\n{}", apache.error_log());
+        let cache = realm.mit.with_ccache(&stored[0]).run("klist", &[], "").expect_ok();
+        assert!(
+            cache.stdout.contains("Default principal: alice@KTIX.TEST")
+                && cache.stdout.contains("krbtgt/KTIX.TEST@KTIX.TEST"),
+            "{what}: the delegated cache {:?}:\n{}",
+            stored[0],
+            cache.stdout
+        );
     }
     // The worker that served the requests, not only the parent, runs on the same library.
     let children = std::fs::read_to_string(format!("/proc/{}/task/{}/children", apache.child.id(), apache.child.id()))
