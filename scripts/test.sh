@@ -33,15 +33,15 @@ cargo test --workspace --exclude ktix-python
 
 section "the libraries do not link the command-line tool's dependencies"
 # clap, rpassword (and ctrlc, which the tool no longer uses) belong to the ktix tool (crate ktix-cli in cli/) only: libktix.so,
-# libktix.a and the Python module must not link them.
-for lib in ktix-ffi ktix-python; do
+# libktix.a, the drop-in libgssapi_krb5.so.2 and the Python module must not link them.
+for lib in ktix-ffi ktix-gss ktix-python; do
     tree=$(cargo tree -p "$lib" -e normal --prefix none --format '{p}') || fail "cargo tree -p $lib failed"
     [ -n "$tree" ] || fail "cargo tree -p $lib printed nothing"
     if leaked=$(grep -E '^(clap|rpassword|ctrlc) ' <<<"$tree"); then
         fail "$lib links the command-line tool's dependencies: $leaked"
     fi
 done
-echo "ktix-ffi and ktix-python link none of clap, rpassword, ctrlc"
+echo "ktix-ffi, ktix-gss and ktix-python link none of clap, rpassword, ctrlc"
 
 section "C header include/ktix.h is current"
 tmp=$(mktemp -d)

@@ -129,6 +129,11 @@ impl Realm {
 /// The libraries a running server has mapped (`/proc/PID/maps`).
 fn mapped_libraries(pid: u32) -> String {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_else(|e| panic!("/proc/{pid}/maps: {e}"));
+    libraries_in(&maps)
+}
+
+/// The shared objects named in a `/proc/PID/maps` text, one per line.
+fn libraries_in(maps: &str) -> String {
     let mut libs: Vec<&str> =
         maps.lines().filter_map(|l| l.split_whitespace().nth(5)).filter(|p| p.contains(".so")).collect();
     libs.sort_unstable();
@@ -139,7 +144,11 @@ fn mapped_libraries(pid: u32) -> String {
 /// The server with pid `pid` runs on `lib`: for libktix, our library is mapped and MIT's
 /// libkrb5.so.3 is not; for MIT, MIT's library is.
 fn assert_server_on(pid: u32, lib: Lib) {
-    let libs = mapped_libraries(pid);
+    assert_libraries(pid, &mapped_libraries(pid), lib);
+}
+
+/// As [`assert_server_on`], on a list of mapped libraries already read.
+fn assert_libraries(pid: u32, libs: &str, lib: Lib) {
     let ours = dropin_dir().join("libgssapi_krb5.so.2");
     match lib {
         Lib::Ktix => {
@@ -595,14 +604,16 @@ fn apache_with(server: Lib, clients: &[Lib]) {
     let children = std::fs::read_to_string(format!("/proc/{}/task/{}/children", apache.child.id(), apache.child.id()))
         .unwrap_or_default();
     // (A worker that is exiting may already have unloaded its modules: those are skipped.)
-    let workers: Vec<u32> = children
+    // Each worker's maps are read once: the check and the filter see the same snapshot.
+    let workers: Vec<(u32, String)> = children
         .split_whitespace()
         .filter_map(|p| p.parse::<u32>().ok())
-        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|m| m.contains("mod_auth_gssapi")))
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/maps")).ok().map(|m| (pid, m)))
+        .filter(|(_, maps)| maps.contains("mod_auth_gssapi"))
         .collect();
     assert!(!workers.is_empty(), "no Apache worker with mod_auth_gssapi loaded: {children:?}");
-    for pid in workers {
-        assert_server_on(pid, server);
+    for (pid, maps) in workers {
+        assert_libraries(pid, &libraries_in(&maps), server);
     }
 }
 

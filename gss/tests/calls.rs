@@ -165,6 +165,16 @@ fn the_c_calls_over_ktix_gss() {
         for mut n in [s, t] {
             assert_eq!(gss_release_name(&mut minor, &mut n), 0);
         }
+        // The local account: MIT's default rule (a one-component name of the default realm).
+        let mut lname = empty();
+        assert_eq!(gss_localname(&mut minor, src, null(), &mut lname), 0);
+        assert_eq!(take(&mut lname), b"alice");
+        assert_eq!(gss_userok(src, c"alice".as_ptr()), 1);
+        assert_eq!(gss_userok(src, c"root".as_ptr()), 0);
+        assert!(
+            major::is_error(gss_localname(&mut minor, target, null(), &mut lname)),
+            "a service has no local account"
+        );
 
         // Wrap/unwrap; the same token twice is a duplicate, given with its data.
         let (mut conf_state, mut wrapped, mut out) = (0, empty(), empty());
