@@ -217,31 +217,82 @@ fn delegation_hands_the_acceptor_a_tgt_that_gets_service_tickets() {
     assert_eq!(acc2.initiator_name().unwrap().to_string(), "alice@KTIX.TEST");
 }
 
-/// A hand-made GSS AP-REQ token from alice for [`SERVICE`] (mutual) whose checksum delegates
-/// `krb_cred` (built with the authenticator subkey passed to `make`).
-fn delegating_token(realm: &Realm, c: &InitiatorCred, make: impl Fn(&ktix::Key, &ktix::Key) -> Vec<u8>) -> Vec<u8> {
+/// A hand-made AP-REQ token from alice for [`SERVICE`] (mutual) whose authenticator checksum is
+/// `(ctype, bytes)` from `make(subkey, session key)`.
+fn token_with_checksum(
+    realm: &Realm,
+    c: &InitiatorCred,
+    make: impl Fn(&ktix::Key, &ktix::Key) -> (i32, Vec<u8>),
+) -> Vec<u8> {
     let st = c.client().service_ticket(SERVICE).unwrap();
     let subkey = ktix::Key::random(st.key.enctype()).unwrap();
-    let krb_cred = make(&subkey, &st.key);
-    let mut ck = 16u32.to_le_bytes().to_vec();
-    ck.extend_from_slice(&[0u8; 16]);
-    ck.extend_from_slice(&(0x3fu32).to_le_bytes());
-    ck.extend_from_slice(&1u16.to_le_bytes());
-    ck.extend_from_slice(&(krb_cred.len() as u16).to_le_bytes());
-    ck.extend_from_slice(&krb_cred);
+    let (ctype, ck) = make(&subkey, &st.key);
     let (ap_req, _) = proto::build_ap_req(&proto::NewApReq {
         ticket: &st.ticket,
         session_key: &st.key,
         client: &st.client,
         usage: usage::AP_REQ_AUTH,
         now: realm.now(),
-        checksum: proto::AuthChecksum::Raw { ctype: checksum_type::GSSAPI, bytes: &ck },
+        checksum: proto::AuthChecksum::Raw { ctype, bytes: &ck },
         subkey: Some(&subkey),
         seq_number: Some(5),
         mutual: true,
     })
     .unwrap();
     krb5_token([1, 0], &ap_req)
+}
+
+/// [`token_with_checksum`] with a 0x8003 checksum delegating `make`'s KRB-CRED.
+fn delegating_token(realm: &Realm, c: &InitiatorCred, make: impl Fn(&ktix::Key, &ktix::Key) -> Vec<u8>) -> Vec<u8> {
+    token_with_checksum(realm, c, |subkey, session| {
+        let krb_cred = make(subkey, session);
+        let mut ck = 16u32.to_le_bytes().to_vec();
+        ck.extend_from_slice(&[0u8; 16]);
+        ck.extend_from_slice(&(0x3fu32).to_le_bytes());
+        ck.extend_from_slice(&1u16.to_le_bytes());
+        ck.extend_from_slice(&(krb_cred.len() as u16).to_le_bytes());
+        ck.extend_from_slice(&krb_cred);
+        (checksum_type::GSSAPI, ck)
+    })
+}
+
+#[test]
+fn checksums_other_than_a_well_formed_0x8003_are_judged_as_mit_does() {
+    let realm = Realm::new();
+    let c = cred(realm.alice());
+    let acceptor = acceptor_cred(&realm);
+    let accept = |tok: &[u8]| {
+        realm.clock.advance(1);
+        let mut acc = AcceptorContext::new(&acceptor, AcceptorOptions::default());
+        acc.step(tok).map(|_| acc)
+    };
+    // 0x8003 too short, or with another binding length: defective.
+    let short = token_with_checksum(&realm, &c, |_, _| (checksum_type::GSSAPI, vec![16, 0, 0, 0, 1, 2, 3]));
+    assert_eq!(code(accept(&short)), ErrorCode::KTIX_ERR_GSS_DEFECTIVE_TOKEN);
+    let mut lgth = 20u32.to_le_bytes().to_vec();
+    lgth.extend_from_slice(&[0u8; 20]);
+    let wrong = token_with_checksum(&realm, &c, move |_, _| (checksum_type::GSSAPI, lgth.clone()));
+    assert_eq!(code(accept(&wrong)), ErrorCode::KTIX_ERR_GSS_DEFECTIVE_TOKEN);
+    // Samba's keyed checksum over nothing (session key, usage 10): REPLAY|SEQUENCE|MUTUAL.
+    let samba = token_with_checksum(&realm, &c, |_, session| {
+        (session.enctype().checksum_type(), session.checksum(usage::AP_REQ_AUTH_CKSUM, &[]).unwrap())
+    });
+    let acc = accept(&samba).unwrap();
+    assert_eq!(
+        acc.flags(),
+        ContextFlags::MUTUAL.with(ContextFlags::REPLAY).with(ContextFlags::SEQUENCE).with(ContextFlags::PROT_READY)
+    );
+    // The same over other data, or in the subkey: BAD_MIC (GSS_S_BAD_SIG, as MIT).
+    let other = token_with_checksum(&realm, &c, |_, session| {
+        (session.enctype().checksum_type(), session.checksum(usage::AP_REQ_AUTH_CKSUM, b"x").unwrap())
+    });
+    let e = accept(&other).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::KTIX_ERR_GSS_BAD_MIC);
+    assert_eq!(Status::of(&e).major, ktix::gss::major::BAD_SIG);
+    let in_subkey = token_with_checksum(&realm, &c, |subkey, _| {
+        (subkey.enctype().checksum_type(), subkey.checksum(usage::AP_REQ_AUTH_CKSUM, &[]).unwrap())
+    });
+    assert_eq!(code(accept(&in_subkey)), ErrorCode::KTIX_ERR_GSS_BAD_MIC);
 }
 
 #[test]
