@@ -17,7 +17,6 @@ target_dir=$(cargo metadata --format-version 1 --no-deps \
 release="$target_dir/release"
 
 cargo build -p ktix-ffi --release
-ln -sf libktix.so "$release/libktix.so.0"
 cc -O2 -std=c99 -Wall -Wextra -Werror -Iinclude benches/ffi_acceptor.c -L"$release" -lktix -o "$release/ffi_acceptor"
 LD_LIBRARY_PATH="$release${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$release/ffi_acceptor" "$@"
 

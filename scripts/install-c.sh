@@ -6,6 +6,10 @@
 #   PREFIX/lib/libktix.a                 the static library
 #   PREFIX/include/ktix.h                the header
 #   PREFIX/lib/pkgconfig/ktix.pc         for `cc app.c $(pkg-config --cflags --libs ktix)`
+#   PREFIX/lib/ktix-gss/libgssapi_krb5.so.2
+#                                        the drop-in for MIT's GSS-API library (scripts/build-gss.sh),
+#                                        in a directory of its own: only programs started with
+#                                        LD_LIBRARY_PATH=PREFIX/lib/ktix-gss use it
 #
 # Usage: scripts/install-c.sh PREFIX [--debug]
 #   PREFIX    where to install, e.g. /usr/local or $HOME/.local (made absolute)
@@ -56,6 +60,13 @@ ln -sfn "libktix.so.$version" "$dest/lib/libktix.so.$major"
 ln -sfn "libktix.so.$major" "$dest/lib/libktix.so"
 install -m 0644 "$built/libktix.a" "$dest/lib/libktix.a"
 install -m 0644 include/ktix.h "$dest/include/ktix.h"
+if [ "$profile" = release ]; then
+    gss_lib=$(bash scripts/build-gss.sh --release)
+else
+    gss_lib=$(bash scripts/build-gss.sh)
+fi
+install -d "$dest/lib/ktix-gss"
+install -m 0755 "$gss_lib" "$dest/lib/ktix-gss/libgssapi_krb5.so.2"
 sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" -e "s|@LIBS_PRIVATE@|$libs_private|g" \
     ffi/ktix.pc.in >"$dest/lib/pkgconfig/ktix.pc"
-echo "installed libktix $version ($profile) into $dest: lib/libktix.so.$version, lib/libktix.so.$major, lib/libktix.so, lib/libktix.a, include/ktix.h, lib/pkgconfig/ktix.pc"
+echo "installed libktix $version ($profile) into $dest: lib/libktix.so.$version, lib/libktix.so.$major, lib/libktix.so, lib/libktix.a, include/ktix.h, lib/pkgconfig/ktix.pc, lib/ktix-gss/libgssapi_krb5.so.2"

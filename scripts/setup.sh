@@ -6,7 +6,9 @@
 #                    krb5-admin-server libkrb5-dev (MIT krb5, the interoperability peer),
 #                    valgrind, postgresql (the server the PostgreSQL store's tests start
 #                    throwaway clusters of), systemd (systemd-analyze, which checks
-#                    contrib/systemd's unit), and python3-venv when the system python3 cannot make a venv.
+#                    contrib/systemd's unit), apache2-bin libapache2-mod-auth-gssapi curl (the
+#                    unmodified GSS-API programs the drop-in libgssapi_krb5.so.2 is tested under,
+#                    with PostgreSQL), and python3-venv when the system python3 cannot make a venv.
 #   cbindgen:        the pinned version that generates include/ktix.h (cargo install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +29,8 @@ as_root() {
     fi
 }
 
-packages=(libssl-dev pkg-config krb5-kdc krb5-user krb5-admin-server libkrb5-dev valgrind postgresql systemd)
+packages=(libssl-dev pkg-config krb5-kdc krb5-user krb5-admin-server libkrb5-dev valgrind postgresql systemd
+    apache2-bin libapache2-mod-auth-gssapi curl)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     packages+=(python3-venv)
 fi

@@ -33,15 +33,15 @@ cargo test --workspace --exclude ktix-python
 
 section "the libraries do not link the command-line tool's dependencies"
 # clap, rpassword (and ctrlc, which the tool no longer uses) belong to the ktix tool (crate ktix-cli in cli/) only: libktix.so,
-# libktix.a and the Python module must not link them.
-for lib in ktix-ffi ktix-python; do
+# libktix.a, the drop-in libgssapi_krb5.so.2 and the Python module must not link them.
+for lib in ktix-ffi ktix-gss ktix-python; do
     tree=$(cargo tree -p "$lib" -e normal --prefix none --format '{p}') || fail "cargo tree -p $lib failed"
     [ -n "$tree" ] || fail "cargo tree -p $lib printed nothing"
     if leaked=$(grep -E '^(clap|rpassword|ctrlc) ' <<<"$tree"); then
         fail "$lib links the command-line tool's dependencies: $leaked"
     fi
 done
-echo "ktix-ffi and ktix-python link none of clap, rpassword, ctrlc"
+echo "ktix-ffi, ktix-gss and ktix-python link none of clap, rpassword, ctrlc"
 
 section "C header include/ktix.h is current"
 tmp=$(mktemp -d)
@@ -63,8 +63,8 @@ section "C examples (examples-c/*.c) under valgrind"
 # suppression file is needed. KTIX_C_VALGRIND=0 runs the examples without valgrind.
 cargo build -p ktix-ffi
 cargo build -p ktix-cli # legacy_server/legacy_client use a realm made with the ktix tool
-# The library's SONAME is libktix.so.0 (ffi/build.rs); programs linked to it look for that name.
-ln -sf libktix.so "$debug_dir/libktix.so.0"
+# The library's SONAME is libktix.so.0; the build puts that name beside it (ffi/build.rs).
+[ "$(readlink "$debug_dir/libktix.so.0")" = libktix.so ] || fail "cargo build -p ktix-ffi made no libktix.so.0 -> libktix.so"
 mkdir -p "$debug_dir/examples-c"
 c_lib_path="$debug_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 valgrind=()
@@ -159,7 +159,8 @@ echo "${#examples[@]} C example(s) passed"
 section "C library install (scripts/install-c.sh) and pkg-config"
 prefix="$tmp/prefix"
 bash scripts/install-c.sh "$prefix" --debug
-for f in lib/libktix.so.0 lib/libktix.so lib/libktix.a include/ktix.h lib/pkgconfig/ktix.pc; do
+for f in lib/libktix.so.0 lib/libktix.so lib/libktix.a include/ktix.h lib/pkgconfig/ktix.pc \
+    lib/ktix-gss/libgssapi_krb5.so.2; do
     [ -e "$prefix/$f" ] || fail "install-c.sh did not install $f"
 done
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
@@ -188,6 +189,10 @@ header_version=$("$tmp/version-static" --header)
 pc_version=$(pkg-config --modversion ktix)
 [ "$header_version" = "$pc_version" ] \
     || fail "ktix.h says version $header_version but pkg-config --modversion ktix says $pc_version"
+# The installed drop-in loads into an unmodified program in place of MIT's library.
+LD_LIBRARY_PATH="$prefix/lib/ktix-gss" ldd /usr/bin/curl | grep -q "libgssapi_krb5.so.2 => $prefix/lib/ktix-gss/" \
+    || fail "curl does not pick up the installed lib/ktix-gss/libgssapi_krb5.so.2"
+LD_LIBRARY_PATH="$prefix/lib/ktix-gss" curl --version >/dev/null || fail "curl does not start on the installed drop-in"
 unset PKG_CONFIG_PATH
 echo "installed into $prefix; realm.c and the README's quick start built with pkg-config and run; version.c linked statically and run; header, library and ktix.pc all say $pc_version"
 
