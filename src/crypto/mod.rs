@@ -19,7 +19,6 @@ pub mod usage;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use openssl::hash::MessageDigest;
 use openssl::symm::Mode;
 use parking_lot::RwLock;
 use zeroize::Zeroizing;
@@ -102,7 +101,13 @@ impl Key {
         let mut tkey = Zeroizing::new(vec![0u8; len]);
         let key = match enctype.family() {
             Family::Sha1 => {
-                openssl::pkcs5::pbkdf2_hmac(password, salt, iterations as usize, MessageDigest::sha1(), &mut tkey)?;
+                openssl::pkcs5::pbkdf2_hmac(
+                    password,
+                    salt,
+                    iterations as usize,
+                    Enctype::Aes128CtsHmacSha196.digest(),
+                    &mut tkey,
+                )?;
                 dk(&tkey, b"kerberos", len)?
             }
             Family::Sha2 => {
@@ -259,7 +264,7 @@ impl Key {
         let e = self.enctype();
         match e.family() {
             Family::Sha1 => {
-                let digest = openssl::hash::hash(MessageDigest::sha1(), input)?;
+                let digest = openssl::hash::hash(e.digest(), input)?;
                 let tmp: [u8; cts::BLOCK] = digest[..cts::BLOCK].try_into().expect("16 of 20 bytes");
                 let kp = dk(self.bytes(), b"prf", e.key_len())?;
                 Ok(Zeroizing::new(cts::block(Mode::Encrypt, &kp, &tmp)?.to_vec()))
