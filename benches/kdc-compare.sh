@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # `ktix kdc serve` beside MIT's krb5kdc, in one run on this machine: AS and TGS requests per second
-# over loopback UDP with 1 and 2 client threads, and each KDC's own CPU per exchange.
+# over loopback UDP with 4 client threads (THREADS="1 2 4" for more cells), each KDC's own CPU
+# per exchange, and the ratios.
 #
 #   bash benches/kdc-compare.sh [SECONDS_PER_CELL]      (default 5)
+#
+# Environment: THREADS (client thread counts, default "4"); KTIX_BIN (a ktix binary to measure
+# instead of building this tree's); RSS_SECONDS (after the cells, a TGS load of that many seconds
+# with 4 threads on ktix alone, its RSS sampled every 10 s; default 0: none); KEEP=1 keeps the
+# work directory.
 #
 # Needs MIT krb5 (krb5-kdc, krb5-admin-server, krb5-user, libkrb5-dev: scripts/setup.sh installs
 # them) and the workplace's peer harness (mit-realm.sh, mit-stop.sh, kdc-load.c) in
@@ -59,9 +65,15 @@ pick_port() {
     exit 1
 }
 
-log "building ktix (release) and kdc-load"
-cargo build --release --quiet -p ktix-cli
-ktix=$repo/target/release/ktix
+if [[ -n ${KTIX_BIN:-} ]]; then
+    ktix=$KTIX_BIN
+    log "ktix: $ktix (KTIX_BIN); building kdc-load"
+else
+    log "building ktix (release) and kdc-load"
+    cargo build --release --quiet -p ktix-cli
+    ktix=$repo/target/release/ktix
+fi
+thread_counts=${THREADS:-4}
 # shellcheck disable=SC2046
 cc -O2 -o "$work/kdc-load" "$peer/kdc-load.c" $(krb5-config --cflags --libs krb5) -lpthread
 
@@ -79,7 +91,10 @@ for i in $(seq 0 99); do
     echo "pw-$i" | "$ktix" db add --db "$db" "user$i" >/dev/null
     "$ktix" db ktadd --db "$db" "user$i" -k "$work/ktix/users.keytab" >/dev/null
 done
-"$ktix" kdc serve --db "$db" --listen 127.0.0.1:0 --config "$work/mit/kdc.conf" 2>"$work/ktix/kdc.log" &
+# MIT's kdc.conf, with ktix's own request log file (its [logging] kdc = FILE:… is MIT's log).
+sed "s|FILE:.*/kdc\.log|FILE:$work/ktix/requests.log|" "$work/mit/kdc.conf" >"$work/ktix/kdc.conf"
+: >"$work/ktix/requests.log"
+"$ktix" kdc serve --db "$db" --listen 127.0.0.1:0 --config "$work/ktix/kdc.conf" 2>"$work/ktix/kdc.log" &
 ktix_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$work/ktix/kdc.log" && break; sleep 0.05; done
 ktix_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ktix/kdc.log" | head -n1)
@@ -90,7 +105,7 @@ mit_pid=$(cat "$work/mit/kdc.pid")
 declare -A conf=([ktix]=$work/ktix/krb5.conf [mit]=$work/mit/krb5.conf)
 declare -A keytab=([ktix]=$work/ktix/users.keytab [mit]=$work/mit/users.keytab)
 declare -A pid=([ktix]=$ktix_pid [mit]=$mit_pid)
-declare -A kdclog=([ktix]=$work/ktix/kdc.log [mit]=$work/mit/kdc.log)
+declare -A kdclog=([ktix]=$work/ktix/requests.log [mit]=$work/mit/kdc.log)
 clk_tck=$(getconf CLK_TCK)
 
 # A TGT for user0 from each KDC, for the TGS cells.
@@ -103,7 +118,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 declare -A rate cpu fails lines
 log "cells of ${secs} s; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in as tgs; do
-    for threads in 1 2; do
+    for threads in $thread_counts; do
         for k in ktix mit; do
             if [[ $mode == as ]]; then
                 args=("FILE:${keytab[$k]}")
@@ -130,24 +145,50 @@ done
 log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Which enctypes each KDC chose (one successful AS line of each).
-log "ktix AS line: $(grep -m1 'exchange=AS .*result=KDC_ERR_NONE' "$work/ktix/kdc.log" || true)"
+log "ktix AS line: $(grep -m1 'exchange=AS .*result=KDC_ERR_NONE' "$work/ktix/requests.log" || true)"
 log "MIT AS line: $(grep -m1 'AS_REQ.*ISSUE' "$work/mit/kdc.log" || true)"
 
 echo
 echo "loopback UDP, ${secs} s per cell, $(nproc) cores, $(date -u +%Y-%m-%d); client: kdc-load (MIT libkrb5 $(krb5-config --version | awk '{print $NF}'))"
 echo
-echo "| exchange | client threads | ktix req/s | MIT req/s | ktix/MIT | ktix KDC CPU/exchange | MIT KDC CPU/exchange |"
-echo "|---|---|---|---|---|---|---|"
+echo "| exchange | client threads | ktix req/s | MIT req/s | ktix/MIT req/s | ktix KDC CPU/exchange | MIT KDC CPU/exchange | MIT/ktix CPU |"
+echo "|---|---|---|---|---|---|---|---|"
 for mode in as tgs; do
-    for threads in 1 2; do
+    for threads in $thread_counts; do
         a=${rate[$mode/$threads/ktix]}
         b=${rate[$mode/$threads/mit]}
         ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
+        ca=${cpu[$mode/$threads/ktix]}
+        cb=${cpu[$mode/$threads/mit]}
+        cpu_ratio=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.1f", a ? b / a : 0 }')
         name=$([[ $mode == as ]] && echo "AS (preauth)" || echo TGS)
-        printf '| %s | %d | %s | %s | %s | %s µs | %s µs |\n' "$name" "$threads" "$a" "$b" "$ratio" \
-            "${cpu[$mode/$threads/ktix]}" "${cpu[$mode/$threads/mit]}"
+        printf '| %s | %d | %s | %s | %s | %s µs | %s µs | %s× |\n' "$name" "$threads" "$a" "$b" "$ratio" \
+            "$ca" "$cb" "$cpu_ratio"
     done
 done
+echo "(CPU per exchange: the KDC process's utime + stime over the cell, at CLK_TCK=$clk_tck resolution.)"
+
+# RSS of ktix under a long TGS load: sampled every 10 s from /proc/PID/status while kdc-load runs.
+rss_secs=${RSS_SECONDS:-0}
+if ((rss_secs > 0)); then
+    rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$ktix_pid/status"; }
+    echo
+    echo "ktix RSS under ${rss_secs} s of TGS load (kdc-load, 4 threads):"
+    echo
+    echo "| t (s) | VmRSS (KiB) |"
+    echo "|---|---|"
+    printf '| 0 | %s |\n' "$(rss)"
+    KRB5_CONFIG=${conf[ktix]} "$work/kdc-load" tgs "$rss_secs" 4 "FILE:$work/ktix.tgt" host/server.ktix.test \
+        >"$work/rss-load.out" &
+    load_pid=$!
+    for ((t = 10; t <= rss_secs; t += 10)); do
+        sleep 10
+        printf '| %d | %s |\n' "$t" "$(rss)"
+    done
+    wait "$load_pid"
+    echo
+    echo "load: $(cat "$work/rss-load.out")"
+fi
 bad=0
 for key in "${!fails[@]}"; do
     [[ ${fails[$key]} == 0 ]] || { echo "note: $key had ${fails[$key]} failed exchanges"; bad=1; }

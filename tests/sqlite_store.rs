@@ -316,6 +316,41 @@ fn writes_from_another_handle_are_seen_at_once() {
 }
 
 #[test]
+fn a_request_checks_the_cache_once_and_the_next_request_sees_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mk, kdc_side) = new_db(dir.path());
+    let admin = SqliteStore::open(&path, &mk).unwrap();
+    admin.put(random_entry("svc")).unwrap();
+    // Request 1 reads svc (a load: the first lookup), then again (a hit without a check).
+    kdc_side.begin_request();
+    assert_eq!(kdc_side.get(&p("svc")).unwrap().unwrap().current_kvno(), 1);
+    let hits = kdc_side.cache_hits();
+    assert_eq!(kdc_side.get(&p("svc")).unwrap().unwrap().current_kvno(), 1);
+    assert_eq!(kdc_side.cache_hits(), hits + 1);
+    // Another handle (as another process would) writes during the request: the request keeps
+    // the state it began with for what it has read …
+    admin.modify(&p("svc"), |e| e.set_random_keys(&Enctype::ALL, 2)).unwrap();
+    admin.put(random_entry("other")).unwrap();
+    assert_eq!(kdc_side.get(&p("svc")).unwrap().unwrap().current_kvno(), 1);
+    // … a lookup it has to load sees the new state (and drops the older cache) …
+    assert!(kdc_side.get(&p("other")).unwrap().is_some());
+    assert_eq!(kdc_side.get(&p("svc")).unwrap().unwrap().current_kvno(), 2);
+    kdc_side.end_request();
+    // … and the next request sees every write, as does a lookup outside any request.
+    admin.modify(&p("svc"), |e| e.set_random_keys(&Enctype::ALL, 3)).unwrap();
+    kdc_side.begin_request();
+    assert_eq!(kdc_side.get(&p("svc")).unwrap().unwrap().current_kvno(), 3);
+    kdc_side.end_request();
+    admin.delete(&p("svc")).unwrap();
+    assert!(kdc_side.get(&p("svc")).unwrap().is_none());
+    // A request on one store does not mark another store's lookups as checked.
+    kdc_side.begin_request();
+    admin.put(random_entry("svc")).unwrap();
+    assert!(admin.get(&p("svc")).unwrap().is_some());
+    kdc_side.end_request();
+}
+
+#[test]
 fn concurrent_readers_while_another_handle_writes() {
     const N: usize = 120;
     let dir = tempfile::tempdir().unwrap();

@@ -11,17 +11,19 @@ use parking_lot::RwLock;
 use zeroize::Zeroizing;
 
 use super::cts;
-use super::nfold::nfold;
+use super::nfold::folded_block;
 use crate::error::Result;
 
 /// DK(base, constant) of RFC 3961 §5.1 with AES as E and random-to-key the identity.
+///
+/// The blocks K1 = E(n-fold(constant)), K2 = E(K1), … are the CBC encryption, with a zero IV, of
+/// n-fold(constant) followed by zero blocks (each block's input is the previous output XOR 0), so
+/// all of them come from one CBC call.
 pub(super) fn dk(base: &[u8], constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
-    let mut block: [u8; cts::BLOCK] = nfold(constant, cts::BLOCK).try_into().expect("n-fold to one block");
-    let mut out = Zeroizing::new(Vec::with_capacity(len + cts::BLOCK));
-    while out.len() < len {
-        block = cts::block(Mode::Encrypt, base, &block)?;
-        out.extend_from_slice(&block);
-    }
+    let blocks = len.div_ceil(cts::BLOCK).max(1);
+    let mut input = vec![0u8; blocks * cts::BLOCK];
+    input[..cts::BLOCK].copy_from_slice(&folded_block(constant));
+    let mut out = cts::cbc(Mode::Encrypt, base, &[0u8; cts::BLOCK], &input)?;
     out.truncate(len);
     Ok(out)
 }
@@ -64,9 +66,11 @@ impl HmacKey {
         }
         let mut pad = Zeroizing::new(vec![0u8; block]);
         let mut inner = Hasher::new(md)?;
+        // A copy of the fresh context, not a second `Hasher::new`: OpenSSL 3 fetches the digest
+        // at every initialisation, a copy only shares the fetched one.
+        let mut outer = inner.clone();
         pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x36);
         inner.update(&pad)?;
-        let mut outer = Hasher::new(md)?;
         pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x5c);
         outer.update(&pad)?;
         Ok(HmacKey { inner, outer })

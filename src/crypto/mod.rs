@@ -19,10 +19,9 @@ pub mod usage;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use openssl::hash::MessageDigest;
 use openssl::symm::Mode;
 use parking_lot::RwLock;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 pub use nfold::nfold;
 
@@ -81,7 +80,7 @@ impl Key {
     /// A fresh random key (random-to-key over OpenSSL's CSPRNG).
     pub fn random(enctype: Enctype) -> Result<Key> {
         let mut b = Zeroizing::new(vec![0u8; enctype.key_len()]);
-        openssl::rand::rand_bytes(&mut b)?;
+        random_bytes(&mut b)?;
         Key::new(enctype, &b)
     }
 
@@ -102,7 +101,13 @@ impl Key {
         let mut tkey = Zeroizing::new(vec![0u8; len]);
         let key = match enctype.family() {
             Family::Sha1 => {
-                openssl::pkcs5::pbkdf2_hmac(password, salt, iterations as usize, MessageDigest::sha1(), &mut tkey)?;
+                openssl::pkcs5::pbkdf2_hmac(
+                    password,
+                    salt,
+                    iterations as usize,
+                    Enctype::Aes128CtsHmacSha196.digest(),
+                    &mut tkey,
+                )?;
                 dk(&tkey, b"kerberos", len)?
             }
             Family::Sha2 => {
@@ -175,9 +180,9 @@ impl Key {
 
     /// Encrypts `plaintext` for `usage` with a random confounder: the `cipher` of an EncryptedData.
     pub fn encrypt(&self, usage: u32, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let mut conf = [0u8; cts::BLOCK];
-        openssl::rand::rand_bytes(&mut conf)?;
-        self.encrypt_with_confounder(usage, &conf, plaintext)
+        let mut conf = Zeroizing::new([0u8; cts::BLOCK]);
+        random_bytes(&mut conf[..])?;
+        self.encrypt_with_confounder(usage, &conf[..], plaintext)
     }
 
     /// Encrypts with a given confounder (for known-answer tests; use [`Key::encrypt`] otherwise).
@@ -259,7 +264,7 @@ impl Key {
         let e = self.enctype();
         match e.family() {
             Family::Sha1 => {
-                let digest = openssl::hash::hash(MessageDigest::sha1(), input)?;
+                let digest = openssl::hash::hash(e.digest(), input)?;
                 let tmp: [u8; cts::BLOCK] = digest[..cts::BLOCK].try_into().expect("16 of 20 bytes");
                 let kp = dk(self.bytes(), b"prf", e.key_len())?;
                 Ok(Zeroizing::new(cts::block(Mode::Encrypt, &kp, &tmp)?.to_vec()))
@@ -270,6 +275,54 @@ impl Key {
             }
         }
     }
+}
+
+/// How many random bytes a thread draws from OpenSSL at a time for [`random_bytes`].
+const RANDOM_POOL: usize = 512;
+
+/// A thread's supply of CSPRNG output for [`random_bytes`]: bytes handed out are wiped from it,
+/// the rest is wiped when the thread ends (`Zeroizing`).
+struct RandomPool {
+    bytes: Zeroizing<[u8; RANDOM_POOL]>,
+    /// Bytes of `bytes` already handed out (and wiped).
+    used: usize,
+    /// The process the bytes were drawn in: a forked child draws its own, never its parent's.
+    pid: u32,
+}
+
+thread_local! {
+    /// This thread's [`RandomPool`] (empty until the first draw).
+    static POOL: std::cell::RefCell<RandomPool> =
+        std::cell::RefCell::new(RandomPool { bytes: Zeroizing::new([0; RANDOM_POOL]), used: RANDOM_POOL, pid: 0 });
+}
+
+/// Fills `out` from OpenSSL's CSPRNG (the DRBG `RAND_bytes` serves) for session keys and
+/// confounders. Each `RAND_bytes` call has a fixed cost well above that of the bytes (its DRBG
+/// re-keys after every call: ~6,700 instructions for 16 or 32 bytes), so a thread draws
+/// [`RANDOM_POOL`] bytes at once and hands them out in order, wiping each byte it hands out; a
+/// request larger than half the pool goes to OpenSSL directly. The pool is per thread and per
+/// process (refilled when the process id changes, so a forked child never repeats its parent's
+/// bytes).
+pub(crate) fn random_bytes(out: &mut [u8]) -> Result<()> {
+    if out.len() > RANDOM_POOL / 2 {
+        openssl::rand::rand_bytes(out)?;
+        return Ok(());
+    }
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let pid = std::process::id();
+        if pool.used + out.len() > RANDOM_POOL || pool.pid != pid {
+            openssl::rand::rand_bytes(&mut pool.bytes[..])?;
+            pool.used = 0;
+            pool.pid = pid;
+        }
+        let start = pool.used;
+        let taken = &mut pool.bytes[start..start + out.len()];
+        out.copy_from_slice(taken);
+        taken.zeroize();
+        pool.used += out.len();
+        Ok(())
+    })
 }
 
 impl PartialEq for Key {
@@ -332,6 +385,26 @@ mod tests {
             assert_eq!(k.verify_checksum(6, 99, b"body", &c).unwrap_err().code(), ErrorCode::KRB_AP_ERR_INAPP_CKSUM);
             assert!(k.verify_checksum(6, e.checksum_type(), b"body", &c[1..]).is_err());
         }
+    }
+
+    #[test]
+    fn random_bytes_never_repeat_and_are_wiped_from_the_pool() {
+        let mut seen = std::collections::HashSet::new();
+        // Several refills of the pool, in sizes that do not divide it, and one past its half.
+        for len in [16usize, 32, 24, 7, 16, 300].iter().cycle().take(200) {
+            let mut b = vec![0u8; *len];
+            random_bytes(&mut b).unwrap();
+            assert!(seen.insert(b), "a repeated draw of {len} bytes");
+        }
+        // What was handed out is zero in the pool; what was not yet is not all zero.
+        let mut b = [0u8; 32];
+        random_bytes(&mut b).unwrap();
+        POOL.with(|pool| {
+            let pool = pool.borrow();
+            assert!(pool.used >= 32 && pool.used < RANDOM_POOL);
+            assert!(pool.bytes[..pool.used].iter().all(|&x| x == 0));
+            assert!(pool.bytes[pool.used..].iter().any(|&x| x != 0));
+        });
     }
 
     #[test]

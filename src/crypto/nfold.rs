@@ -1,4 +1,39 @@
-//! n-fold (RFC 3961 §5.1): stretches or folds a constant to a block size.
+//! n-fold (RFC 3961 §5.1): stretches or folds a constant to a block size, and the folded
+//! derivation constants, computed once per process.
+
+use std::sync::OnceLock;
+
+/// The AES block size the derivation constants are folded to.
+const BLOCK: usize = 16;
+
+/// Key usages below this have their three derivation constants (usage + 0x99/0xAA/0x55)
+/// folded once and kept; others are folded on every derivation.
+const CACHED_USAGES: usize = 128;
+
+/// The derivation constant of RFC 3961 §5.3 n-folded to one AES block: from a table filled on
+/// first use for the fixed constants (every usage below 128 with each of the three kinds,
+/// `"kerberos"`, `"prf"`), n-folded afresh for any other.
+pub(super) fn folded_block(constant: &[u8]) -> [u8; BLOCK] {
+    static USAGES: [OnceLock<[u8; BLOCK]>; CACHED_USAGES * 3] = [const { OnceLock::new() }; CACHED_USAGES * 3];
+    static KERBEROS: OnceLock<[u8; BLOCK]> = OnceLock::new();
+    static PRF: OnceLock<[u8; BLOCK]> = OnceLock::new();
+    let fold = || -> [u8; BLOCK] { nfold(constant, BLOCK).try_into().expect("n-fold to one block") };
+    let slot = match constant {
+        [0, 0, 0, u, kind] if (*u as usize) < CACHED_USAGES => {
+            let k = match kind {
+                0x99 => 0,
+                0xAA => 1,
+                0x55 => 2,
+                _ => return fold(),
+            };
+            &USAGES[*u as usize * 3 + k]
+        }
+        b"kerberos" => &KERBEROS,
+        b"prf" => &PRF,
+        _ => return fold(),
+    };
+    *slot.get_or_init(fold)
+}
 
 /// n-folds `input` to `out_len` bytes.
 ///
@@ -72,5 +107,23 @@ mod tests {
     fn rfc3961_examples() {
         assert_eq!(nfold(b"012345", 8), [0xbe, 0x07, 0x26, 0x31, 0x27, 0x6b, 0x19, 0x55]);
         assert_eq!(nfold(b"kerberos", 8), *b"kerberos");
+    }
+
+    #[test]
+    fn the_cached_constants_are_the_n_folds() {
+        for c in [
+            &[0u8, 0, 0, 2, 0xAA][..],
+            &[0, 0, 0, 127, 0x55],
+            &[0, 0, 0, 128, 0x99],
+            &[0, 0, 1, 2, 0x99],
+            &[0, 0, 0, 3, 0x42],
+            b"kerberos",
+            b"prf",
+            b"other",
+        ] {
+            // Twice: once filling the table, once from it.
+            assert_eq!(folded_block(c).to_vec(), nfold(c, BLOCK));
+            assert_eq!(folded_block(c).to_vec(), nfold(c, BLOCK));
+        }
     }
 }

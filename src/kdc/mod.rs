@@ -212,6 +212,11 @@ impl Kdc {
     /// a request the reply is empty ([`Outcome::is_ignored`]) and the facts say why.
     pub fn process(&self, request: &[u8], now: Time) -> Outcome {
         let kind = ExchangeKind::of(request);
+        if matches!(kind, ExchangeKind::Kpasswd | ExchangeKind::Unknown) {
+            return Outcome::ignored(request);
+        }
+        // One view of the store for the whole request (its cache checked once, not per lookup).
+        let _view = RequestView::begin(&*self.store);
         let mut facts = RequestFacts::new(kind);
         let result = match kind {
             ExchangeKind::As => as_exchange::handle(self, request, now, &mut facts),
@@ -343,6 +348,23 @@ impl Kdc {
             return Err(Error::new(ErrorCode::KDC_ERR_SERVICE_EXP, format!("server {p} has expired")));
         }
         Ok(e)
+    }
+}
+
+/// A request's bracket of [`PrincipalStore::begin_request`] and
+/// [`PrincipalStore::end_request`] (on drop, so an early return or a panic closes it too).
+struct RequestView<'a>(&'a dyn PrincipalStore);
+
+impl<'a> RequestView<'a> {
+    fn begin(store: &'a dyn PrincipalStore) -> RequestView<'a> {
+        store.begin_request();
+        RequestView(store)
+    }
+}
+
+impl Drop for RequestView<'_> {
+    fn drop(&mut self) {
+        self.0.end_request();
     }
 }
 

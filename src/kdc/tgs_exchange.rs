@@ -89,7 +89,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
 
     let policy = kdc.policy();
     let start = now.whole_seconds();
-    let (server, contents) = if renew || validate {
+    // The server's entry, looked up once: it gives the ticket's limits and the key it is sealed in.
+    let (server, sentry, contents) = if renew || validate {
         // Renewal and validation give the presented ticket again, with new times; session key kept.
         let server = tgt_server.clone();
         if body.sname.as_ref().map(|s| wire::principal_from(s, &body.realm)).transpose()?.is_some_and(|s| s != server) {
@@ -116,7 +117,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             }
             c.flags = c.flags.without(tf::INVALID);
         }
-        (server, c)
+        let sentry = kdc.server_entry(&server, now)?;
+        (server, sentry, c)
     } else {
         let sname = body.sname.as_ref().ok_or_else(|| Error::malformed("TGS-REQ without sname"))?;
         let server = wire::principal_from(sname, &body.realm)?;
@@ -196,12 +198,11 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             authorization_data,
             transited: tgt.transited.clone(),
         };
-        (server, c)
+        (server, sentry, c)
     };
     facts.service = Some(server.clone());
     facts.session_enctype = Some(contents.session_key.enctype());
 
-    let sentry = kdc.server_entry(&server, now)?;
     let tkey = kdc.ticket_key(&sentry)?;
     let ticket = proto::issue_ticket(&contents, &server, &tkey.key, tkey.kvno)?;
 

@@ -141,4 +141,10 @@ impl PrincipalStore for RealmDatabase {
     fn cache_hits(&self) -> Option<u64> {
         each!(self, s => PrincipalStore::cache_hits(s))
     }
+    fn begin_request(&self) {
+        each!(self, s => s.begin_request())
+    }
+    fn end_request(&self) {
+        each!(self, s => s.end_request())
+    }
 }

@@ -353,6 +353,15 @@ pub trait PrincipalStore: Send + Sync {
     fn cache_hits(&self) -> Option<u64> {
         None
     }
+    /// Marks the start of one KDC request on the calling thread. A store with a read cache may
+    /// check here, once, that its cache is current, and answer the request's lookups from it
+    /// without checking again: a write committed meanwhile is seen from the next request on, and
+    /// the request sees one state of the database. The default does nothing. The KDC pairs it
+    /// with [`PrincipalStore::end_request`] on the same thread.
+    fn begin_request(&self) {}
+    /// Ends what [`PrincipalStore::begin_request`] began on the calling thread (the default does
+    /// nothing).
+    fn end_request(&self) {}
     /// Sets the failure count of `principal` to zero (a successful pre-authentication, or an
     /// administrator's unlock).
     fn clear_failures(&self, principal: &Principal) -> Result<()>;

@@ -24,7 +24,11 @@ pub struct ServerConfig {
     /// requests, UDP and TCP together, the KDC processes at once: TCP connection threads read
     /// and frame on their own, but take one of these `workers` slots for the KDC work.
     pub workers: usize,
-    /// UDP requests waiting for a worker, at most; more are dropped (default 512).
+    /// Kept so existing settings still build and check (at least 1; default 512); no longer
+    /// used: the UDP workers receive on the socket themselves, so the requests waiting are the
+    /// socket's receive queue, bounded by the kernel (`net.core.rmem_default`), which drops a
+    /// datagram arriving at a full queue (counted in `/proc/net/snmp`'s `Udp: RcvbufErrors`, not in
+    /// [`ServerStats::udp_dropped`](super::ServerStats::udp_dropped)).
     pub queue_len: usize,
     /// Open TCP connections, at most (default 256). A new connection beyond it makes room by
     /// closing the one idle the longest (waiting for its next request, or for the rest of a

@@ -10,10 +10,11 @@
 //!
 //! How the work is split:
 //!
-//! - each UDP socket has a receiver thread that reads datagrams into one reused buffer and hands
-//!   each request to a bounded queue; a fixed pool of `workers` threads takes requests from it,
-//!   calls [`Kdc::process`] and sends the reply. When the queue is full the datagram is dropped
-//!   (the client retries), so memory stays bounded under any load.
+//! - each UDP socket of the KDC has `workers` threads that each read datagrams into their own
+//!   reused buffer, call [`Kdc::process`] and send the reply themselves: no receiver thread and
+//!   no hand-off (it cost two context switches per request). The requests waiting are the
+//!   socket's receive queue, which the kernel bounds: when it is full a datagram is dropped (the
+//!   client retries), so memory stays bounded under any load.
 //! - each TCP listener has an accept thread. An accepted connection goes to a connection thread
 //!   from a pool that keeps idle threads for reuse (no thread is started per request once the
 //!   pool is warm) and never holds more than `max_tcp_connections` connections; a connection
@@ -53,7 +54,6 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use self::tcp::{accept_loop, TcpPool};
-use self::udp::{udp_receiver, udp_worker, UdpJob};
+use self::udp::udp_worker;
 use super::{ExchangeKind, Kdc, Outcome, RequestFacts};
 use crate::acceptor::ReplayCache;
 use crate::error::{Error, ErrorCode, Result};
@@ -84,7 +84,8 @@ pub struct ServerStats {
     pub udp_requests: u64,
     /// TCP requests answered.
     pub tcp_requests: u64,
-    /// UDP datagrams dropped (queue full, or longer than `max_request_size`).
+    /// UDP datagrams dropped for being longer than `max_request_size` (datagrams the kernel
+    /// drops at a full socket queue are not seen: see [`ServerConfig::queue_len`]).
     pub udp_dropped: u64,
     /// TCP connections closed at once because `max_tcp_connections` were open and none of them
     /// was idle.
@@ -240,12 +241,6 @@ impl KdcServer {
             let sh = shared.clone();
             server.threads.push(spawn(format!("kdc-metrics-{addr}"), move || metrics_loop(&sh, listener))?);
         }
-        let (tx, rx) = sync_channel::<UdpJob>(shared.config.queue_len);
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..shared.config.workers {
-            let (sh, rx) = (shared.clone(), rx.clone());
-            server.threads.push(spawn(format!("kdc-worker-{i}"), move || udp_worker(&sh, &rx))?);
-        }
         for (tcp, udp, addr, service) in bound {
             match service {
                 Service::Kdc => server.addrs.push(addr),
@@ -254,9 +249,11 @@ impl KdcServer {
             let sh = shared.clone();
             server.threads.push(spawn(format!("kdc-tcp-{addr}"), move || accept_loop(&sh, tcp, service))?);
             udp.set_read_timeout(Some(UDP_POLL)).map_err(|e| Error::io(format!("udp {addr}"), e))?;
-            let (sh, tx) = (shared.clone(), tx.clone());
             let udp = Arc::new(udp);
-            server.threads.push(spawn(format!("kdc-udp-{addr}"), move || udp_receiver(&sh, udp, service, tx))?);
+            for i in 0..udp_workers(&shared.config, service) {
+                let (sh, udp) = (shared.clone(), udp.clone());
+                server.threads.push(spawn(format!("kdc-udp-{i}-{addr}"), move || udp_worker(&sh, &udp, service))?);
+            }
         }
         Ok(server)
     }
@@ -359,7 +356,10 @@ impl KdcServer {
                 SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
             };
             if let Ok(s) = UdpSocket::bind(local) {
-                let _ = s.send_to(&[], target);
+                // One empty datagram per worker blocked on the socket.
+                for _ in 0..self.shared.config.workers {
+                    let _ = s.send_to(&[], target);
+                }
             }
             let _ = TcpStream::connect_timeout(&target, Duration::from_millis(200));
         }
@@ -436,6 +436,15 @@ fn bind_pair(addr: SocketAddr) -> Result<(TcpListener, UdpSocket, SocketAddr)> {
         }
     }
     Err(last.unwrap_or_else(|| Error::invalid(format!("cannot bind {addr}"))))
+}
+
+/// How many threads receive and answer on one UDP socket: `workers` for the KDC's, one for a
+/// change-password socket (a rare request, and it takes a worker slot like any other).
+fn udp_workers(config: &ServerConfig, service: Service) -> usize {
+    match service {
+        Service::Kdc => config.workers,
+        Service::Kpasswd => 1,
+    }
 }
 
 /// Where to poke a listener bound to `addr` (a wildcard address is reached over loopback).

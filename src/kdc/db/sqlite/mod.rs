@@ -46,7 +46,12 @@
 //! [`PrincipalStore::get`] is on the KDC's hot path. Decoded entries (and misses) are cached in
 //! memory; each call reads the generation counter (one indexed row, one prepared statement) and
 //! uses the cache only when the counter is unchanged, so a write from another process is seen by
-//! the very next call. Found entries are kept in a least-recently-used cache of at most
+//! the very next call. Within a KDC request ([`PrincipalStore::begin_request`] …
+//! [`PrincipalStore::end_request`], which [`Kdc::process`](crate::kdc::Kdc::process) brackets
+//! every request with) the counter is read once, at its start, and the request's lookups are
+//! answered from the cache while it is still of that generation: one read transaction (two
+//! `fcntl` lock calls in WAL mode) per request instead of one per lookup, and a write from
+//! another process is seen by the next request. Found entries are kept in a least-recently-used cache of at most
 //! [`MAX_CACHED_ENTRIES`] principals; names that do not exist go to a separate set of at most
 //! [`MAX_CACHED_MISSES`] names (emptied when full), so lookups of nonexistent names, however
 //! many, never evict a real principal. Any write empties both. [`SqliteStore::cache_hits`]
@@ -62,6 +67,7 @@ mod policy;
 mod rows;
 mod schema;
 
+use std::cell::Cell;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::OpenOptions;
@@ -459,12 +465,65 @@ impl SqliteStore {
     }
 }
 
+thread_local! {
+    /// The store (by address) and the generation the calling thread's current KDC request
+    /// checked at its start ([`PrincipalStore::begin_request`]).
+    static REQUEST_GENERATION: Cell<Option<(usize, i64)>> = const { Cell::new(None) };
+}
+
+impl SqliteStore {
+    /// This store's identity for [`REQUEST_GENERATION`].
+    fn id(&self) -> usize {
+        self as *const SqliteStore as usize
+    }
+
+    /// The generation the current request on this thread checked, if one is open on this store.
+    fn request_generation(&self) -> Option<i64> {
+        REQUEST_GENERATION.with(Cell::get).and_then(|(id, g)| (id == self.id()).then_some(g))
+    }
+}
+
 impl PrincipalStore for SqliteStore {
     fn cache_hits(&self) -> Option<u64> {
         Some(SqliteStore::cache_hits(self))
     }
 
+    fn begin_request(&self) {
+        if !self.caching.load(Ordering::Relaxed) {
+            return;
+        }
+        // When the counter cannot be read, nothing is marked and every lookup checks on its own.
+        let Ok(mut reader) = self.reader() else { return };
+        let Ok(current) = generation(reader.conn()) else { return };
+        drop(reader);
+        {
+            let mut cache = self.cache.lock();
+            if cache.generation != current {
+                cache.clear();
+                cache.generation = current;
+            }
+        }
+        REQUEST_GENERATION.with(|g| g.set(Some((self.id(), current))));
+    }
+
+    fn end_request(&self) {
+        REQUEST_GENERATION.with(|g| {
+            if g.get().is_some_and(|(id, _)| id == self.id()) {
+                g.set(None);
+            }
+        });
+    }
+
     fn get(&self, principal: &Principal) -> Result<Option<Arc<PrincipalEntry>>> {
+        if let Some(checked) = self.request_generation().filter(|_| self.caching.load(Ordering::Relaxed)) {
+            let mut cache = self.cache.lock();
+            if cache.generation == checked {
+                if let Some(hit) = cache.get(principal) {
+                    self.cache_hits.fetch_add(1, Ordering::Relaxed);
+                    return Ok(hit);
+                }
+            }
+        }
         let mut reader = self.reader()?;
         let conn = reader.conn();
         if !self.caching.load(Ordering::Relaxed) {
