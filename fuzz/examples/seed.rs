@@ -149,6 +149,128 @@ fn plaintext_target(usage_: u32) -> Option<&'static str> {
     }
 }
 
+/// A DER element.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    wire::push_len(&mut out, content.len());
+    out.extend_from_slice(content);
+    out
+}
+
+/// The GSS-API targets' seeds: framed krb5 context tokens around the captured AP-REQ, AP-REP and
+/// KRB-ERROR; SPNEGO tokens and conversations (for the stand-in mechanism of `spnego_drive`,
+/// whose MIC over the mechanism list is the list itself); valid MIC and Wrap tokens (sealed,
+/// integrity-only, rotated) made with the fixed keys of the `gss_mic` and `gss_wrap` targets,
+/// for every receiver those targets can pick.
+fn gss_seeds(root: &Path, counts: &mut BTreeMap<String, usize>) {
+    use ktix::gss::{oid, ContextFlags};
+    use ktix::internals::gss::{self, MessageProtection};
+    const NTLM: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
+
+    let [ap_req_id, ap_rep_id, err_id, _, _] = gss::TOKEN_IDS;
+    let cap = root.join("mit-1.20/aes256-cts-hmac-sha1-96");
+    let read = |name: &str| std::fs::read(cap.join(name)).expect("capture");
+    let ap_req = gss::krb5_token(ap_req_id, &read("03-ap-req-gss.der"));
+    let ap_rep = gss::krb5_token(ap_rep_id, &read("03-ap-rep.der"));
+    let error = gss::krb5_token(err_id, &read("00-krb-error-preauth-required.der"));
+    put("gss_initial_token", "ap-req", &ap_req, counts);
+    put("gss_initial_token", "ap-rep", &ap_rep, counts);
+    put("gss_initial_token", "krb-error", &error, counts);
+    let inner = gss::unframe(&ap_req).expect("framed").1.to_vec();
+    put("gss_initial_token", "ap-req-ms-oid", &gss::frame(oid::KRB5_MS, &inner), counts);
+
+    let list = |mechs: &[&[u8]]| der(0x30, &mechs.iter().flat_map(|m| der(0x06, m)).collect::<Vec<u8>>());
+    let init = |mechs: &[&[u8]], tok: Option<&[u8]>, mic: Option<&[u8]>| {
+        let mut body = der(0xa0, &list(mechs));
+        if let Some(t) = tok {
+            body.extend(der(0xa2, &der(0x04, t)));
+        }
+        if let Some(m) = mic {
+            body.extend(der(0xa3, &der(0x04, m)));
+        }
+        gss::frame(oid::SPNEGO, &der(0xa0, &der(0x30, &body)))
+    };
+    let resp = |state: Option<u8>, mech: Option<&[u8]>, tok: Option<&[u8]>, mic: Option<&[u8]>| {
+        let mut body = Vec::new();
+        if let Some(s) = state {
+            body.extend(der(0xa0, &der(0x0a, &[s])));
+        }
+        if let Some(m) = mech {
+            body.extend(der(0xa1, &der(0x06, m)));
+        }
+        if let Some(t) = tok {
+            body.extend(der(0xa2, &der(0x04, t)));
+        }
+        if let Some(m) = mic {
+            body.extend(der(0xa3, &der(0x04, m)));
+        }
+        der(0xa1, &der(0x30, &body))
+    };
+    let hints = der(0xa3, &der(0x30, &der(0xa0, &der(0x1b, b"not_defined_in_RFC4178@please_ignore"))));
+    let init2 = gss::frame(
+        oid::SPNEGO,
+        &der(0xa0, &der(0x30, &[der(0xa0, &list(&[oid::KRB5_MS, oid::KRB5])), hints].concat())),
+    );
+    let krb5_list = list(&[oid::KRB5]);
+    let ntlm_first = list(&[NTLM, oid::KRB5]);
+    for (name, conversation) in [
+        ("init-krb5", vec![init(&[oid::KRB5], Some(&ap_req), None)]),
+        ("init-ms-first", vec![init(&[oid::KRB5_MS, oid::KRB5, NTLM], Some(&ap_req), None)]),
+        ("init-with-mic", vec![init(&[oid::KRB5], Some(b"x"), Some(&krb5_list))]),
+        (
+            "acceptor-mic-required",
+            vec![
+                init(&[NTLM, oid::KRB5], Some(b"NTLMSSP"), None),
+                resp(None, None, Some(b"x"), None),
+                resp(None, None, None, Some(&ntlm_first)),
+            ],
+        ),
+        ("acceptor-two-rounds", vec![init(&[oid::KRB5], Some(b"\0more"), None), resp(Some(1), None, Some(b"x"), None)]),
+        ("init2-hints", vec![init2]),
+        ("initiator-done", vec![resp(Some(0), Some(oid::KRB5), Some(&ap_rep), None)]),
+        ("initiator-mic", vec![resp(Some(1), Some(oid::KRB5), Some(b"x"), Some(&krb5_list))]),
+        (
+            "initiator-request-mic",
+            vec![resp(Some(3), Some(oid::KRB5), Some(b"x"), None), resp(Some(0), None, None, Some(&krb5_list))],
+        ),
+        ("reject", vec![resp(Some(2), None, Some(&error), None)]),
+    ] {
+        put("spnego", name, &conversation.concat(), counts);
+    }
+
+    let data = b"the data a GSS-API application protects";
+    for sel in 0u8..32 {
+        let e = [
+            Enctype::Aes128CtsHmacSha196,
+            Enctype::Aes256CtsHmacSha196,
+            Enctype::Aes128CtsHmacSha256128,
+            Enctype::Aes256CtsHmacSha384192,
+        ][(sel & 3) as usize];
+        let key = Key::new(e, &[0x5a; 32][..e.key_len()]).expect("key");
+        let flags = if sel & 16 != 0 { ContextFlags::REPLAY.with(ContextFlags::SEQUENCE) } else { ContextFlags::NONE };
+        // The sender is the receiver's peer: the other role, the same key and subkey flag.
+        let sender = MessageProtection::new(key, sel & 4 != 0, sel & 8 == 0, 0, 0, flags);
+        for (conf, len, rrc) in
+            [(true, 0, 0), (true, 33, 0), (false, 5, 0), (false, 39, 0), (true, 39, 28), (false, 39, 12)]
+        {
+            let mut token = sender.wrap(&data[..len], conf).expect("wrap");
+            if rrc > 0 {
+                token[6..8].copy_from_slice(&(rrc as u16).to_be_bytes());
+                token[16..].rotate_right(rrc);
+            }
+            let seed = [&[sel][..], &token].concat();
+            put(
+                "gss_wrap",
+                &format!("{sel:02}-{}-{len}-rrc{rrc}", if conf { "sealed" } else { "integ" }),
+                &seed,
+                counts,
+            );
+        }
+        let mic = sender.get_mic(data).expect("mic");
+        put("gss_mic", &format!("{sel:02}"), &[&[sel, mic.len() as u8][..], &mic, data].concat(), counts);
+    }
+}
+
 fn main() {
     let root = fixtures();
     let mut counts = BTreeMap::new();
@@ -222,6 +344,8 @@ fn main() {
             break;
         }
     }
+    gss_seeds(&root, &mut counts);
+
     let shut = opened.iter().filter(|o| !**o).count();
     for (target, n) in &counts {
         println!("corpus/{target}: {n} seeds");
