@@ -12,12 +12,13 @@ use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::sync::Mutex;
 
+use ktix::acceptor::ReplayCacheName;
 use ktix::config::Krb5Conf;
 use ktix::gss::{
     major, oid, AcceptorContext, AcceptorCred, AcceptorOptions, ChannelBindings, ContextFlags, InitiatorContext,
     InitiatorCred, InitiatorOptions, Mech, Name, SecurityContext, Status,
 };
-use ktix::{CCache, Error, ErrorCode, Principal, Time};
+use ktix::{AcceptorConfig, CCache, Error, ErrorCode, Principal, Time};
 
 use crate::boundary::{call, null_read, null_write, Failure, GssResult};
 use crate::handles::{self, Kind};
@@ -352,6 +353,7 @@ pub unsafe extern "C" fn gss_pname_to_uid(
 struct Store {
     ccache: Option<String>,
     keytab: Option<String>,
+    rcache: Option<String>,
 }
 
 unsafe fn read_store(store: *const gss_key_value_set_desc) -> Result<Store, Failure> {
@@ -372,8 +374,9 @@ unsafe fn read_store(store: *const gss_key_value_set_desc) -> Result<Store, Fail
         match key.as_ref() {
             "ccache" => out.ccache = Some(value),
             "keytab" => out.keytab = Some(value),
-            // The replay cache is the acceptor's own (process-shared); a client keytab is not used.
-            "rcache" | "client_keytab" => {}
+            "rcache" => out.rcache = Some(value),
+            // A client keytab (MIT's initiator-side key source) is not used.
+            "client_keytab" => {}
             other => {
                 return Err(gss_err(
                     ErrorCode::KTIX_ERR_GSS_UNAVAILABLE,
@@ -391,6 +394,18 @@ unsafe fn check_mechs(mechs: *const gss_OID_set_desc) -> Result<(), Failure> {
         return check_mech(wanted.first().copied());
     }
     Ok(())
+}
+
+/// Where an acceptor remembers authenticators: the store's `rcache`, else `KRB5RCACHENAME` /
+/// `KRB5RCACHETYPE` (read now), else `dfl:` — the file every process of the service shares, as
+/// MIT's library does, because the programs that load this library are mostly forking servers
+/// (PostgreSQL's backends, Apache's workers) whose processes must catch each other's replays.
+fn replay_cache(store: &Store) -> Result<ReplayCacheName, Failure> {
+    let name = match &store.rcache {
+        Some(name) => ReplayCacheName::parse(name),
+        None => ReplayCacheName::from_env_or(ReplayCacheName::File(ReplayCacheName::default_file())),
+    };
+    name.map_err(|e| gss_err(ErrorCode::KTIX_ERR_GSS_NO_CRED, format!("replay cache: {}", e.message())))
 }
 
 /// The credentials `usage` asks for, from `store` or the defaults.
@@ -426,7 +441,8 @@ fn acquire(name: Option<&Name>, usage: c_int, store: &Store) -> Result<CredHandl
     let mut acceptor = None;
     if want_accept {
         let keytab = store.keytab.clone().or_else(default_keytab);
-        match AcceptorCred::acquire(keytab.as_deref(), name) {
+        let config = AcceptorConfig { replay_cache: Some(replay_cache(store)?), ..AcceptorConfig::default() };
+        match AcceptorCred::acquire_with(keytab.as_deref(), name, config) {
             Ok(cred) => acceptor = Some(cred),
             Err(e) => first_error = first_error.or(Some(e)),
         }
@@ -822,7 +838,9 @@ pub unsafe extern "C" fn gss_accept_sec_context(
             return accept_step(handle, input, src_name, mech_type, output_token, ret_flags, time_rec, delegated);
         }
         let acred = if cred.is_null() {
-            AcceptorCred::acquire(default_keytab().as_deref(), None)?
+            let config =
+                AcceptorConfig { replay_cache: Some(replay_cache(&Store::default())?), ..AcceptorConfig::default() };
+            AcceptorCred::acquire_with(default_keytab().as_deref(), None, config)?
         } else {
             let c = handles::get::<CredHandle>(cred)?;
             if !spnego_allows_krb5(Some(c)) {

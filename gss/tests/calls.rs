@@ -271,6 +271,13 @@ fn the_c_calls_over_ktix_gss() {
         );
         assert_eq!(m, major::CONTINUE_NEEDED);
         let t1 = take(&mut t1);
+        let rcache_files = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with("ktix_") && n.ends_with(".rcache"))
+                .count()
+        };
         for replay in [false, true] {
             let mut actx: Handle = null_mut();
             let mut reply = empty();
@@ -289,6 +296,10 @@ fn the_c_calls_over_ktix_gss() {
             );
             let reply = take(&mut reply);
             assert!(!reply.is_empty() && reply[0] == 0x60, "replay {replay}: {reply:?}");
+            // With no KRB5RCACHENAME/KRB5RCACHETYPE, the acceptor remembers authenticators in
+            // the `dfl:` file ($KRB5RCACHEDIR/ktix_<uid>.rcache) that the processes of a forking
+            // server share, as MIT's library does.
+            assert_eq!(rcache_files(), 1, "the default replay cache is the shared file");
             if replay {
                 assert!(major::is_error(m) && actx.is_null(), "0x{m:x}");
                 assert!(mech_text(minor).to_lowercase().contains("replay"), "{}", mech_text(minor));

@@ -140,13 +140,19 @@ impl AcceptorCred {
     /// Errors: `KTIX_ERR_GSS_NO_CRED` (the keytab cannot be read, is empty, or has no key for
     /// `name`), `KTIX_ERR_GSS_BAD_NAME` (a name without a realm and none configured).
     pub fn acquire(keytab: Option<&str>, name: Option<&Name>) -> Result<AcceptorCred> {
+        AcceptorCred::acquire_with(keytab, name, AcceptorConfig::default())
+    }
+
+    /// [`AcceptorCred::acquire`] with the acceptor's settings (`config`: replay cache, skew …);
+    /// its `service` is set from `name`.
+    pub fn acquire_with(keytab: Option<&str>, name: Option<&Name>, config: AcceptorConfig) -> Result<AcceptorCred> {
         let kt_name = match keytab {
             Some(k) => k.to_string(),
             None => Keytab::default_name(),
         };
         let kt = Keytab::load(&kt_name)
             .map_err(|e| Error::new(ErrorCode::KTIX_ERR_GSS_NO_CRED, format!("keytab {kt_name}: {}", e.message())))?;
-        AcceptorCred::from_keytab(kt, name)
+        AcceptorCred::from_keytab_with(kt, name, config)
     }
 
     /// The credentials of `keytab` for `name` (`None`: any principal in it), on the system clock.
@@ -156,6 +162,12 @@ impl AcceptorCred {
     /// (MIT matches host-based acceptor names regardless of realm). A host-based name without a
     /// host (`HTTP`) accepts tickets for the service on any host in the keytab.
     pub fn from_keytab(keytab: Keytab, name: Option<&Name>) -> Result<AcceptorCred> {
+        AcceptorCred::from_keytab_with(keytab, name, AcceptorConfig::default())
+    }
+
+    /// [`AcceptorCred::from_keytab`] with the acceptor's settings (`config`: replay cache, skew
+    /// …); its `service` is set from `name`.
+    pub fn from_keytab_with(keytab: Keytab, name: Option<&Name>, config: AcceptorConfig) -> Result<AcceptorCred> {
         if keytab.is_empty() {
             return Err(Error::new(ErrorCode::KTIX_ERR_GSS_NO_CRED, "the keytab has no keys"));
         }
@@ -185,7 +197,7 @@ impl AcceptorCred {
                 }
             },
         };
-        let config = AcceptorConfig { service: service_principal.clone(), ..AcceptorConfig::default() };
+        let config = AcceptorConfig { service: service_principal.clone(), ..config };
         let acceptor = Acceptor::try_with_config(keytab, config, Arc::new(SystemClock))?;
         Ok(AcceptorCred { acceptor: Arc::new(acceptor), name: service_principal, service })
     }

@@ -69,6 +69,13 @@ impl ReplayCacheName {
     /// else the type in `KRB5RCACHETYPE`, else [`ReplayCacheName::Memory`] (see the type's
     /// documentation for why).
     pub fn from_env() -> Result<ReplayCacheName> {
+        ReplayCacheName::from_env_or(ReplayCacheName::Memory)
+    }
+
+    /// [`ReplayCacheName::from_env`] with another default for when neither variable is set: the
+    /// drop-in GSS-API library takes `dfl:` there, as MIT's does, because the programs that load
+    /// it are forking servers whose processes must share one cache.
+    pub fn from_env_or(default: ReplayCacheName) -> Result<ReplayCacheName> {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
         if let Some(name) = var("KRB5RCACHENAME") {
             return ReplayCacheName::parse(&name);
@@ -82,7 +89,7 @@ impl ReplayCacheName {
                 )),
             };
         }
-        Ok(ReplayCacheName::Memory)
+        Ok(default)
     }
 
     /// The default cache file (`dfl:`): `ktix_<uid>.rcache` in `$KRB5RCACHEDIR` when set, else in
