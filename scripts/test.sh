@@ -190,7 +190,9 @@ pc_version=$(pkg-config --modversion ktix)
 [ "$header_version" = "$pc_version" ] \
     || fail "ktix.h says version $header_version but pkg-config --modversion ktix says $pc_version"
 # The installed drop-in loads into an unmodified program in place of MIT's library.
-LD_LIBRARY_PATH="$prefix/lib/ktix-gss" ldd /usr/bin/curl | grep -q "libgssapi_krb5.so.2 => $prefix/lib/ktix-gss/" \
+# (ldd's output is read whole first: `ldd | grep -q` under pipefail fails when grep exits early.)
+curl_libs=$(LD_LIBRARY_PATH="$prefix/lib/ktix-gss" ldd /usr/bin/curl)
+grep -q "libgssapi_krb5.so.2 => $prefix/lib/ktix-gss/" <<<"$curl_libs" \
     || fail "curl does not pick up the installed lib/ktix-gss/libgssapi_krb5.so.2"
 LD_LIBRARY_PATH="$prefix/lib/ktix-gss" curl --version >/dev/null || fail "curl does not start on the installed drop-in"
 unset PKG_CONFIG_PATH
