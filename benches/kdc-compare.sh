@@ -129,6 +129,7 @@ for mode in as tgs; do
             t0=$(cpu_ticks "${pid[$k]}")
             out=$(KRB5_CONFIG=${conf[$k]} "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}")
             t1=$(cpu_ticks "${pid[$k]}")
+            sleep 0.2 # ktix writes its log lines within 50 ms (buffered)
             lines_after=$(wc -l <"${kdclog[$k]}")
             ok=$(sed -n 's/.*: \([0-9]*\) ok, .*/\1/p' <<<"$out")
             failed=$(sed -n 's/.* ok, \([0-9]*\) failed.*/\1/p' <<<"$out")

@@ -645,3 +645,74 @@ fn lookups_of_nonexistent_names_never_evict_real_principals() {
     assert!(store.get(&p("nobody-x")).unwrap().is_none());
     assert_eq!(store.cache_hits(), hits + 2);
 }
+
+/// The child side of `a_request_sees_every_commit_of_another_process`: for each line on standard
+/// input, `kvno N` gives `svc` random keys of kvno N, `checkpoint` checkpoints and truncates the
+/// WAL (so the next commit starts it again, with new salts); prints `done` after each. Does
+/// nothing unless started by that test.
+#[test]
+fn writer_child() {
+    let Ok(db) = std::env::var("KTIX_WRITER_DB") else {
+        return;
+    };
+    let db = PathBuf::from(db);
+    let store = SqliteStore::open(&db, &MasterKey::load_stash(&stash_path(&db)).unwrap()).unwrap();
+    for line in std::io::stdin().lines() {
+        let line = line.unwrap();
+        if let Some(kvno) = line.strip_prefix("kvno ") {
+            let kvno: u32 = kvno.parse().unwrap();
+            store.modify(&p("svc"), |e| e.set_random_keys(&Enctype::ALL, kvno)).unwrap();
+        } else if line == "checkpoint" {
+            let c = rusqlite::Connection::open(&db).unwrap();
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        }
+        println!("done");
+    }
+}
+
+#[test]
+fn a_request_sees_every_commit_of_another_process() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mk, kdc_side) = new_db(dir.path());
+    kdc_side.put(random_entry("svc")).unwrap();
+    mk.save_stash(&stash_path(&path)).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["writer_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env("KTIX_WRITER_DB", &path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut to_child = child.stdin.take().unwrap();
+    let mut from_child = BufReader::new(child.stdout.take().unwrap()).lines().map_while(|l| l.ok());
+    let mut ask = |what: String| {
+        writeln!(to_child, "{what}").unwrap();
+        // (The first `done` follows libtest's `test writer_child ... ` on its line.)
+        assert!(from_child.any(|l| l.ends_with("done")), "the writer process stopped before {what}");
+    };
+    let kvno_in_a_request = || {
+        kdc_side.begin_request();
+        let kvno = kdc_side.get(&p("svc")).unwrap().unwrap().current_kvno();
+        kdc_side.end_request();
+        kvno
+    };
+    let mut want = 1;
+    for round in 2..=40u32 {
+        // Unchanged requests (the check without a read transaction) keep seeing the same state …
+        assert_eq!(kvno_in_a_request(), want, "round {round}");
+        assert_eq!(kvno_in_a_request(), want, "round {round}");
+        // … and the first request after a commit of the other process sees it, also when the
+        // WAL was checkpointed and restarted in between.
+        if round % 4 == 0 {
+            ask("checkpoint".into());
+            assert_eq!(kvno_in_a_request(), want, "round {round}, after a checkpoint");
+        }
+        ask(format!("kvno {round}"));
+        want = round;
+        assert_eq!(kvno_in_a_request(), want, "round {round}, after the commit");
+    }
+    drop(to_child);
+    assert!(child.wait().unwrap().success());
+}

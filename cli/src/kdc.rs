@@ -164,6 +164,10 @@ fn serve(
     }
     eprintln!("ktix kdc: stopping");
     server.stop();
+    // The log files' buffered lines, written before the process exits.
+    for sink in &sinks {
+        sink.flush();
+    }
     Ok(())
 }
 

@@ -25,7 +25,7 @@ pub use realm::{open_database, open_realm, MasterPasswordPrompt, PrincipalOption
 pub use request::{ExchangeKind, Outcome, RequestFacts};
 pub use server::{
     silent_logger, stderr_logger, KdcServer, LogSink, LogTarget, Protocol, RequestLog, RequestLogger, ServerConfig,
-    ServerStats, DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD,
+    ServerStats, DEFAULT_MAX_DGRAM_REPLY_SIZE, FLUSH_INTERVAL, MAX_UDP_PAYLOAD,
 };
 
 use crate::crypto::{Enctype, Key};

@@ -251,9 +251,12 @@ pub struct LogSink {
 
 enum Sink {
     Stderr,
+    /// Lines are gathered in a buffer and written (one `write` of whole lines on an `O_APPEND`
+    /// file) every [`FLUSH_INTERVAL`] by a flusher thread, when [`FLUSH_BYTES`] have gathered,
+    /// at a reopen, at [`LogSink::flush`] and when the last handle is dropped.
     File {
         path: PathBuf,
-        file: Mutex<File>,
+        file: Mutex<BufferedFile>,
     },
     /// The system log: `<priority>ident[pid]: line` datagrams (RFC 3164's form, as glibc's
     /// syslog() sends them, without the optional timestamp: the daemon adds its own).
@@ -262,6 +265,64 @@ enum Sink {
         path: PathBuf,
         socket: Mutex<Option<UnixDatagram>>,
     },
+}
+
+/// The longest a request line waits in a file sink's buffer before it is written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// A file sink's buffer is written at once when it holds this many bytes.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+/// An open log file and the whole lines not yet written to it.
+struct BufferedFile {
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl BufferedFile {
+    fn new(file: File) -> BufferedFile {
+        BufferedFile { file, buf: Vec::with_capacity(FLUSH_BYTES) }
+    }
+
+    /// Writes the buffered lines in one `write` (whole lines only, so lines of other writers
+    /// of an `O_APPEND` file never interleave with ours). A failed write drops them, as a
+    /// failed unbuffered write dropped its line.
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let _ = self.file.write_all(&self.buf);
+            self.buf.clear();
+        }
+    }
+}
+
+impl Sink {
+    fn flush(&self) {
+        if let Sink::File { file, .. } = self {
+            file.lock().flush();
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Flushes `sink` every [`FLUSH_INTERVAL`] until it is dropped.
+fn spawn_flusher(sink: &Arc<Sink>) -> Result<()> {
+    let weak = Arc::downgrade(sink);
+    std::thread::Builder::new()
+        .name("ktix-log-flush".into())
+        .spawn(move || loop {
+            std::thread::sleep(FLUSH_INTERVAL);
+            match weak.upgrade() {
+                Some(sink) => sink.flush(),
+                None => break,
+            }
+        })
+        .map(drop)
+        .map_err(|e| Error::io("log flusher thread", e))
 }
 
 /// The system log's socket, where glibc's syslog() writes.
@@ -284,10 +345,22 @@ impl LogSink {
     /// Opens `target`: a file is created when missing and appended to (an error when it cannot
     /// be opened); syslog is opened with the facility (the process has one syslog facility: the
     /// last one opened).
+    ///
+    /// A file's lines are buffered off the request path: each reaches the file at most
+    /// [`FLUSH_INTERVAL`] after it was logged (a thread flushes the buffer), at
+    /// [`LogSink::reopen`], at [`LogSink::flush`] and when the last clone of the sink is
+    /// dropped. Standard error and syslog are written line by line.
     pub fn open(target: &LogTarget) -> Result<LogSink> {
         let sink = match target {
             LogTarget::Stderr => Sink::Stderr,
-            LogTarget::File(path) => Sink::File { path: path.clone(), file: Mutex::new(open_append(path)?) },
+            LogTarget::File(path) => {
+                let inner = Arc::new(Sink::File {
+                    path: path.clone(),
+                    file: Mutex::new(BufferedFile::new(open_append(path)?)),
+                });
+                spawn_flusher(&inner)?;
+                return Ok(LogSink { inner });
+            }
             LogTarget::Syslog { severity, facility } => {
                 let (severity, facility) = syslog_codes(severity, facility)?;
                 let path = PathBuf::from(SYSLOG_SOCKET);
@@ -307,8 +380,12 @@ impl LogSink {
                 let _ = io::stderr().lock().write_all(format!("{line}\n").as_bytes());
             }
             Sink::File { file, .. } => {
-                // One write per line on an O_APPEND file: lines never interleave.
-                let _ = file.lock().write_all(format!("{line}\n").as_bytes());
+                let mut file = file.lock();
+                file.buf.extend_from_slice(line.as_bytes());
+                file.buf.push(b'\n');
+                if file.buf.len() >= FLUSH_BYTES {
+                    file.flush();
+                }
             }
             Sink::Syslog { priority, path, socket } => {
                 let message = format!("<{priority}>{SYSLOG_IDENT}[{}]: {line}", std::process::id());
@@ -327,16 +404,23 @@ impl LogSink {
     }
 
     /// Reopens a file destination at its path (the file logrotate moved away keeps what was
-    /// written; new lines go to a new file there). Lines being written meanwhile wait, so none is
-    /// lost. Does nothing for standard error and syslog.
+    /// logged before the reopen, buffered lines included; new lines go to a new file there).
+    /// Lines being written meanwhile wait, so none is lost. Does nothing for standard error and
+    /// syslog.
     pub fn reopen(&self) -> Result<()> {
         if let Sink::File { path, file } = &*self.inner {
             let new = open_append(path)?;
             let mut held = file.lock();
-            let _ = held.flush();
-            *held = new;
+            held.flush();
+            held.file = new;
         }
         Ok(())
+    }
+
+    /// Writes a file destination's buffered lines now (they are otherwise written within
+    /// [`FLUSH_INTERVAL`]). Does nothing for standard error and syslog, which are not buffered.
+    pub fn flush(&self) {
+        self.inner.flush();
     }
 
     /// A [`RequestLogger`] writing here.
@@ -482,9 +566,39 @@ mod tests {
         sink.reopen().unwrap();
         sink.write_line("three");
         assert_eq!(std::fs::read_to_string(dir.path().join("kdc.log.1")).unwrap(), "one\ntwo\n");
+        sink.flush();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "three\n");
         let missing = LogSink::open(&LogTarget::File(dir.path().join("no/such/dir/kdc.log"))).unwrap_err();
         assert_eq!(missing.code(), ErrorCode::KTIX_ERR_IO);
+    }
+
+    #[test]
+    fn a_file_sink_writes_buffered_lines_within_the_interval_and_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kdc.log");
+        let sink = LogSink::open(&LogTarget::File(path.clone())).unwrap();
+        let read = || std::fs::read_to_string(&path).unwrap();
+        sink.write_line("one");
+        sink.write_line("two");
+        // The flusher thread writes them without anyone asking (generous bound: a loaded machine).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while read() != "one\ntwo\n" {
+            assert!(Instant::now() < deadline, "never flushed: {:?}", read());
+            std::thread::sleep(FLUSH_INTERVAL / 5);
+        }
+        // A full buffer is written at once, in whole lines.
+        let long = "x".repeat(1000);
+        for _ in 0..FLUSH_BYTES / 1000 + 1 {
+            sink.write_line(&long);
+        }
+        let text = read();
+        assert!(text.len() >= FLUSH_BYTES && text.ends_with('\n'), "{} bytes", text.len());
+        // The last handle's drop writes what is left.
+        let clone = sink.clone();
+        drop(sink);
+        clone.write_line("last");
+        drop(clone);
+        assert!(read().ends_with(&format!("{long}\nlast\n")));
     }
 
     #[test]

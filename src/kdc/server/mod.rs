@@ -44,7 +44,9 @@ mod tcp;
 mod udp;
 
 pub use self::config::{ServerConfig, DEFAULT_MAX_DGRAM_REPLY_SIZE, MAX_UDP_PAYLOAD};
-pub use self::log::{silent_logger, stderr_logger, LogSink, LogTarget, Protocol, RequestLog, RequestLogger};
+pub use self::log::{
+    silent_logger, stderr_logger, LogSink, LogTarget, Protocol, RequestLog, RequestLogger, FLUSH_INTERVAL,
+};
 
 use self::log::{log, log_entry, Throttle};
 use self::metrics::{metrics_loop, RequestMetrics};

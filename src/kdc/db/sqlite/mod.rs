@@ -49,9 +49,11 @@
 //! the very next call. Within a KDC request ([`PrincipalStore::begin_request`] …
 //! [`PrincipalStore::end_request`], which [`Kdc::process`](crate::kdc::Kdc::process) brackets
 //! every request with) the counter is read once, at its start, and the request's lookups are
-//! answered from the cache while it is still of that generation: one read transaction (two
-//! `fcntl` lock calls in WAL mode) per request instead of one per lookup, and a write from
-//! another process is seen by the next request. Found entries are kept in a least-recently-used cache of at most
+//! answered from the cache while it is still of that generation, and a write from another
+//! process is seen by the next request. The counter itself is read (one read transaction, two
+//! `fcntl` lock calls in WAL mode) only when the WAL index header at the start of the `-shm` file
+//! (which every commit of every process rewrites) differs from the one read just before the
+//! counter was last read; otherwise a request's check is one `pread` of those 96 bytes. Found entries are kept in a least-recently-used cache of at most
 //! [`MAX_CACHED_ENTRIES`] principals; names that do not exist go to a separate set of at most
 //! [`MAX_CACHED_MISSES`] names (emptied when full), so lookups of nonexistent names, however
 //! many, never evict a real principal. Any write empties both. [`SqliteStore::cache_hits`]
@@ -131,6 +133,21 @@ pub struct SqliteStore {
     cache: Mutex<Cache>,
     caching: AtomicBool,
     cache_hits: AtomicU64,
+    /// The change check of [`PrincipalStore::begin_request`] without a read transaction.
+    shm: Mutex<ShmWatch>,
+}
+
+/// The size of the WAL index's header at the start of the `-shm` file: two copies of a 48-byte
+/// header (frame count, checksums, salts, change counter) that SQLite rewrites at every commit
+/// (the second copy first, then the first) and at every WAL reset.
+const WAL_INDEX_HEADER: usize = 96;
+
+/// The database's `-shm` file (the WAL index, shared by every process using the database) and
+/// the header that was read there just before the generation counter was last read.
+#[derive(Default)]
+struct ShmWatch {
+    file: Option<std::fs::File>,
+    seen: Option<([u8; WAL_INDEX_HEADER], i64)>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -303,6 +320,7 @@ impl SqliteStore {
             cache: Mutex::new(Cache::new()),
             cache_hits: AtomicU64::new(0),
             caching: AtomicBool::new(true),
+            shm: Mutex::new(ShmWatch::default()),
         })
     }
 
@@ -477,6 +495,22 @@ impl SqliteStore {
         self as *const SqliteStore as usize
     }
 
+    /// The WAL index header as it is now, when it can be read and its two copies agree (they
+    /// differ while a commit is publishing its header: then `None`, as when the `-shm` file is
+    /// missing, and the caller reads the generation in a transaction).
+    fn wal_index_header(watch: &mut ShmWatch, path: &Path) -> Option<[u8; WAL_INDEX_HEADER]> {
+        use std::os::unix::fs::FileExt;
+        if watch.file.is_none() {
+            let mut shm = path.as_os_str().to_owned();
+            shm.push("-shm");
+            watch.file = std::fs::File::open(shm).ok();
+        }
+        let mut header = [0u8; WAL_INDEX_HEADER];
+        watch.file.as_ref()?.read_exact_at(&mut header, 0).ok()?;
+        let (first, second) = header.split_at(WAL_INDEX_HEADER / 2);
+        (first == second).then_some(header)
+    }
+
     /// The generation the current request on this thread checked, if one is open on this store.
     fn request_generation(&self) -> Option<i64> {
         REQUEST_GENERATION.with(Cell::get).and_then(|(id, g)| (id == self.id()).then_some(g))
@@ -492,6 +526,22 @@ impl PrincipalStore for SqliteStore {
         if !self.caching.load(Ordering::Relaxed) {
             return;
         }
+        // Every commit (of any process) rewrites the WAL index header in the `-shm` file: while
+        // it is the one read just before the generation was last read, nothing was committed
+        // since and that generation is current, without a read transaction (whose `fcntl` locks
+        // and statement cost more than this one `pread`).
+        let header = {
+            let mut watch = self.shm.lock();
+            let header = Self::wal_index_header(&mut watch, &self.path);
+            if let (Some(now), Some((seen, generation))) = (header, watch.seen) {
+                if now == seen {
+                    drop(watch);
+                    REQUEST_GENERATION.with(|g| g.set(Some((self.id(), generation))));
+                    return;
+                }
+            }
+            header
+        };
         // When the counter cannot be read, nothing is marked and every lookup checks on its own.
         let Ok(mut reader) = self.reader() else { return };
         let Ok(current) = generation(reader.conn()) else { return };
@@ -503,6 +553,9 @@ impl PrincipalStore for SqliteStore {
                 cache.generation = current;
             }
         }
+        // The header read before the counter: a commit in between changed the header, so the
+        // next request reads the counter again.
+        self.shm.lock().seen = header.map(|h| (h, current));
         REQUEST_GENERATION.with(|g| g.set(Some((self.id(), current))));
     }
 
