@@ -140,6 +140,12 @@ impl Principal {
         self.components.len() == 2 && self.components[0] == "krbtgt"
     }
 
+    /// True for `krbtgt/REALM@REALM`, i.e. equal to [`Principal::krbtgt`]`(realm)`, without
+    /// building that principal.
+    pub fn is_tgs_of(&self, realm: &str) -> bool {
+        self.is_krbtgt() && self.components[1] == realm && self.realm == realm
+    }
+
     /// The same name with another name type.
     pub fn with_name_type(mut self, name_type: i32) -> Principal {
         self.name_type = name_type;
@@ -226,6 +232,12 @@ mod tests {
         assert_eq!(a.name_type(), name_type::PRINCIPAL);
         let t = Principal::parse("krbtgt/KTIX.TEST@KTIX.TEST", None).unwrap();
         assert_eq!(t, Principal::krbtgt("KTIX.TEST"));
+        assert!(t.is_tgs_of("KTIX.TEST"));
+        assert!(!t.is_tgs_of("OTHER.TEST"));
+        assert!(!Principal::parse("krbtgt/OTHER.TEST@KTIX.TEST", None).unwrap().is_tgs_of("KTIX.TEST"));
+        assert!(!Principal::parse("krbtgt/KTIX.TEST@OTHER.TEST", None).unwrap().is_tgs_of("KTIX.TEST"));
+        assert!(!Principal::parse("host/KTIX.TEST@KTIX.TEST", None).unwrap().is_tgs_of("KTIX.TEST"));
+        assert!(!Principal::parse("krbtgt@KTIX.TEST", None).unwrap().is_tgs_of("KTIX.TEST"));
         assert_eq!(t.name_type(), name_type::SRV_INST);
         let e = Principal::parse("we\\/ird\\@x@R", None).unwrap();
         assert_eq!(e.components(), ["we/ird@x"]);

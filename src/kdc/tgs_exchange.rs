@@ -13,13 +13,16 @@ use crate::wire::{
 use super::{min_time, requested_limit, Kdc, RequestFacts};
 
 pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
-    let req = wire::decode::<TgsReq>(request)?.0;
+    let mut req = wire::decode::<TgsReq>(request)?.0;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::TGS_REQ)?;
-    let body = &req.req_body;
+    // The requested server's name, moved out of the request rather than copied (issue 17);
+    // nothing below reads body.sname again.
     let body_bytes = wire::req_body_bytes(request)?;
-    if let Some(s) = &body.sname {
-        facts.service = Some(wire::principal_from(s, &body.realm)?);
-    }
+    let sname = req.req_body.sname.take().map(|s| wire::principal_from_owned(s, &req.req_body.realm)).transpose()?;
+    let body = &req.req_body;
+    // facts.service names the requested server from here on (for error replies and the log);
+    // RENEW/VALIDATE replace it by the ticket's own server below.
+    facts.service = sname;
     // PA-FX-FAST (which MIT clients always add) is ignored: the reply is a plain TGS-REP.
     let pa = wire::find_padata(&req.padata, pa_type::TGS_REQ)
         .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_PADATA_TYPE_NOSUPP, "TGS-REQ without PA-TGS-REQ"))?;
@@ -31,11 +34,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     let renew = options.has(opt::RENEW);
     let validate = options.has(opt::VALIDATE);
     let tgt_key = |tgt_server: &Principal, etype: i32, kvno: Option<u32>| {
-        let own_ticket = if renew || validate {
-            tgt_server.realm() == kdc.realm()
-        } else {
-            *tgt_server == Principal::krbtgt(kdc.realm())
-        };
+        let own_ticket =
+            if renew || validate { tgt_server.realm() == kdc.realm() } else { tgt_server.is_tgs_of(kdc.realm()) };
         if !own_ticket {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_NOT_US, format!("{tgt_server} is not this realm's TGS")));
         }
@@ -93,7 +93,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     let (server, sentry, contents) = if renew || validate {
         // Renewal and validation give the presented ticket again, with new times; session key kept.
         let server = tgt_server.clone();
-        if body.sname.as_ref().map(|s| wire::principal_from(s, &body.realm)).transpose()?.is_some_and(|s| s != server) {
+        if facts.service.as_ref().is_some_and(|s| *s != server) {
             return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "RENEW/VALIDATE must name the ticket's own server"));
         }
         let mut c = tgt.clone();
@@ -118,10 +118,10 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             c.flags = c.flags.without(tf::INVALID);
         }
         let sentry = kdc.server_entry(&server, now)?;
+        facts.service = Some(server.clone());
         (server, sentry, c)
     } else {
-        let sname = body.sname.as_ref().ok_or_else(|| Error::malformed("TGS-REQ without sname"))?;
-        let server = wire::principal_from(sname, &body.realm)?;
+        let server = facts.service.clone().ok_or_else(|| Error::malformed("TGS-REQ without sname"))?;
         if server.realm() != kdc.realm() {
             return Err(Error::new(
                 ErrorCode::KDC_ERR_S_PRINCIPAL_UNKNOWN,
@@ -200,7 +200,6 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         };
         (server, sentry, c)
     };
-    facts.service = Some(server.clone());
     facts.session_enctype = Some(contents.session_key.enctype());
 
     let tkey = kdc.ticket_key(&sentry)?;

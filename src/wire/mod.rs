@@ -187,6 +187,15 @@ pub fn kstring_text(s: &KerberosString) -> String {
     }
 }
 
+/// [`kstring_text`] for a KerberosString given by value: UTF-8 bytes become the `String` without
+/// a copy.
+pub fn kstring_into_text(s: KerberosString) -> String {
+    match String::from_utf8(s.into_vec()) {
+        Ok(t) => t,
+        Err(e) => e.as_bytes().iter().map(|&b| b as char).collect(),
+    }
+}
+
 /// The PrincipalName (name type and components) of a principal.
 pub fn principal_name(p: &Principal) -> Result<PrincipalName> {
     Ok(PrincipalName {
@@ -198,6 +207,13 @@ pub fn principal_name(p: &Principal) -> Result<PrincipalName> {
 /// A principal from a PrincipalName and a realm.
 pub fn principal_from(name: &PrincipalName, realm: &Realm) -> Result<Principal> {
     Principal::new(name.r#type, name.string.iter().map(kstring_text).collect(), kstring_text(realm))
+        .map_err(|e| Error::malformed(format_args!("principal name: {}", e.message())))
+}
+
+/// [`principal_from`] for a decoded name given by value: its components are moved into the
+/// [`Principal`], not copied (the KDC's request paths, issue 17).
+pub fn principal_from_owned(name: PrincipalName, realm: &Realm) -> Result<Principal> {
+    Principal::new(name.r#type, name.string.into_iter().map(kstring_into_text).collect(), kstring_text(realm))
         .map_err(|e| Error::malformed(format_args!("principal name: {}", e.message())))
 }
 
@@ -252,5 +268,20 @@ mod tests {
         assert_eq!(int_value(&int(5), "x").unwrap(), 5);
         assert_eq!(int_value(&int(-7), "x").unwrap(), -7);
         assert!(micros(&int(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn principal_by_value_equals_by_reference() {
+        let realm = kstring("M.TEST").unwrap();
+        // UTF-8 and Latin-1 (0xE9 alone is not UTF-8) components.
+        let latin1 = KerberosString::from_bytes(b"caf\xe9").unwrap();
+        let name = PrincipalName { r#type: 3, string: vec![kstring("host").unwrap(), latin1] };
+        let by_ref = principal_from(&name, &realm).unwrap();
+        let by_value = principal_from_owned(name, &realm).unwrap();
+        assert_eq!(by_value, by_ref);
+        assert_eq!(by_value.components(), ["host", "caf\u{e9}"]);
+        assert_eq!(by_value.name_type(), 3);
+        let empty = PrincipalName { r#type: 1, string: vec![] };
+        assert_eq!(principal_from_owned(empty, &realm).unwrap_err().code(), ErrorCode::KTIX_ERR_MALFORMED);
     }
 }
