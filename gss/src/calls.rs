@@ -92,6 +92,16 @@ unsafe fn put<T>(p: *mut T, value: T) {
     }
 }
 
+/// Writes a new name handle for the principal `name` gives into `out`, when `out` is not NULL
+/// and there is a principal (asked only then).
+unsafe fn put_name(out: *mut Handle, name: impl FnOnce() -> Option<Principal>) {
+    if !out.is_null() {
+        if let Some(p) = name() {
+            out.write(handles::into_raw(NameHandle(Name::from_principal(p))));
+        }
+    }
+}
+
 /// Seconds from now until `t` (0 when past), as RFC 2744's lifetimes.
 fn remaining(t: Option<Time>) -> OM_uint32 {
     match t {
@@ -575,11 +585,7 @@ pub unsafe extern "C" fn gss_inquire_cred(
         if !mechs.is_null() {
             mechs.write(mem::oid_set_of(&MECHS)?);
         }
-        if !name.is_null() {
-            if let Some(p) = cred_name(c) {
-                name.write(handles::into_raw(NameHandle(Name::from_principal(p))));
-            }
-        }
+        put_name(name, || cred_name(c));
         Ok(major::COMPLETE)
     })
 }
@@ -603,11 +609,7 @@ pub unsafe extern "C" fn gss_inquire_cred_by_mech(
         put(init_lifetime, c.initiator.as_ref().map_or(0, |i| remaining(Some(i.expires()))));
         put(accept_lifetime, if c.acceptor.is_some() { GSS_C_INDEFINITE } else { 0 });
         put(usage, cred_usage(c));
-        if !name.is_null() {
-            if let Some(p) = cred_name(c) {
-                name.write(handles::into_raw(NameHandle(Name::from_principal(p))));
-            }
-        }
+        put_name(name, || cred_name(c));
         Ok(major::COMPLETE)
     })
 }
@@ -885,11 +887,7 @@ unsafe fn accept_step(
         }
     };
     if ctx.is_complete() {
-        if !src_name.is_null() {
-            if let Some(p) = ctx.initiator_name() {
-                src_name.write(handles::into_raw(NameHandle(Name::from_principal(p.clone()))));
-            }
-        }
+        put_name(src_name, || ctx.initiator_name().cloned());
         if !delegated.is_null() && ctx.flags().contains(ContextFlags::DELEG) {
             if let Some(cache) = ctx.take_delegated() {
                 let initiator = InitiatorCred::from_ccache(cache.clone())?;
@@ -965,16 +963,8 @@ pub unsafe extern "C" fn gss_inquire_context(
         put(targ_name, std::ptr::null_mut());
         let sc = ctx_ref(context)?.sc();
         let complete = sc.is_complete();
-        if !src_name.is_null() {
-            if let Some(p) = sc.source_name() {
-                src_name.write(handles::into_raw(NameHandle(Name::from_principal(p))));
-            }
-        }
-        if !targ_name.is_null() {
-            if let Some(p) = sc.target_name() {
-                targ_name.write(handles::into_raw(NameHandle(Name::from_principal(p))));
-            }
-        }
+        put_name(src_name, || sc.source_name());
+        put_name(targ_name, || sc.target_name());
         put(lifetime, if complete { remaining(sc.expires()) } else { 0 });
         put(mech, out_oid(sc.mech()));
         put(flags, if complete { sc.flags().with(ContextFlags::PROT_READY).0 } else { sc.flags().0 });

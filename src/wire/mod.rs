@@ -181,10 +181,7 @@ pub fn kstring(s: &str) -> Result<KerberosString> {
 
 /// The text of a KerberosString (UTF-8, else Latin-1 as MIT passes bytes through).
 pub fn kstring_text(s: &KerberosString) -> String {
-    match std::str::from_utf8(s.as_bytes()) {
-        Ok(t) => t.to_string(),
-        Err(_) => s.as_bytes().iter().map(|&b| b as char).collect(),
-    }
+    kstring_into_text(s.clone())
 }
 
 /// [`kstring_text`] for a KerberosString given by value: UTF-8 bytes become the `String` without
@@ -206,8 +203,7 @@ pub fn principal_name(p: &Principal) -> Result<PrincipalName> {
 
 /// A principal from a PrincipalName and a realm.
 pub fn principal_from(name: &PrincipalName, realm: &Realm) -> Result<Principal> {
-    Principal::new(name.r#type, name.string.iter().map(kstring_text).collect(), kstring_text(realm))
-        .map_err(|e| Error::malformed(format_args!("principal name: {}", e.message())))
+    principal_from_owned(name.clone(), realm)
 }
 
 /// [`principal_from`] for a decoded name given by value: its components are moved into the
