@@ -72,11 +72,17 @@ fn open(key: &Key, usage: u32, ed: &EncryptedData) -> Zeroizing<Vec<u8>> {
 // Every file: type, tag, byte-exact re-encoding.
 // ---------------------------------------------------------------------------------------------------------------
 
-/// Decodes `bytes` as `T` and checks that it re-encodes to the same bytes.
-fn round_trip<T: rasn::Decode + rasn::Encode>(bytes: &[u8], what: &str) -> T {
+/// Decodes `bytes` as `T` and checks that it re-encodes to the same bytes, and that the library's
+/// codec agrees with rasn's (the reference) both ways.
+fn round_trip<T>(bytes: &[u8], what: &str) -> T
+where
+    T: wire::FromDer + wire::ToDer + rasn::Decode + rasn::Encode + PartialEq + std::fmt::Debug,
+{
     let v: T = wire::decode(bytes).unwrap_or_else(|e| panic!("{what}: {e:?}"));
     let again = wire::encode(&v).unwrap();
     assert!(again == bytes, "{what}: re-encoding differs ({} vs {} bytes)", again.len(), bytes.len());
+    assert_eq!(rasn::der::decode::<T>(bytes).unwrap(), v, "{what}: rasn decodes another value");
+    assert_eq!(rasn::der::encode(&v).unwrap(), again, "{what}: rasn encodes other bytes");
     v
 }
 

@@ -47,9 +47,24 @@ fn outcome<T>(decoded: ktix::Result<T>, input: &[u8], encode: impl FnOnce(&T) ->
     }
 }
 
-/// `ktix::internals::wire::decode::<T>`, then `ktix::internals::wire::encode` on success.
-fn dec<T: rasn::Decode + rasn::Encode>(b: &[u8]) -> Outcome {
-    outcome(wire::decode::<T>(b), b, wire::encode)
+/// `ktix::internals::wire::decode::<T>`, then `ktix::internals::wire::encode` on success. The
+/// library's codec must agree with rasn's (the reference) on every input: the same acceptance,
+/// the same value, the same re-encoding.
+fn dec<T>(b: &[u8]) -> Outcome
+where
+    T: wire::FromDer + wire::ToDer + rasn::Decode + rasn::Encode + PartialEq + std::fmt::Debug,
+{
+    let ours = wire::decode::<T>(b);
+    match (&ours, rasn::der::decode::<T>(b)) {
+        (Ok(v), Ok(r)) => {
+            assert_eq!(v, &r, "the library and rasn decode different values from {b:02x?}");
+            assert_eq!(wire::encode(v).ok(), rasn::der::encode(v).ok(), "the library and rasn encode differently");
+        }
+        (Err(_), Err(_)) => {}
+        (Ok(_), Err(e)) => panic!("the library accepts what rasn refuses ({e}): {b:02x?}"),
+        (Err(e), Ok(_)) => panic!("the library refuses what rasn accepts ({e:?}): {b:02x?}"),
+    }
+    outcome(ours, b, wire::encode)
 }
 
 /// `decode_enc_kdc_rep_part`, re-encoded under the tag it reported.

@@ -24,7 +24,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::wire::{self, EncryptedData, EncryptionKey};
 
 /// Encodes `value` and encrypts it in `key` for `usage` into an EncryptedData carrying `kvno`.
-pub fn seal<T: rasn::Encode>(key: &Key, usage: u32, value: &T, kvno: Option<u32>) -> Result<EncryptedData> {
+pub fn seal<T: wire::ToDer>(key: &Key, usage: u32, value: &T, kvno: Option<u32>) -> Result<EncryptedData> {
     let plain = Zeroizing::new(wire::encode(value)?);
     seal_bytes(key, usage, &plain, kvno)
 }
@@ -52,7 +52,7 @@ pub fn open_bytes(key: &Key, usage: u32, data: &EncryptedData) -> Result<Zeroizi
 /// Decrypts and decodes an EncryptedData. Failing to decrypt is `KRB_AP_ERR_BAD_INTEGRITY` (see
 /// [`open_bytes`]); plaintext that passed the integrity check but does not decode as `T` is
 /// `KTIX_ERR_MALFORMED`, as for any message that does not decode.
-pub fn open<T: rasn::Decode>(key: &Key, usage: u32, data: &EncryptedData) -> Result<T> {
+pub fn open<T: wire::FromDer>(key: &Key, usage: u32, data: &EncryptedData) -> Result<T> {
     let plain = open_bytes(key, usage, data)?;
     wire::decode::<T>(&plain)
 }

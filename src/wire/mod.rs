@@ -4,13 +4,17 @@
 //! Nothing here knows about keys or exchanges; sealing and opening encrypted parts lives in
 //! [`crate::proto`].
 
+mod codec;
+mod dec;
 mod der;
+mod enc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 pub use rasn::types::OctetString;
 use rasn::types::{GeneralString, Integer};
 
 pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
+pub use codec::{FromDer, ToDer};
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
 use rasn::types::BitString;
 pub use rasn_kerberos::{
@@ -103,19 +107,15 @@ pub mod ad_type {
 /// Like MIT's decoder, this accepts a few BER deviations that keep the meaning (a non-minimal
 /// length, a redundant leading INTEGER byte), as RFC 4120 §5.1.1 allows receivers to; where
 /// exact bytes matter (the TGS checksum) the bytes as received are used, never a re-encoding.
-pub fn decode<T: rasn::Decode>(bytes: &[u8]) -> Result<T> {
-    rasn::der::decode::<T>(bytes).map_err(|e| Error::malformed(format_args!("{}: {e}", short_type_name::<T>())))
+pub fn decode<T: FromDer>(bytes: &[u8]) -> Result<T> {
+    T::from_der(bytes)
 }
 
 /// Encodes a value in DER.
-pub fn encode<T: rasn::Encode>(value: &T) -> Result<Vec<u8>> {
-    rasn::der::encode(value)
-        .map_err(|e| Error::new(ErrorCode::KRB_ERR_GENERIC, format!("cannot encode {}: {e}", short_type_name::<T>())))
-}
-
-fn short_type_name<T>() -> &'static str {
-    let n = std::any::type_name::<T>();
-    n.rsplit("::").next().unwrap_or(n)
+pub fn encode<T: ToDer>(value: &T) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    value.write_der(&mut out)?;
+    Ok(out)
 }
 
 /// Decodes an EncASRepPart [APPLICATION 25] or an EncTGSRepPart \[26\] — either in either reply,

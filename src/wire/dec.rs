@@ -1,0 +1,45 @@
+//! Hand-written DER decoding ([`FromDer`](super::FromDer)) of the messages on the hot paths; the
+//! rest through rasn.
+
+use super::codec::from_der_via_rasn;
+use super::*;
+
+from_der_via_rasn!(
+    ApRep,
+    ApReq,
+    AsRep,
+    AsReq,
+    Authenticator,
+    AuthorizationData,
+    Checksum,
+    EncApRepPart,
+    EncAsRepPart,
+    EncKdcRepPart,
+    EncKrbCredPart,
+    EncKrbPrivPart,
+    EncTgsRepPart,
+    EncTicketPart,
+    EncryptedData,
+    EncryptionKey,
+    EtypeInfo2,
+    EtypeInfo2Entry,
+    HostAddress,
+    HostAddresses,
+    KdcRep,
+    KdcReq,
+    KdcReqBody,
+    KrbCred,
+    KrbCredInfo,
+    KrbError,
+    KrbPriv,
+    LastReq,
+    MethodData,
+    PaData,
+    PaEncTsEnc,
+    PrincipalName,
+    TgsRep,
+    TgsReq,
+    Ticket,
+    TransitedEncoding,
+    KerberosTime,
+);
