@@ -1,16 +1,15 @@
-//! Key derivation (RFC 3961 §5.1 DK and §5.3 per-usage keys, RFC 8009 §3 KDF-HMAC-SHA2), a
-//! precomputed HMAC key, and the small per-key cache of derived keys.
+//! Key derivation (RFC 3961 §5.1 DK and §5.3 per-usage keys, RFC 8009 §3 KDF-HMAC-SHA2) and the
+//! small per-key cache of derived keys.
 
 use std::fmt;
 use std::sync::Arc;
 
-use openssl::hash::Hasher;
-use openssl::hash::MessageDigest;
 use openssl::symm::Mode;
 use parking_lot::RwLock;
 use zeroize::Zeroizing;
 
 use super::cts;
+use super::hmac::{Hash, HmacKey};
 use super::nfold::folded_block;
 use crate::error::Result;
 
@@ -29,63 +28,14 @@ pub(super) fn dk(base: &[u8], constant: &[u8], len: usize) -> Result<Zeroizing<V
 }
 
 /// KDF-HMAC-SHA2(key, label, context, k) of RFC 8009 §3 (one HMAC block: k ≤ the digest size).
-pub(super) fn kdf_hmac_sha2(
-    md: MessageDigest,
-    key: &[u8],
-    label: &[u8],
-    context: &[u8],
-    len: usize,
-) -> Result<Zeroizing<Vec<u8>>> {
-    kdf_with(&HmacKey::new(md, key)?, label, context, len)
+pub(super) fn kdf_hmac_sha2(hash: Hash, key: &[u8], label: &[u8], context: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
+    kdf_with(&HmacKey::new(hash, key), label, context, len)
 }
 
 /// KDF-HMAC-SHA2 with the key already set up as an HMAC key.
-pub(super) fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
+pub(super) fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
     let k = ((len * 8) as u32).to_be_bytes();
-    let mut out = Zeroizing::new(mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k])?);
-    out.truncate(len);
-    Ok(out)
-}
-
-/// An HMAC key (RFC 2104) with the inner and outer pads already absorbed, so each MAC costs two
-/// context copies instead of a key setup.
-pub(super) struct HmacKey {
-    inner: Hasher,
-    outer: Hasher,
-}
-
-impl HmacKey {
-    pub(super) fn new(md: MessageDigest, key: &[u8]) -> Result<HmacKey> {
-        let block = md.block_size();
-        let mut k = Zeroizing::new(vec![0u8; block]);
-        if key.len() > block {
-            let d = openssl::hash::hash(md, key)?;
-            k[..d.len()].copy_from_slice(&d);
-        } else {
-            k[..key.len()].copy_from_slice(key);
-        }
-        let mut pad = Zeroizing::new(vec![0u8; block]);
-        let mut inner = Hasher::new(md)?;
-        // A copy of the fresh context, not a second `Hasher::new`: OpenSSL 3 fetches the digest
-        // at every initialisation, a copy only shares the fetched one.
-        let mut outer = inner.clone();
-        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x36);
-        inner.update(&pad)?;
-        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x5c);
-        outer.update(&pad)?;
-        Ok(HmacKey { inner, outer })
-    }
-
-    pub(super) fn mac(&self, parts: &[&[u8]]) -> Result<Vec<u8>> {
-        let mut h = self.inner.clone();
-        for p in parts {
-            h.update(p)?;
-        }
-        let digest = h.finish()?;
-        let mut o = self.outer.clone();
-        o.update(&digest)?;
-        Ok(o.finish()?.to_vec())
-    }
+    Zeroizing::new(mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k])[..len].to_vec())
 }
 
 /// The keys derived from a base key for one key usage (RFC 3961 §5.3): Kc for checksums,

@@ -6,6 +6,7 @@ use std::fmt;
 use openssl::hash::MessageDigest;
 
 use super::cts;
+use super::hmac::Hash;
 use crate::error::{Error, ErrorCode, Result};
 
 /// The encryption types libktix implements.
@@ -128,6 +129,15 @@ impl Enctype {
             Enctype::Aes128CtsHmacSha196 | Enctype::Aes256CtsHmacSha196 => MessageDigest::sha1(),
             Enctype::Aes128CtsHmacSha256128 => MessageDigest::sha256(),
             Enctype::Aes256CtsHmacSha384192 => MessageDigest::sha384(),
+        }
+    }
+
+    /// The hash of this enctype's HMACs (integrity, checksums, RFC 8009 key derivation).
+    pub(super) fn hash(self) -> Hash {
+        match self {
+            Enctype::Aes128CtsHmacSha196 | Enctype::Aes256CtsHmacSha196 => Hash::Sha1,
+            Enctype::Aes128CtsHmacSha256128 => Hash::Sha256,
+            Enctype::Aes256CtsHmacSha384192 => Hash::Sha384,
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod cts;
 mod derive;
 mod enctype;
+mod hmac;
 mod nfold;
 pub mod usage;
 
@@ -28,9 +29,10 @@ pub use nfold::nfold;
 use crate::error::{Error, ErrorCode, Result};
 
 pub use self::derive::DerivedKeys;
-use self::derive::{cached, dk, kdf_hmac_sha2, kdf_with, usage_constant, EncKeys, HmacKey};
+use self::derive::{cached, dk, kdf_hmac_sha2, kdf_with, usage_constant, EncKeys};
 use self::enctype::Family;
 pub use self::enctype::{checksum_type, Enctype, MAX_ITERATIONS};
+use self::hmac::HmacKey;
 
 struct KeyInner {
     enctype: Enctype,
@@ -115,7 +117,7 @@ impl Key {
                 saltp.push(0);
                 saltp.extend_from_slice(salt);
                 openssl::pkcs5::pbkdf2_hmac(password, &saltp, iterations as usize, enctype.digest(), &mut tkey)?;
-                kdf_hmac_sha2(enctype.digest(), &tkey, b"kerberos", &[], len)?
+                kdf_hmac_sha2(enctype.hash(), &tkey, b"kerberos", &[], len)
             }
         };
         Key::new(enctype, &key)
@@ -137,15 +139,8 @@ impl Key {
         match e.family() {
             Family::Sha1 => dk(&self.inner.bytes, constant, len),
             Family::Sha2 => {
-                let mac = match self.inner.base_mac.get() {
-                    Some(m) => m,
-                    None => {
-                        let m = HmacKey::new(e.digest(), &self.inner.bytes)?;
-                        let _ = self.inner.base_mac.set(m);
-                        self.inner.base_mac.get().expect("set just above")
-                    }
-                };
-                kdf_with(mac, constant, &[], len)
+                let mac = self.inner.base_mac.get_or_init(|| HmacKey::new(e.hash(), &self.inner.bytes));
+                Ok(kdf_with(mac, constant, &[], len))
             }
         }
     }
@@ -166,7 +161,7 @@ impl Key {
             let ki = self.derive(&usage_constant(usage, 0x55), e.ki_len())?;
             Ok(EncKeys {
                 ke: self.derive(&usage_constant(usage, 0xAA), e.key_len())?,
-                ki_mac: HmacKey::new(e.digest(), &ki)?,
+                ki_mac: HmacKey::new(e.hash(), &ki),
             })
         })
     }
@@ -174,7 +169,7 @@ impl Key {
     fn cksum_key(&self, usage: u32) -> Result<Arc<HmacKey>> {
         cached(&self.inner.cksum, usage, || {
             let e = self.enctype();
-            HmacKey::new(e.digest(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?)
+            Ok(HmacKey::new(e.hash(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?))
         })
     }
 
@@ -198,8 +193,8 @@ impl Key {
         let iv = [0u8; cts::BLOCK];
         let mut out = cts::encrypt(&d.ke, &iv, &data)?;
         let mac = match e.family() {
-            Family::Sha1 => d.ki_mac.mac(&[&data])?,
-            Family::Sha2 => d.ki_mac.mac(&[&iv, &out])?,
+            Family::Sha1 => d.ki_mac.mac(&[&data]),
+            Family::Sha2 => d.ki_mac.mac(&[&iv, &out]),
         };
         out.extend_from_slice(&mac[..e.mac_len()]);
         Ok(out)
@@ -218,14 +213,14 @@ impl Key {
         let d = self.enc_keys(usage)?;
         let iv = [0u8; cts::BLOCK];
         if e.family() == Family::Sha2 {
-            let mac = d.ki_mac.mac(&[&iv, c])?;
+            let mac = d.ki_mac.mac(&[&iv, c]);
             if !openssl::memcmp::eq(&mac[..h], tag) {
                 return Err(Error::integrity("ciphertext modified or wrong key"));
             }
         }
         let mut plain = Zeroizing::new(cts::decrypt(&d.ke, &iv, c)?);
         if e.family() == Family::Sha1 {
-            let mac = d.ki_mac.mac(&[&plain])?;
+            let mac = d.ki_mac.mac(&[&plain]);
             if !openssl::memcmp::eq(&mac[..h], tag) {
                 return Err(Error::integrity("ciphertext modified or wrong key"));
             }
@@ -237,9 +232,7 @@ impl Key {
     /// The keyed checksum of `data` for `usage`, of this enctype's checksum type.
     pub fn checksum(&self, usage: u32, data: &[u8]) -> Result<Vec<u8>> {
         let e = self.enctype();
-        let mut mac = self.cksum_key(usage)?.mac(&[data])?;
-        mac.truncate(e.mac_len());
-        Ok(mac)
+        Ok(self.cksum_key(usage)?.mac(&[data])[..e.mac_len()].to_vec())
     }
 
     /// Verifies a keyed checksum of type `cksumtype` in constant time. A checksum type that
@@ -252,8 +245,9 @@ impl Key {
                 format!("checksum type {cksumtype} does not go with a {} key", self.enctype()),
             ));
         }
-        let mac = self.checksum(usage, data)?;
-        if mac.len() != cksum.len() || !openssl::memcmp::eq(&mac, cksum) {
+        let mac = self.cksum_key(usage)?.mac(&[data]);
+        let mac = &mac[..self.enctype().mac_len()];
+        if mac.len() != cksum.len() || !openssl::memcmp::eq(mac, cksum) {
             return Err(Error::integrity("checksum mismatch"));
         }
         Ok(())
@@ -264,14 +258,14 @@ impl Key {
         let e = self.enctype();
         match e.family() {
             Family::Sha1 => {
-                let digest = openssl::hash::hash(e.digest(), input)?;
+                let digest = e.hash().digest(input);
                 let tmp: [u8; cts::BLOCK] = digest[..cts::BLOCK].try_into().expect("16 of 20 bytes");
                 let kp = dk(self.bytes(), b"prf", e.key_len())?;
                 Ok(Zeroizing::new(cts::block(Mode::Encrypt, &kp, &tmp)?.to_vec()))
             }
             Family::Sha2 => {
                 let len = if e == Enctype::Aes256CtsHmacSha384192 { 48 } else { 32 };
-                kdf_hmac_sha2(e.digest(), self.bytes(), b"prf", input, len)
+                Ok(kdf_hmac_sha2(e.hash(), self.bytes(), b"prf", input, len))
             }
         }
     }
