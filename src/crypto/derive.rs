@@ -8,7 +8,7 @@ use openssl::symm::Mode;
 use parking_lot::RwLock;
 use zeroize::Zeroizing;
 
-use super::cts;
+use super::cts::{self, AesKey};
 use super::hmac::{Hash, HmacKey};
 use super::nfold::folded_block;
 use crate::error::Result;
@@ -17,12 +17,12 @@ use crate::error::Result;
 ///
 /// The blocks K1 = E(n-fold(constant)), K2 = E(K1), … are the CBC encryption, with a zero IV, of
 /// n-fold(constant) followed by zero blocks (each block's input is the previous output XOR 0), so
-/// all of them come from one CBC call.
-pub(super) fn dk(base: &[u8], constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
+/// all of them come from one CBC update, in the base key's kept context.
+pub(super) fn dk(base: &AesKey, constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
     let blocks = len.div_ceil(cts::BLOCK).max(1);
-    let mut input = vec![0u8; blocks * cts::BLOCK];
-    input[..cts::BLOCK].copy_from_slice(&folded_block(constant));
-    let mut out = cts::cbc(Mode::Encrypt, base, &[0u8; cts::BLOCK], &input)?;
+    let mut out = Zeroizing::new(vec![0u8; (blocks + 1) * cts::BLOCK]);
+    out[..cts::BLOCK].copy_from_slice(&folded_block(constant));
+    base.cbc_in_place(Mode::Encrypt, &[0u8; cts::BLOCK], &mut out, blocks * cts::BLOCK)?;
     out.truncate(len);
     Ok(out)
 }
@@ -70,9 +70,10 @@ impl fmt::Debug for DerivedKeys {
     }
 }
 
-/// The two keys encryption needs for one usage: Ke, and Ki ready as an HMAC key.
+/// The two keys encryption needs for one usage: Ke with its kept AES contexts, and Ki ready as an
+/// HMAC key.
 pub(super) struct EncKeys {
-    pub(super) ke: Zeroizing<Vec<u8>>,
+    pub(super) ke: AesKey,
     pub(super) ki_mac: HmacKey,
 }
 

@@ -7,8 +7,9 @@
 //! cached inside the key.
 //!
 //! The files: `enctype.rs` (the enctype profiles and checksum type numbers), `derive.rs` (key
-//! derivation and the per-key cache of derived keys), `cts.rs` (AES-CTS), `nfold.rs`,
-//! `usage.rs` (key usage numbers); this one holds [`Key`].
+//! derivation and the per-key cache of derived keys), `hmac.rs` (HMAC with precomputed pads),
+//! `cts.rs` (AES-CTS, and AES keys with their OpenSSL contexts kept), `nfold.rs`, `usage.rs` (key
+//! usage numbers); this one holds [`Key`].
 
 pub mod cts;
 mod derive;
@@ -28,6 +29,7 @@ pub use nfold::nfold;
 
 use crate::error::{Error, ErrorCode, Result};
 
+use self::cts::AesKey;
 pub use self::derive::DerivedKeys;
 use self::derive::{cached, dk, kdf_hmac_sha2, kdf_with, usage_constant, EncKeys};
 use self::enctype::Family;
@@ -41,6 +43,8 @@ struct KeyInner {
     enc: RwLock<Vec<(u32, Arc<EncKeys>)>>,
     /// Kc per usage (checksums), derived on first use.
     cksum: RwLock<Vec<(u32, Arc<HmacKey>)>>,
+    /// RFC 3962: the base key with its kept AES contexts, shared by every derivation from it.
+    base_aes: OnceLock<AesKey>,
     /// RFC 8009: the base key as an HMAC key, shared by every derivation from it.
     base_mac: OnceLock<HmacKey>,
 }
@@ -69,6 +73,7 @@ impl Key {
                 bytes: Zeroizing::new(bytes.to_vec()),
                 enc: RwLock::new(Vec::new()),
                 cksum: RwLock::new(Vec::new()),
+                base_aes: OnceLock::new(),
                 base_mac: OnceLock::new(),
             }),
         })
@@ -110,7 +115,7 @@ impl Key {
                     Enctype::Aes128CtsHmacSha196.digest(),
                     &mut tkey,
                 )?;
-                dk(&tkey, b"kerberos", len)?
+                dk(&AesKey::new(&tkey), b"kerberos", len)?
             }
             Family::Sha2 => {
                 let mut saltp = enctype.name().as_bytes().to_vec();
@@ -137,12 +142,16 @@ impl Key {
     fn derive(&self, constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
         let e = self.enctype();
         match e.family() {
-            Family::Sha1 => dk(&self.inner.bytes, constant, len),
+            Family::Sha1 => dk(self.base_aes(), constant, len),
             Family::Sha2 => {
                 let mac = self.inner.base_mac.get_or_init(|| HmacKey::new(e.hash(), &self.inner.bytes));
                 Ok(kdf_with(mac, constant, &[], len))
             }
         }
+    }
+
+    fn base_aes(&self) -> &AesKey {
+        self.inner.base_aes.get_or_init(|| AesKey::new(&self.inner.bytes))
     }
 
     /// Kc, Ke and Ki for `usage` (computed afresh; for tests and inspection).
@@ -160,7 +169,7 @@ impl Key {
             let e = self.enctype();
             let ki = self.derive(&usage_constant(usage, 0x55), e.ki_len())?;
             Ok(EncKeys {
-                ke: self.derive(&usage_constant(usage, 0xAA), e.key_len())?,
+                ke: AesKey::new(&self.derive(&usage_constant(usage, 0xAA), e.key_len())?),
                 ki_mac: HmacKey::new(e.hash(), &ki),
             })
         })
@@ -187,14 +196,19 @@ impl Key {
         }
         let e = self.enctype();
         let d = self.enc_keys(usage)?;
-        let mut data = Zeroizing::new(Vec::with_capacity(confounder.len() + plaintext.len()));
-        data.extend_from_slice(confounder);
-        data.extend_from_slice(plaintext);
         let iv = [0u8; cts::BLOCK];
-        let mut out = cts::encrypt(&d.ke, &iv, &data)?;
-        let mac = match e.family() {
-            Family::Sha1 => d.ki_mac.mac(&[&data]),
-            Family::Sha2 => d.ki_mac.mac(&[&iv, &out]),
+        // RFC 3962 MACs the plaintext: before it is encrypted in place.
+        let plain_mac = (e.family() == Family::Sha1).then(|| d.ki_mac.mac(&[confounder, plaintext]));
+        // One buffer, sized once for the CTS padding and for the tag: plaintext, then
+        // ciphertext in place, then the tag appended.
+        let n = confounder.len() + plaintext.len();
+        let mut out = Vec::with_capacity(((n.div_ceil(cts::BLOCK) + 1) * cts::BLOCK).max(n + e.mac_len()));
+        out.extend_from_slice(confounder);
+        out.extend_from_slice(plaintext);
+        d.ke.encrypt_in_place(&iv, &mut out)?;
+        let mac = match plain_mac {
+            Some(m) => m,
+            None => d.ki_mac.mac(&[&iv, &out]),
         };
         out.extend_from_slice(&mac[..e.mac_len()]);
         Ok(out)
@@ -218,7 +232,7 @@ impl Key {
                 return Err(Error::integrity("ciphertext modified or wrong key"));
             }
         }
-        let mut plain = Zeroizing::new(cts::decrypt(&d.ke, &iv, c)?);
+        let mut plain = d.ke.decrypt(&iv, c)?;
         if e.family() == Family::Sha1 {
             let mac = d.ki_mac.mac(&[&plain]);
             if !openssl::memcmp::eq(&mac[..h], tag) {
@@ -260,8 +274,8 @@ impl Key {
             Family::Sha1 => {
                 let digest = e.hash().digest(input);
                 let tmp: [u8; cts::BLOCK] = digest[..cts::BLOCK].try_into().expect("16 of 20 bytes");
-                let kp = dk(self.bytes(), b"prf", e.key_len())?;
-                Ok(Zeroizing::new(cts::block(Mode::Encrypt, &kp, &tmp)?.to_vec()))
+                let kp = dk(self.base_aes(), b"prf", e.key_len())?;
+                Ok(Zeroizing::new(AesKey::new(&kp).block(Mode::Encrypt, &tmp)?.to_vec()))
             }
             Family::Sha2 => {
                 let len = if e == Enctype::Aes256CtsHmacSha384192 { 48 } else { 32 };
