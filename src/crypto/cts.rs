@@ -2,7 +2,7 @@
 //! always swapped; the last one may be partial), built on OpenSSL's AES-CBC.
 //!
 //! The AES-CBC algorithms are fetched from OpenSSL's provider once per process (OpenSSL 3 would
-//! otherwise fetch them again on every context initialisation), and an [`AesKey`] keeps its keyed
+//! otherwise fetch them again on every context initialisation), and an `AesKey` keeps its keyed
 //! contexts for reuse: encryption is one CBC update over the padded data, in place, decryption
 //! one block decryption and one CBC update over the reordered ciphertext.
 //!
@@ -91,7 +91,7 @@ impl Chained {
     /// CBC with `iv` over the whole blocks `buf[..len]` (at least one), in place; `buf` has a
     /// spare block beyond `len` (the `openssl` crate asks for it; nothing is written there).
     fn cbc(&mut self, mode: Mode, iv: &[u8; BLOCK], buf: &mut [u8], len: usize) -> Result<()> {
-        debug_assert!(len >= BLOCK && len % BLOCK == 0 && buf.len() >= len + BLOCK);
+        debug_assert!(len >= BLOCK && len.is_multiple_of(BLOCK) && buf.len() >= len + BLOCK);
         let last = len - BLOCK;
         match mode {
             Mode::Encrypt => {
