@@ -1,13 +1,13 @@
 //! Hand-written DER encoding ([`ToDer`]) of the RFC 4120 messages (issue 17: rasn's generic
-//! encoder cost ~13,000 instructions per message); KRB-CRED and its parts still go through rasn.
+//! encoder was a tenth of a TGS exchange); KRB-CRED and its parts still go through rasn.
 //!
-//! Every value is written into the one output buffer. A primitive's length is known before it is
-//! written, so its header goes out directly; a constructed value gets a one-byte length slot
-//! that is patched when it closes, and its contents are shifted along once when they turn out
-//! to be 128 bytes or more (the long form). The output equals rasn's DER for every value (the
-//! tests below and the fixture tests compare the two).
+//! Each type knows the size of its encoding ([`Enc::der_len`]), so a message is written into an
+//! output buffer reserved once at the exact size: no reallocation, and no stray copy of an
+//! encrypted part's plaintext left behind by one. A constructed value gets a one-byte length slot
+//! that is patched when it closes; contents of 128 bytes or more (the long form) are shifted
+//! along once, in place. The output equals rasn's DER for every value (the tests below and the
+//! fixture tests compare the two).
 
-use chrono::{Datelike, Timelike};
 use rasn::types::{BitString, GeneralString, Integer, IntegerType};
 
 use super::codec::to_der_via_rasn;
@@ -17,6 +17,9 @@ to_der_via_rasn!(EncKrbCredPart, KrbCred, KrbCredInfo);
 
 /// Infallible encoding of one value (its whole TLV), so nested values need no `?`.
 trait Enc {
+    /// The size of the whole encoding, in bytes.
+    fn der_len(&self) -> usize;
+    /// Appends the encoding.
     fn enc(&self, out: &mut Vec<u8>);
 }
 
@@ -25,6 +28,7 @@ macro_rules! to_der_via_enc {
     ($($t:ty),* $(,)?) => {$(
         impl ToDer for $t {
             fn write_der(&self, out: &mut Vec<u8>) -> Result<()> {
+                out.reserve_exact(self.der_len());
                 self.enc(out);
                 Ok(())
             }
@@ -69,6 +73,7 @@ to_der_via_enc!(
 /// A SEQUENCE OF (HostAddresses, AuthorizationData, MethodData, LastReq, ETYPE-INFO2, …).
 impl<T: Enc> ToDer for Vec<T> {
     fn write_der(&self, out: &mut Vec<u8>) -> Result<()> {
+        out.reserve_exact(self.der_len());
         self.enc(out);
         Ok(())
     }
@@ -121,8 +126,14 @@ fn close(out: &mut Vec<u8>, start: usize) {
     let len = out.len() - start;
     if len < 0x80 {
         out[start - 1] = len as u8;
-        return;
+    } else {
+        shift_long(out, start, len);
     }
+}
+
+/// The long form for [`close`]: the length octets go in after the slot, the contents move up.
+#[cold]
+fn shift_long(out: &mut Vec<u8>, start: usize, len: usize) {
     let n = len_len(len) - 1;
     out[start - 1] = 0x80 | n as u8;
     out.resize(out.len() + n, 0);
@@ -138,14 +149,6 @@ fn prim(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
     out.extend_from_slice(content);
 }
 
-/// `[n]` around a primitive TLV.
-#[inline]
-fn prim_field(out: &mut Vec<u8>, n: u8, tag: u8, content: &[u8]) {
-    out.push(ctx(n));
-    push_len(out, tlv_len(content.len()));
-    prim(out, tag, content);
-}
-
 /// The minimal two's-complement octets of `v`: the array and the index of the first one used.
 #[inline]
 fn int_octets(v: i64) -> ([u8; 8], usize) {
@@ -158,54 +161,127 @@ fn int_octets(v: i64) -> ([u8; 8], usize) {
     (b, i)
 }
 
-/// `[n] INTEGER` for the fixed-width fields (Int32, UInt32).
+/// The size of the INTEGER TLV of `v`.
 #[inline]
-fn int_field(out: &mut Vec<u8>, n: u8, v: i64) {
+fn int_len(v: i64) -> usize {
+    2 + 8 - int_octets(v).1
+}
+
+/// The INTEGER TLV of `v`.
+#[inline]
+fn put_int(out: &mut Vec<u8>, v: i64) {
     let (b, i) = int_octets(v);
-    let len = 8 - i;
-    out.extend_from_slice(&[ctx(n), (len + 2) as u8, INTEGER, len as u8]);
+    out.extend_from_slice(&[INTEGER, (8 - i) as u8]);
     out.extend_from_slice(&b[i..]);
 }
 
-/// The size of `[n] INTEGER` for a fixed-width field.
-#[inline]
-fn int_field_len(v: i64) -> usize {
-    4 + 8 - int_octets(v).1
+/// One field of a SEQUENCE: the value under its explicit tag `[n]`, or nothing for an absent
+/// OPTIONAL.
+trait Field {
+    /// The size of the field, tag included.
+    fn field_len(&self) -> usize;
+    /// Appends the field as `[n]`.
+    fn put_field(&self, n: u8, out: &mut Vec<u8>);
 }
 
-/// `[n] INTEGER` for an unbounded INTEGER (pvno, msg-type, Microseconds), rasn's own octets.
-#[inline]
-fn integer_field(out: &mut Vec<u8>, n: u8, v: &Integer) {
-    let (b, len) = v.to_signed_bytes_be();
-    prim_field(out, n, INTEGER, &b.as_ref()[..len]);
+impl<T: Enc> Field for T {
+    #[inline]
+    fn field_len(&self) -> usize {
+        tlv_len(self.der_len())
+    }
+    #[inline]
+    fn put_field(&self, n: u8, out: &mut Vec<u8>) {
+        let at = open(out, ctx(n));
+        self.enc(out);
+        close(out, at);
+    }
 }
 
-/// `[n] OCTET STRING`.
-#[inline]
-fn octets_field(out: &mut Vec<u8>, n: u8, v: &[u8]) {
-    prim_field(out, n, OCTET_STRING, v);
+impl<T: Field> Field for Option<T> {
+    #[inline]
+    fn field_len(&self) -> usize {
+        self.as_ref().map_or(0, T::field_len)
+    }
+    #[inline]
+    fn put_field(&self, n: u8, out: &mut Vec<u8>) {
+        if let Some(v) = self {
+            v.put_field(n, out);
+        }
+    }
 }
 
-/// `[n] GeneralString` (Realm, KerberosString).
-#[inline]
-fn string_field(out: &mut Vec<u8>, n: u8, v: &GeneralString) {
-    prim_field(out, n, GENERAL_STRING, v.as_bytes());
+/// OCTET STRING fields get their header from the known length: they hold the cipher texts, the
+/// bulk of every message, which a length slot would make move.
+impl Field for OctetString {
+    #[inline]
+    fn field_len(&self) -> usize {
+        tlv_len(tlv_len(self.len()))
+    }
+    #[inline]
+    fn put_field(&self, n: u8, out: &mut Vec<u8>) {
+        out.push(ctx(n));
+        push_len(out, tlv_len(self.len()));
+        prim(out, OCTET_STRING, self);
+    }
 }
 
-/// `[n]` around a value of a hand-written type.
-#[inline]
-fn field<T: Enc + ?Sized>(out: &mut Vec<u8>, n: u8, v: &T) {
-    let at = open(out, ctx(n));
-    v.enc(out);
-    close(out, at);
+impl Enc for i32 {
+    #[inline]
+    fn der_len(&self) -> usize {
+        int_len((*self).into())
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        put_int(out, (*self).into());
+    }
 }
 
-/// `[n] BIT STRING` (KerberosFlags): the unused-bit count, then the bits padded with zeros.
-fn flags_field(out: &mut Vec<u8>, n: u8, v: &BitString) {
+impl Enc for u32 {
+    #[inline]
+    fn der_len(&self) -> usize {
+        int_len((*self).into())
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        put_int(out, (*self).into());
+    }
+}
+
+/// The unbounded INTEGERs (pvno, msg-type, Microseconds), in rasn's own octets.
+impl Enc for Integer {
+    #[inline]
+    fn der_len(&self) -> usize {
+        tlv_len(self.to_signed_bytes_be().1)
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        let (b, len) = self.to_signed_bytes_be();
+        prim(out, INTEGER, &b.as_ref()[..len]);
+    }
+}
+
+/// Realm, KerberosString.
+impl Enc for GeneralString {
+    #[inline]
+    fn der_len(&self) -> usize {
+        tlv_len(self.as_bytes().len())
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        prim(out, GENERAL_STRING, self.as_bytes());
+    }
+}
+
+/// The size of the BIT STRING TLV of KerberosFlags.
+#[inline]
+fn flags_len(v: &BitString) -> usize {
+    tlv_len(v.len().div_ceil(8) + 1)
+}
+
+/// A BIT STRING (KerberosFlags): the unused-bit count, then the bits padded with zeros.
+fn put_flags(out: &mut Vec<u8>, v: &BitString) {
     let octets = v.len().div_ceil(8);
     let unused = (octets * 8 - v.len()) as u8;
-    out.push(ctx(n));
-    push_len(out, tlv_len(octets + 1));
     out.push(BIT_STRING);
     push_len(out, octets + 1);
     out.push(unused);
@@ -224,8 +300,52 @@ fn flags_field(out: &mut Vec<u8>, n: u8, v: &BitString) {
     }
 }
 
-/// Appends `v` in decimal, zero-padded to at least `width` digits, to `buf` at `*n`.
-fn put_decimal(buf: &mut [u8], n: &mut usize, mut v: u32, width: usize) {
+/// The three KerberosFlags types.
+macro_rules! flags {
+    ($($t:ty),*) => {$(
+        impl Enc for $t {
+            #[inline]
+            fn der_len(&self) -> usize {
+                flags_len(&self.0)
+            }
+            #[inline]
+            fn enc(&self, out: &mut Vec<u8>) {
+                put_flags(out, &self.0);
+            }
+        }
+    )*};
+}
+
+flags!(TicketFlags, KdcOptions, ApOptions);
+
+/// The first second of year 0 and the last of year 9999, UTC: the range of four-digit years.
+const YEAR_0: i64 = -62_167_219_200;
+const YEAR_9999_END: i64 = 253_402_300_799;
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Writes `v` (below 100) as two digits at `buf[*n..]`.
+#[inline]
+fn put_pair(buf: &mut [u8], n: &mut usize, v: u32) {
+    buf[*n] = b'0' + (v / 10) as u8;
+    buf[*n + 1] = b'0' + (v % 10) as u8;
+    *n += 2;
+}
+
+/// Writes `v` in decimal, zero-padded to at least `width` digits, at `buf[*n..]`.
+fn put_decimal(buf: &mut [u8], n: &mut usize, mut v: u64, width: usize) {
     let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1).max(width);
     for slot in buf[*n..*n + digits].iter_mut().rev() {
         *slot = b'0' + (v % 10) as u8;
@@ -234,53 +354,67 @@ fn put_decimal(buf: &mut [u8], n: &mut usize, mut v: u32, width: usize) {
     *n += digits;
 }
 
+/// The GeneralizedTime text of `t` in X.690's canonical form, as rasn writes it: UTC,
+/// `YYYYMMDDHHMMSS`, a fraction only when not zero and without trailing zeros, `Z`; a leap
+/// second is second 60; a year outside 0..=9999 has a sign and as many digits as it needs.
+fn time_text(t: &KerberosTime) -> ([u8; 32], usize) {
+    let secs = t.0.timestamp();
+    // Past 999,999,999 for a leap second (chrono's representation).
+    let mut nanos = t.0.timestamp_subsec_nanos();
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u32;
+    let mut second = sod % 60;
+    if nanos >= 1_000_000_000 {
+        second += 1;
+        nanos -= 1_000_000_000;
+    }
+    let mut buf = [0u8; 32];
+    let mut n = 0;
+    if (0..=9999).contains(&year) {
+        put_pair(&mut buf, &mut n, (year / 100) as u32);
+        put_pair(&mut buf, &mut n, (year % 100) as u32);
+    } else {
+        buf[0] = if year < 0 { b'-' } else { b'+' };
+        n = 1;
+        put_decimal(&mut buf, &mut n, year.unsigned_abs(), 4);
+    }
+    for v in [month, day, sod / 3600, sod / 60 % 60, second] {
+        put_pair(&mut buf, &mut n, v);
+    }
+    if nanos > 0 {
+        buf[n] = b'.';
+        n += 1;
+        let mut digits = 9;
+        while nanos % 10 == 0 {
+            nanos /= 10;
+            digits -= 1;
+        }
+        put_decimal(&mut buf, &mut n, nanos.into(), digits);
+    }
+    buf[n] = b'Z';
+    (buf, n + 1)
+}
+
 impl Enc for KerberosTime {
-    /// GeneralizedTime in X.690's canonical form, as rasn writes it: UTC, `YYYYMMDDHHMMSS`, a
-    /// fraction only when not zero and without trailing zeros, `Z`; a leap second is second 60;
-    /// a year outside 0..=9999 is written with a sign and as many digits as it needs.
-    fn enc(&self, out: &mut Vec<u8>) {
-        let t = self.0.naive_utc();
-        // Sign, six year digits, ten more digits, '.', nine fraction digits, 'Z'.
-        let mut buf = [0u8; 28];
-        let mut n = 0;
-        let year = t.year();
-        if (0..=9999).contains(&year) {
-            put_decimal(&mut buf, &mut n, year as u32, 4);
+    #[inline]
+    fn der_len(&self) -> usize {
+        let secs = self.0.timestamp();
+        if self.0.timestamp_subsec_nanos() == 0 && (YEAR_0..=YEAR_9999_END).contains(&secs) {
+            2 + 15
         } else {
-            buf[0] = if year < 0 { b'-' } else { b'+' };
-            n = 1;
-            put_decimal(&mut buf, &mut n, year.unsigned_abs(), 4);
+            2 + time_text(self).1
         }
-        let (mut second, mut nanos) = (t.second(), t.nanosecond());
-        if nanos >= 1_000_000_000 {
-            second += 1;
-            nanos -= 1_000_000_000;
-        }
-        for v in [t.month(), t.day(), t.hour(), t.minute(), second] {
-            put_decimal(&mut buf, &mut n, v, 2);
-        }
-        if nanos > 0 {
-            buf[n] = b'.';
-            n += 1;
-            let mut digits = 9;
-            while nanos % 10 == 0 {
-                nanos /= 10;
-                digits -= 1;
-            }
-            put_decimal(&mut buf, &mut n, nanos, digits);
-        }
-        buf[n] = b'Z';
-        prim(out, GENERALIZED_TIME, &buf[..n + 1]);
+    }
+    fn enc(&self, out: &mut Vec<u8>) {
+        let (text, n) = time_text(self);
+        prim(out, GENERALIZED_TIME, &text[..n]);
     }
 }
 
-/// `[n] KerberosTime`.
-#[inline]
-fn time_field(out: &mut Vec<u8>, n: u8, v: &KerberosTime) {
-    field(out, n, v);
-}
-
 impl<T: Enc> Enc for Vec<T> {
+    fn der_len(&self) -> usize {
+        tlv_len(self.iter().map(T::der_len).sum())
+    }
     fn enc(&self, out: &mut Vec<u8>) {
         let at = open(out, SEQUENCE);
         for v in self {
@@ -290,440 +424,162 @@ impl<T: Enc> Enc for Vec<T> {
     }
 }
 
-impl Enc for PrincipalName {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        int_field(out, 0, self.r#type.into());
-        let f = open(out, ctx(1));
-        let names = open(out, SEQUENCE);
-        for s in &self.string {
-            prim(out, GENERAL_STRING, s.as_bytes());
+/// A SEQUENCE of explicitly tagged fields, optionally under an explicit `[APPLICATION a]`.
+/// `sized` ones write the SEQUENCE header from the contents' length, computed first (worth it
+/// where that is cheap and the contents are long); the others use a length slot.
+macro_rules! sequence {
+    ($t:ty { $($n:literal => $f:ident),* $(,)? }) => {
+        impl Enc for $t {
+            fn der_len(&self) -> usize {
+                tlv_len(0 $(+ self.$f.field_len())*)
+            }
+            fn enc(&self, out: &mut Vec<u8>) {
+                let seq = open(out, SEQUENCE);
+                $( self.$f.put_field($n, out); )*
+                close(out, seq);
+            }
         }
-        close(out, names);
-        close(out, f);
-        close(out, seq);
-    }
+    };
+    ($t:ty [app $a:literal] { $($n:literal => $f:ident),* $(,)? }) => {
+        impl Enc for $t {
+            fn der_len(&self) -> usize {
+                tlv_len(tlv_len(0 $(+ self.$f.field_len())*))
+            }
+            fn enc(&self, out: &mut Vec<u8>) {
+                let outer = open(out, app($a));
+                let seq = open(out, SEQUENCE);
+                $( self.$f.put_field($n, out); )*
+                close(out, seq);
+                close(out, outer);
+            }
+        }
+    };
+    (sized $t:ty { $($n:literal => $f:ident),* $(,)? }) => {
+        impl Enc for $t {
+            fn der_len(&self) -> usize {
+                tlv_len(0 $(+ self.$f.field_len())*)
+            }
+            fn enc(&self, out: &mut Vec<u8>) {
+                out.push(SEQUENCE);
+                push_len(out, 0 $(+ self.$f.field_len())*);
+                $( self.$f.put_field($n, out); )*
+            }
+        }
+    };
 }
 
-/// The SEQUENCE `{ [a] INTEGER, [b] OCTET STRING }` of the small typed-data types, its header
-/// written from the known length (the octets may be long: a PA-DATA's AP-REQ).
-fn int_and_octets(out: &mut Vec<u8>, a: u8, int: i64, b: u8, octets: &[u8]) {
-    out.push(SEQUENCE);
-    push_len(out, int_field_len(int) + tlv_len(tlv_len(octets.len())));
-    int_field(out, a, int);
-    octets_field(out, b, octets);
+/// The messages that are another type under an explicit `[APPLICATION a]`.
+macro_rules! application {
+    ($($t:ty = $a:literal),* $(,)?) => {$(
+        impl Enc for $t {
+            fn der_len(&self) -> usize {
+                tlv_len(self.0.der_len())
+            }
+            fn enc(&self, out: &mut Vec<u8>) {
+                let at = open(out, app($a));
+                self.0.enc(out);
+                close(out, at);
+            }
+        }
+    )*};
 }
 
-impl Enc for EncryptionKey {
-    fn enc(&self, out: &mut Vec<u8>) {
-        int_and_octets(out, 0, self.r#type.into(), 1, &self.value);
-    }
-}
+application!(AsReq = 10, AsRep = 11, TgsReq = 12, TgsRep = 13, EncAsRepPart = 25, EncTgsRepPart = 26);
 
-impl Enc for Checksum {
-    fn enc(&self, out: &mut Vec<u8>) {
-        int_and_octets(out, 0, self.r#type.into(), 1, &self.checksum);
-    }
-}
-
-impl Enc for TransitedEncoding {
-    fn enc(&self, out: &mut Vec<u8>) {
-        int_and_octets(out, 0, self.r#type.into(), 1, &self.contents);
-    }
-}
-
-impl Enc for HostAddress {
-    fn enc(&self, out: &mut Vec<u8>) {
-        int_and_octets(out, 0, self.addr_type.into(), 1, &self.address);
-    }
-}
-
-impl Enc for AuthorizationDataValue {
-    fn enc(&self, out: &mut Vec<u8>) {
-        int_and_octets(out, 0, self.r#type.into(), 1, &self.data);
-    }
-}
-
-impl Enc for PaData {
-    fn enc(&self, out: &mut Vec<u8>) {
-        int_and_octets(out, 1, self.r#type.into(), 2, &self.value);
-    }
-}
-
-impl Enc for EncryptedData {
-    /// Written from the known length: the cipher text is usually the bulk of a message.
-    fn enc(&self, out: &mut Vec<u8>) {
-        let etype = i64::from(self.etype);
-        let kvno = self.kvno.map(i64::from);
-        out.push(SEQUENCE);
-        push_len(out, int_field_len(etype) + kvno.map_or(0, int_field_len) + tlv_len(tlv_len(self.cipher.len())));
-        int_field(out, 0, etype);
-        if let Some(k) = kvno {
-            int_field(out, 1, k);
-        }
-        octets_field(out, 2, &self.cipher);
-    }
-}
-
-impl Enc for LastReqValue {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        int_field(out, 0, self.r#type.into());
-        time_field(out, 1, &self.value);
-        close(out, seq);
-    }
-}
-
-impl Enc for EtypeInfo2Entry {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        int_field(out, 0, self.etype.into());
-        if let Some(s) = &self.salt {
-            string_field(out, 1, s);
-        }
-        if let Some(p) = &self.s2kparams {
-            octets_field(out, 2, p);
-        }
-        close(out, seq);
-    }
-}
-
-impl Enc for Ticket {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(1));
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 0, &self.tkt_vno);
-        string_field(out, 1, &self.realm);
-        field(out, 2, &self.sname);
-        field(out, 3, &self.enc_part);
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for EncTicketPart {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(3));
-        let seq = open(out, SEQUENCE);
-        flags_field(out, 0, &self.flags.0);
-        field(out, 1, &self.key);
-        string_field(out, 2, &self.crealm);
-        field(out, 3, &self.cname);
-        field(out, 4, &self.transited);
-        time_field(out, 5, &self.auth_time);
-        if let Some(t) = &self.start_time {
-            time_field(out, 6, t);
-        }
-        time_field(out, 7, &self.end_time);
-        if let Some(t) = &self.renew_till {
-            time_field(out, 8, t);
-        }
-        if let Some(a) = &self.caddr {
-            field(out, 9, a);
-        }
-        if let Some(a) = &self.authorization_data {
-            field(out, 10, a);
-        }
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for KdcReqBody {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        flags_field(out, 0, &self.kdc_options.0);
-        if let Some(n) = &self.cname {
-            field(out, 1, n);
-        }
-        string_field(out, 2, &self.realm);
-        if let Some(n) = &self.sname {
-            field(out, 3, n);
-        }
-        if let Some(t) = &self.from {
-            time_field(out, 4, t);
-        }
-        time_field(out, 5, &self.till);
-        if let Some(t) = &self.rtime {
-            time_field(out, 6, t);
-        }
-        int_field(out, 7, self.nonce.into());
-        let f = open(out, ctx(8));
-        let etypes = open(out, SEQUENCE);
-        for &e in &self.etype {
-            let (b, i) = int_octets(e.into());
-            prim(out, INTEGER, &b[i..]);
-        }
-        close(out, etypes);
-        close(out, f);
-        if let Some(a) = &self.addresses {
-            field(out, 9, a);
-        }
-        if let Some(e) = &self.enc_authorization_data {
-            field(out, 10, e);
-        }
-        if let Some(t) = &self.additional_tickets {
-            field(out, 11, t);
-        }
-        close(out, seq);
-    }
-}
-
-impl Enc for KdcReq {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 1, &self.pvno);
-        integer_field(out, 2, &self.msg_type);
-        if let Some(p) = &self.padata {
-            field(out, 3, p);
-        }
-        field(out, 4, &self.req_body);
-        close(out, seq);
-    }
-}
-
-impl Enc for AsReq {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let at = open(out, app(10));
-        self.0.enc(out);
-        close(out, at);
-    }
-}
-
-impl Enc for TgsReq {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let at = open(out, app(12));
-        self.0.enc(out);
-        close(out, at);
-    }
-}
-
-impl Enc for KdcRep {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 0, &self.pvno);
-        integer_field(out, 1, &self.msg_type);
-        if let Some(p) = &self.padata {
-            field(out, 2, p);
-        }
-        string_field(out, 3, &self.crealm);
-        field(out, 4, &self.cname);
-        field(out, 5, &self.ticket);
-        field(out, 6, &self.enc_part);
-        close(out, seq);
-    }
-}
-
-impl Enc for AsRep {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let at = open(out, app(11));
-        self.0.enc(out);
-        close(out, at);
-    }
-}
-
-impl Enc for TgsRep {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let at = open(out, app(13));
-        self.0.enc(out);
-        close(out, at);
-    }
-}
-
-impl Enc for EncKdcRepPart {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        field(out, 0, &self.key);
-        field(out, 1, &self.last_req);
-        int_field(out, 2, self.nonce.into());
-        if let Some(t) = &self.key_expiration {
-            time_field(out, 3, t);
-        }
-        flags_field(out, 4, &self.flags.0);
-        time_field(out, 5, &self.auth_time);
-        if let Some(t) = &self.start_time {
-            time_field(out, 6, t);
-        }
-        time_field(out, 7, &self.end_time);
-        if let Some(t) = &self.renew_till {
-            time_field(out, 8, t);
-        }
-        string_field(out, 9, &self.srealm);
-        field(out, 10, &self.sname);
-        if let Some(a) = &self.caddr {
-            field(out, 11, a);
-        }
-        if let Some(p) = &self.encrypted_pa_data {
-            field(out, 12, p);
-        }
-        close(out, seq);
-    }
-}
-
-impl Enc for EncAsRepPart {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let at = open(out, app(25));
-        self.0.enc(out);
-        close(out, at);
-    }
-}
-
-impl Enc for EncTgsRepPart {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let at = open(out, app(26));
-        self.0.enc(out);
-        close(out, at);
-    }
-}
-
-impl Enc for ApReq {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(14));
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 0, &self.pvno);
-        integer_field(out, 1, &self.msg_type);
-        flags_field(out, 2, &self.ap_options.0);
-        field(out, 3, &self.ticket);
-        field(out, 4, &self.authenticator);
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for Authenticator {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(2));
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 0, &self.authenticator_vno);
-        string_field(out, 1, &self.crealm);
-        field(out, 2, &self.cname);
-        if let Some(c) = &self.cksum {
-            field(out, 3, c);
-        }
-        integer_field(out, 4, &self.cusec);
-        time_field(out, 5, &self.ctime);
-        if let Some(k) = &self.subkey {
-            field(out, 6, k);
-        }
-        if let Some(s) = self.seq_number {
-            int_field(out, 7, s.into());
-        }
-        if let Some(a) = &self.authorization_data {
-            field(out, 8, a);
-        }
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for ApRep {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(15));
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 0, &self.pvno);
-        integer_field(out, 1, &self.msg_type);
-        field(out, 2, &self.enc_part);
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for EncApRepPart {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(27));
-        let seq = open(out, SEQUENCE);
-        time_field(out, 0, &self.ctime);
-        integer_field(out, 1, &self.cusec);
-        if let Some(k) = &self.subkey {
-            field(out, 2, k);
-        }
-        if let Some(s) = self.seq_number {
-            int_field(out, 3, s.into());
-        }
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for KrbError {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(30));
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 0, &self.pvno);
-        integer_field(out, 1, &self.msg_type);
-        if let Some(t) = &self.ctime {
-            time_field(out, 2, t);
-        }
-        if let Some(u) = &self.cusec {
-            integer_field(out, 3, u);
-        }
-        time_field(out, 4, &self.stime);
-        integer_field(out, 5, &self.susec);
-        int_field(out, 6, self.error_code.into());
-        if let Some(r) = &self.crealm {
-            string_field(out, 7, r);
-        }
-        if let Some(n) = &self.cname {
-            field(out, 8, n);
-        }
-        string_field(out, 9, &self.realm);
-        field(out, 10, &self.sname);
-        if let Some(t) = &self.e_text {
-            string_field(out, 11, t);
-        }
-        if let Some(d) = &self.e_data {
-            octets_field(out, 12, d);
-        }
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for PaEncTsEnc {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let seq = open(out, SEQUENCE);
-        time_field(out, 0, &self.patimestamp);
-        if let Some(u) = &self.pausec {
-            integer_field(out, 1, u);
-        }
-        close(out, seq);
-    }
-}
-
-impl Enc for KrbPriv {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(21));
-        let seq = open(out, SEQUENCE);
-        integer_field(out, 0, &self.pvno);
-        integer_field(out, 1, &self.msg_type);
-        field(out, 3, &self.enc_part);
-        close(out, seq);
-        close(out, outer);
-    }
-}
-
-impl Enc for EncKrbPrivPart {
-    fn enc(&self, out: &mut Vec<u8>) {
-        let outer = open(out, app(28));
-        let seq = open(out, SEQUENCE);
-        octets_field(out, 0, &self.user_data);
-        if let Some(t) = &self.timestamp {
-            time_field(out, 1, t);
-        }
-        if let Some(u) = &self.usec {
-            integer_field(out, 2, u);
-        }
-        if let Some(s) = self.seq_number {
-            int_field(out, 3, s.into());
-        }
-        field(out, 4, &self.sender_address);
-        if let Some(a) = &self.recipient_address {
-            field(out, 5, a);
-        }
-        close(out, seq);
-        close(out, outer);
-    }
-}
+sequence!(PrincipalName { 0 => r#type, 1 => string });
+sequence!(sized EncryptionKey { 0 => r#type, 1 => value });
+sequence!(sized Checksum { 0 => r#type, 1 => checksum });
+sequence!(sized TransitedEncoding { 0 => r#type, 1 => contents });
+sequence!(sized HostAddress { 0 => addr_type, 1 => address });
+sequence!(sized AuthorizationDataValue { 0 => r#type, 1 => data });
+sequence!(sized PaData { 1 => r#type, 2 => value });
+sequence!(sized EncryptedData { 0 => etype, 1 => kvno, 2 => cipher });
+sequence!(LastReqValue { 0 => r#type, 1 => value });
+sequence!(EtypeInfo2Entry { 0 => etype, 1 => salt, 2 => s2kparams });
+sequence!(PaEncTsEnc { 0 => patimestamp, 1 => pausec });
+sequence!(Ticket [app 1] { 0 => tkt_vno, 1 => realm, 2 => sname, 3 => enc_part });
+sequence!(EncTicketPart [app 3] {
+    0 => flags,
+    1 => key,
+    2 => crealm,
+    3 => cname,
+    4 => transited,
+    5 => auth_time,
+    6 => start_time,
+    7 => end_time,
+    8 => renew_till,
+    9 => caddr,
+    10 => authorization_data,
+});
+sequence!(KdcReqBody {
+    0 => kdc_options,
+    1 => cname,
+    2 => realm,
+    3 => sname,
+    4 => from,
+    5 => till,
+    6 => rtime,
+    7 => nonce,
+    8 => etype,
+    9 => addresses,
+    10 => enc_authorization_data,
+    11 => additional_tickets,
+});
+sequence!(KdcReq { 1 => pvno, 2 => msg_type, 3 => padata, 4 => req_body });
+sequence!(KdcRep { 0 => pvno, 1 => msg_type, 2 => padata, 3 => crealm, 4 => cname, 5 => ticket, 6 => enc_part });
+sequence!(EncKdcRepPart {
+    0 => key,
+    1 => last_req,
+    2 => nonce,
+    3 => key_expiration,
+    4 => flags,
+    5 => auth_time,
+    6 => start_time,
+    7 => end_time,
+    8 => renew_till,
+    9 => srealm,
+    10 => sname,
+    11 => caddr,
+    12 => encrypted_pa_data,
+});
+sequence!(ApReq [app 14] { 0 => pvno, 1 => msg_type, 2 => ap_options, 3 => ticket, 4 => authenticator });
+sequence!(Authenticator [app 2] {
+    0 => authenticator_vno,
+    1 => crealm,
+    2 => cname,
+    3 => cksum,
+    4 => cusec,
+    5 => ctime,
+    6 => subkey,
+    7 => seq_number,
+    8 => authorization_data,
+});
+sequence!(ApRep [app 15] { 0 => pvno, 1 => msg_type, 2 => enc_part });
+sequence!(EncApRepPart [app 27] { 0 => ctime, 1 => cusec, 2 => subkey, 3 => seq_number });
+sequence!(KrbError [app 30] {
+    0 => pvno,
+    1 => msg_type,
+    2 => ctime,
+    3 => cusec,
+    4 => stime,
+    5 => susec,
+    6 => error_code,
+    7 => crealm,
+    8 => cname,
+    9 => realm,
+    10 => sname,
+    11 => e_text,
+    12 => e_data,
+});
+sequence!(KrbPriv [app 21] { 0 => pvno, 1 => msg_type, 3 => enc_part });
+sequence!(EncKrbPrivPart [app 28] {
+    0 => user_data,
+    1 => timestamp,
+    2 => usec,
+    3 => seq_number,
+    4 => sender_address,
+    5 => recipient_address,
+});
 
 #[cfg(test)]
 mod tests {
@@ -731,13 +587,15 @@ mod tests {
 
     use super::*;
 
-    /// Our encoding equals rasn's, alone and appended after other bytes.
-    fn same<T: ToDer + rasn::Encode + std::fmt::Debug>(v: &T) {
+    /// Our encoding equals rasn's, alone and appended after other bytes, and its size is the
+    /// one computed beforehand.
+    fn same<T: ToDer + Enc + rasn::Encode + std::fmt::Debug>(v: &T) {
         let theirs = rasn::der::encode(v).unwrap();
         let ours = encode(v).unwrap();
         if ours != theirs {
             panic!("{v:?}:\n ours {ours:02x?}\n rasn {theirs:02x?}");
         }
+        assert_eq!(v.der_len(), ours.len(), "{v:?}: der_len");
         let mut out = vec![0xee; 3];
         v.write_der(&mut out).unwrap();
         assert_eq!((&out[..3], &out[3..]), (&[0xee; 3][..], &theirs[..]));
