@@ -152,13 +152,10 @@ fn prim(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
 /// The minimal two's-complement octets of `v`: the array and the index of the first one used.
 #[inline]
 fn int_octets(v: i64) -> ([u8; 8], usize) {
-    let b = v.to_be_bytes();
-    let mut i = 0;
-    // A leading octet is redundant when it only repeats the sign of the next one.
-    while i < 7 && ((b[i] == 0 && b[i + 1] & 0x80 == 0) || (b[i] == 0xff && b[i + 1] & 0x80 != 0)) {
-        i += 1;
-    }
-    (b, i)
+    // The value bits plus one sign bit, in whole octets.
+    let redundant = if v < 0 { v.leading_ones() } else { v.leading_zeros() };
+    let octets = (64 - redundant) / 8 + 1;
+    (v.to_be_bytes(), 8 - octets as usize)
 }
 
 /// The size of the INTEGER TLV of `v`.
@@ -385,7 +382,7 @@ fn time_text(t: &KerberosTime) -> ([u8; 32], usize) {
         buf[n] = b'.';
         n += 1;
         let mut digits = 9;
-        while nanos % 10 == 0 {
+        while nanos.is_multiple_of(10) {
             nanos /= 10;
             digits -= 1;
         }
@@ -406,8 +403,36 @@ impl Enc for KerberosTime {
         }
     }
     fn enc(&self, out: &mut Vec<u8>) {
-        let (text, n) = time_text(self);
-        prim(out, GENERALIZED_TIME, &text[..n]);
+        let secs = self.0.timestamp();
+        if self.0.timestamp_subsec_nanos() == 0 && (YEAR_0..=YEAR_9999_END).contains(&secs) {
+            // The usual case, whole seconds in a four-digit year: the 17 bytes in one go.
+            let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+            let (y, sod) = (year as u32, secs.rem_euclid(86_400) as u32);
+            let (h, m, s) = (sod / 3600, sod / 60 % 60, sod % 60);
+            let d = |v: u32| b'0' + v as u8;
+            out.extend_from_slice(&[
+                GENERALIZED_TIME,
+                15,
+                d(y / 1000),
+                d(y / 100 % 10),
+                d(y / 10 % 10),
+                d(y % 10),
+                d(month / 10),
+                d(month % 10),
+                d(day / 10),
+                d(day % 10),
+                d(h / 10),
+                d(h % 10),
+                d(m / 10),
+                d(m % 10),
+                d(s / 10),
+                d(s % 10),
+                b'Z',
+            ]);
+        } else {
+            let (text, n) = time_text(self);
+            prim(out, GENERALIZED_TIME, &text[..n]);
+        }
     }
 }
 
