@@ -17,6 +17,9 @@ to_der_via_rasn!(EncKrbCredPart, KrbCred, KrbCredInfo);
 
 /// Infallible encoding of one value (its whole TLV), so nested values need no `?`.
 trait Enc {
+    /// Whether [`Enc::der_len`] costs next to nothing, so that a tag around the value gets its
+    /// length written directly rather than a slot that a long value would make move.
+    const SIZED: bool = false;
     /// The size of the whole encoding, in bytes.
     fn der_len(&self) -> usize;
     /// Appends the encoding.
@@ -188,9 +191,15 @@ impl<T: Enc> Field for T {
     }
     #[inline]
     fn put_field(&self, n: u8, out: &mut Vec<u8>) {
-        let at = open(out, ctx(n));
-        self.enc(out);
-        close(out, at);
+        if T::SIZED {
+            out.push(ctx(n));
+            push_len(out, self.der_len());
+            self.enc(out);
+        } else {
+            let at = open(out, ctx(n));
+            self.enc(out);
+            close(out, at);
+        }
     }
 }
 
@@ -333,6 +342,14 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// The two decimal digits of `v` (below 100).
+#[inline]
+fn pair(v: u32) -> [u8; 2] {
+    const DIGITS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    let i = 2 * (v as usize % 100);
+    [DIGITS[i], DIGITS[i + 1]]
+}
+
 /// Writes `v` (below 100) as two digits at `buf[*n..]`.
 #[inline]
 fn put_pair(buf: &mut [u8], n: &mut usize, v: u32) {
@@ -408,25 +425,25 @@ impl Enc for KerberosTime {
             // The usual case, whole seconds in a four-digit year: the 17 bytes in one go.
             let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
             let (y, sod) = (year as u32, secs.rem_euclid(86_400) as u32);
-            let (h, m, s) = (sod / 3600, sod / 60 % 60, sod % 60);
-            let d = |v: u32| b'0' + v as u8;
+            let (c, y) = (pair(y / 100), pair(y % 100));
+            let (mo, d, h, mi, s) = (pair(month), pair(day), pair(sod / 3600), pair(sod / 60 % 60), pair(sod % 60));
             out.extend_from_slice(&[
                 GENERALIZED_TIME,
                 15,
-                d(y / 1000),
-                d(y / 100 % 10),
-                d(y / 10 % 10),
-                d(y % 10),
-                d(month / 10),
-                d(month % 10),
-                d(day / 10),
-                d(day % 10),
-                d(h / 10),
-                d(h % 10),
-                d(m / 10),
-                d(m % 10),
-                d(s / 10),
-                d(s % 10),
+                c[0],
+                c[1],
+                y[0],
+                y[1],
+                mo[0],
+                mo[1],
+                d[0],
+                d[1],
+                h[0],
+                h[1],
+                mi[0],
+                mi[1],
+                s[0],
+                s[1],
                 b'Z',
             ]);
         } else {
@@ -481,6 +498,7 @@ macro_rules! sequence {
     };
     (sized $t:ty { $($n:literal => $f:ident),* $(,)? }) => {
         impl Enc for $t {
+            const SIZED: bool = true;
             fn der_len(&self) -> usize {
                 tlv_len(0 $(+ self.$f.field_len())*)
             }
