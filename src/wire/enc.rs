@@ -3,10 +3,13 @@
 //!
 //! Each type knows the size of its encoding ([`Enc::der_len`]), so a message is written into an
 //! output buffer reserved once at the exact size: no reallocation, and no stray copy of an
-//! encrypted part's plaintext left behind by one. A constructed value gets a one-byte length slot
-//! that is patched when it closes; contents of 128 bytes or more (the long form) are shifted
-//! along once, in place. The output equals rasn's DER for every value (the tests below and the
-//! fixture tests compare the two).
+//! encrypted part's plaintext left behind by one. The message's own headers come from that size;
+//! EncryptedData and Ticket, which hold the long cipher texts, are sized wherever they are
+//! nested; any other constructed value gets a one-byte length slot that is patched when it
+//! closes, its contents shifted along in place when they turn out to be 128 bytes or more (the
+//! long form). Sizing every level instead measured ~2,000 instructions more per TGS: sizes get
+//! recomputed at each depth. The output equals rasn's DER for every value (the tests below and
+//! the fixture tests compare the two).
 
 use rasn::types::{BitString, GeneralString, Integer, IntegerType};
 
@@ -24,6 +27,13 @@ trait Enc {
     fn der_len(&self) -> usize;
     /// Appends the encoding.
     fn enc(&self, out: &mut Vec<u8>);
+    /// Appends the encoding, whose size `der_len` the caller has just computed: constructed
+    /// types write their headers from it instead of patching length slots.
+    #[inline]
+    fn enc_sized(&self, out: &mut Vec<u8>, der_len: usize) {
+        let _ = der_len;
+        self.enc(out);
+    }
 }
 
 /// [`ToDer`] for the hand-written types: nothing they hold can fail to encode.
@@ -31,8 +41,9 @@ macro_rules! to_der_via_enc {
     ($($t:ty),* $(,)?) => {$(
         impl ToDer for $t {
             fn write_der(&self, out: &mut Vec<u8>) -> Result<()> {
-                out.reserve_exact(self.der_len());
-                self.enc(out);
+                let len = self.der_len();
+                out.reserve_exact(len);
+                self.enc_sized(out, len);
                 Ok(())
             }
         }
@@ -115,6 +126,17 @@ fn tlv_len(len: usize) -> usize {
     1 + len_len(len) + len
 }
 
+/// The contents length of a TLV (one-byte tag) of `total` bytes that [`tlv_len`] gave.
+#[inline]
+fn inner_len(total: usize) -> usize {
+    // The length octets take 1 to 9 bytes: a few steps at most.
+    let mut len = total.saturating_sub(2);
+    while len > 0 && tlv_len(len) > total {
+        len -= 1;
+    }
+    len
+}
+
 /// Starts a constructed value: its tag and a one-byte length slot. Returns where the contents
 /// start, for [`close`].
 #[inline]
@@ -192,9 +214,10 @@ impl<T: Enc> Field for T {
     #[inline]
     fn put_field(&self, n: u8, out: &mut Vec<u8>) {
         if T::SIZED {
+            let len = self.der_len();
             out.push(ctx(n));
-            push_len(out, self.der_len());
-            self.enc(out);
+            push_len(out, len);
+            self.enc_sized(out, len);
         } else {
             let at = open(out, ctx(n));
             self.enc(out);
@@ -467,8 +490,9 @@ impl<T: Enc> Enc for Vec<T> {
 }
 
 /// A SEQUENCE of explicitly tagged fields, optionally under an explicit `[APPLICATION a]`.
-/// `sized` ones write the SEQUENCE header from the contents' length, computed first (worth it
-/// where that is cheap and the contents are long); the others use a length slot.
+/// `sized` ones are worth sizing wherever they are nested (their size is cheap next to moving
+/// their long contents); the others write headers from a known size only at the top
+/// ([`Enc::enc_sized`]) and use length slots below.
 macro_rules! sequence {
     ($t:ty { $($n:literal => $f:ident),* $(,)? }) => {
         impl Enc for $t {
@@ -480,10 +504,22 @@ macro_rules! sequence {
                 $( self.$f.put_field($n, out); )*
                 close(out, seq);
             }
+            fn enc_sized(&self, out: &mut Vec<u8>, der_len: usize) {
+                out.push(SEQUENCE);
+                push_len(out, inner_len(der_len));
+                $( self.$f.put_field($n, out); )*
+            }
         }
     };
     ($t:ty [app $a:literal] { $($n:literal => $f:ident),* $(,)? }) => {
+        sequence!(@app false, $t, $a, { $($n => $f),* });
+    };
+    (sized $t:ty [app $a:literal] { $($n:literal => $f:ident),* $(,)? }) => {
+        sequence!(@app true, $t, $a, { $($n => $f),* });
+    };
+    (@app $sized:literal, $t:ty, $a:literal, { $($n:literal => $f:ident),* }) => {
         impl Enc for $t {
+            const SIZED: bool = $sized;
             fn der_len(&self) -> usize {
                 tlv_len(tlv_len(0 $(+ self.$f.field_len())*))
             }
@@ -493,6 +529,14 @@ macro_rules! sequence {
                 $( self.$f.put_field($n, out); )*
                 close(out, seq);
                 close(out, outer);
+            }
+            fn enc_sized(&self, out: &mut Vec<u8>, der_len: usize) {
+                let outer = inner_len(der_len);
+                out.push(app($a));
+                push_len(out, outer);
+                out.push(SEQUENCE);
+                push_len(out, inner_len(outer));
+                $( self.$f.put_field($n, out); )*
             }
         }
     };
@@ -505,6 +549,11 @@ macro_rules! sequence {
             fn enc(&self, out: &mut Vec<u8>) {
                 out.push(SEQUENCE);
                 push_len(out, 0 $(+ self.$f.field_len())*);
+                $( self.$f.put_field($n, out); )*
+            }
+            fn enc_sized(&self, out: &mut Vec<u8>, der_len: usize) {
+                out.push(SEQUENCE);
+                push_len(out, inner_len(der_len));
                 $( self.$f.put_field($n, out); )*
             }
         }
@@ -523,6 +572,12 @@ macro_rules! application {
                 self.0.enc(out);
                 close(out, at);
             }
+            fn enc_sized(&self, out: &mut Vec<u8>, der_len: usize) {
+                let inner = inner_len(der_len);
+                out.push(app($a));
+                push_len(out, inner);
+                self.0.enc_sized(out, inner);
+            }
         }
     )*};
 }
@@ -540,7 +595,7 @@ sequence!(sized EncryptedData { 0 => etype, 1 => kvno, 2 => cipher });
 sequence!(LastReqValue { 0 => r#type, 1 => value });
 sequence!(EtypeInfo2Entry { 0 => etype, 1 => salt, 2 => s2kparams });
 sequence!(PaEncTsEnc { 0 => patimestamp, 1 => pausec });
-sequence!(Ticket [app 1] { 0 => tkt_vno, 1 => realm, 2 => sname, 3 => enc_part });
+sequence!(sized Ticket [app 1] { 0 => tkt_vno, 1 => realm, 2 => sname, 3 => enc_part });
 sequence!(EncTicketPart [app 3] {
     0 => flags,
     1 => key,
@@ -639,6 +694,10 @@ mod tests {
             panic!("{v:?}:\n ours {ours:02x?}\n rasn {theirs:02x?}");
         }
         assert_eq!(v.der_len(), ours.len(), "{v:?}: der_len");
+        // The length-slot form, as the value is written when nested, gives the same bytes.
+        let mut slots = Vec::new();
+        v.enc(&mut slots);
+        assert_eq!(slots, theirs, "{v:?}: length slots");
         let mut out = vec![0xee; 3];
         v.write_der(&mut out).unwrap();
         assert_eq!((&out[..3], &out[3..]), (&[0xee; 3][..], &theirs[..]));
