@@ -20,8 +20,9 @@ to_der_via_rasn!(EncKrbCredPart, KrbCred, KrbCredInfo);
 
 /// Infallible encoding of one value (its whole TLV), so nested values need no `?`.
 trait Enc {
-    /// Whether [`Enc::der_len`] costs next to nothing, so that a tag around the value gets its
-    /// length written directly rather than a slot that a long value would make move.
+    /// Whether the value is worth sizing wherever it is nested (its size is cheap next to
+    /// moving its long contents): a tag around it gets its length written directly rather than
+    /// a slot that the long form would make move.
     const SIZED: bool = false;
     /// The size of the whole encoding, in bytes.
     fn der_len(&self) -> usize;
