@@ -56,15 +56,20 @@ pub fn tlv(buf: &[u8], pos: usize) -> Result<Tlv> {
 
 /// Appends the DER definite-form encoding of `len` (short form below 128, else long form with
 /// the fewest length octets).
+#[inline]
 pub fn push_len(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+        push_long_len(out, len);
     }
+}
+
+/// The long form of [`push_len`].
+fn push_long_len(out: &mut Vec<u8>, len: usize) {
+    let n = (usize::BITS - len.leading_zeros()).div_ceil(8) as usize;
+    out.push(0x80 | n as u8);
+    out.extend_from_slice(&len.to_be_bytes()[size_of::<usize>() - n..]);
 }
 
 /// The APPLICATION tag number of a message (`0x60 | n` constructed), e.g. 10 for an AS-REQ;
