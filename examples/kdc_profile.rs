@@ -100,11 +100,8 @@ fn main() {
             let mut best = f64::MAX;
             for _ in 0..3 {
                 let reqs: Vec<Vec<u8>> = (0..n).map(|_| sys_client.ap_req(SERVICE, true).expect("ap_req").0).collect();
-                let acceptor = Acceptor::with_config(
-                    keytab.clone(),
-                    AcceptorConfig::default(),
-                    Arc::new(ktix::SystemClock),
-                );
+                let acceptor =
+                    Acceptor::with_config(keytab.clone(), AcceptorConfig::default(), Arc::new(ktix::SystemClock));
                 let start = std::time::Instant::now();
                 for r in &reqs {
                     std::hint::black_box(acceptor.accept(r).expect("accept"));
