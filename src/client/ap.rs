@@ -95,8 +95,8 @@ impl Client {
             mutual,
         })?;
         let ctx = ApContext {
-            server: cred.server.clone(),
-            session_key: cred.key.clone(),
+            server: cred.server,
+            session_key: cred.key,
             subkey,
             ctime,
             seq_number,
