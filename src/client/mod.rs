@@ -176,7 +176,7 @@ impl Client {
 
     pub(crate) fn nonce() -> Result<u32> {
         let mut b = [0u8; 4];
-        openssl::rand::rand_bytes(&mut b)?;
+        crate::crypto::random_bytes(&mut b)?;
         Ok(u32::from_be_bytes(b) & 0x7fff_ffff)
     }
 }

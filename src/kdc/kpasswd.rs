@@ -161,6 +161,6 @@ fn priv_key(verified: &proto::VerifiedApReq) -> &Key {
 
 fn random_seq() -> Result<u32> {
     let mut b = [0u8; 4];
-    openssl::rand::rand_bytes(&mut b)?;
+    crate::crypto::random_bytes(&mut b)?;
     Ok(u32::from_be_bytes(b) & 0x3fff_ffff)
 }
