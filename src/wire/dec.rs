@@ -143,8 +143,32 @@ impl<'a> Der<'a> {
     }
 
     /// The next TLV, which must carry tag `class`/`number` (either form).
-    #[inline]
+    #[inline(always)]
     fn expect(&mut self, class: u8, number: u32) -> R<(Id, &'a [u8])> {
+        // Fast path: a low-form tag and a length in at most 2 octets (every TLV of a message
+        // but the odd lenient one). Expected tags are never end-of-contents, so a match needs no
+        // EOC check.
+        if let [id, first, rest @ ..] = self.rest {
+            let (len, rest) = match (*first, rest) {
+                (0..=0x7f, rest) => (usize::from(*first), rest),
+                (0x81, [a, rest @ ..]) => (usize::from(*a), rest),
+                (0x82, [a, b, rest @ ..]) => (usize::from(*a) << 8 | usize::from(*b), rest),
+                _ => (usize::MAX, rest),
+            };
+            if id & 0x1f != 0x1f && len <= rest.len() {
+                if id >> 6 != class || u32::from(id & 0x1f) != number {
+                    return bad("unexpected tag");
+                }
+                let (contents, rest) = rest.split_at(len);
+                self.rest = rest;
+                return Ok((Id { class, constructed: id & 0x20 != 0, number }, contents));
+            }
+        }
+        self.expect_slow(class, number)
+    }
+
+    #[inline(never)]
+    fn expect_slow(&mut self, class: u8, number: u32) -> R<(Id, &'a [u8])> {
         let (id, contents) = self.tlv()?;
         if id.class != class || id.number != number {
             return bad("unexpected tag");
@@ -209,8 +233,14 @@ impl<'a> Der<'a> {
         if self.rest.is_empty() {
             return Ok(None);
         }
-        let id = { *self }.identifier().map_err(|e| e.at(name))?;
+        let first = self.rest[0];
+        let id = if first & 0x1f != 0x1f {
+            Id { class: first >> 6, constructed: first & 0x20 != 0, number: u32::from(first & 0x1f) }
+        } else {
+            { *self }.identifier().map_err(|e| e.at(name))?
+        };
         if id.class != CONTEXT || id.number != n {
+            // (An end-of-contents identifier here is refused later: the bytes stay unread.)
             return Ok(None);
         }
         self.req(n, name).map(Some)
@@ -248,35 +278,35 @@ fn decode_all<T: Dec>(bytes: &[u8], name: &str) -> Result<T> {
 // Universal types.
 // ---------------------------------------------------------------------------------------------
 
-/// The two's complement contents of an INTEGER without redundant sign octets (rasn's rule:
-/// an octet is redundant when it only repeats the sign of the next).
-fn int_contents(c: &[u8]) -> R<&[u8]> {
+/// The value of INTEGER contents; `None` when it needs more than 128 bits. Any number of
+/// redundant sign octets is allowed (rasn's rule: an octet is redundant when it only repeats
+/// the sign of the next).
+fn int_value(c: &[u8]) -> R<Option<i128>> {
     let Some(&first) = c.first() else { return bad("empty INTEGER") };
-    let sign = first & 0x80;
-    let pad = if sign == 0 { 0x00 } else { 0xff };
-    let redundant = c.windows(2).take_while(|p| p[0] == pad && p[1] & 0x80 == sign).count();
-    Ok(&c[redundant..])
-}
-
-/// The value of INTEGER contents of at most 16 significant octets.
-fn int_small(c: &[u8]) -> Option<i128> {
+    let c = if c.len() <= 16 {
+        c
+    } else {
+        let sign = first & 0x80;
+        let pad = if sign == 0 { 0x00 } else { 0xff };
+        let redundant = c.windows(2).take_while(|p| p[0] == pad && p[1] & 0x80 == sign).count();
+        &c[redundant..]
+    };
     if c.len() > 16 {
-        return None;
+        return Ok(None);
     }
-    let init: i128 = if c[0] & 0x80 != 0 { -1 } else { 0 };
-    Some(c.iter().fold(init, |v, &b| (v << 8) | i128::from(b)))
+    let init: i128 = if first & 0x80 != 0 { -1 } else { 0 };
+    Ok(Some(c.iter().fold(init, |v, &b| (v << 8) | i128::from(b))))
 }
 
 fn integer_contents<'a>(d: &mut Der<'a>) -> R<&'a [u8]> {
     // rasn checks neither form of an INTEGER: a constructed one is read like a primitive one.
-    let (_, c) = d.expect(UNIVERSAL, INTEGER)?;
-    int_contents(c)
+    d.expect(UNIVERSAL, INTEGER).map(|(_, c)| c)
 }
 
 impl Dec for i32 {
     #[inline]
     fn dec(d: &mut Der<'_>) -> R<Self> {
-        match int_small(integer_contents(d)?).map(i32::try_from) {
+        match int_value(integer_contents(d)?)?.map(i32::try_from) {
             Some(Ok(v)) => Ok(v),
             _ => bad("INTEGER out of the Int32 range"),
         }
@@ -286,7 +316,7 @@ impl Dec for i32 {
 impl Dec for u32 {
     #[inline]
     fn dec(d: &mut Der<'_>) -> R<Self> {
-        match int_small(integer_contents(d)?).map(u32::try_from) {
+        match int_value(integer_contents(d)?)?.map(u32::try_from) {
             Some(Ok(v)) => Ok(v),
             _ => bad("INTEGER out of the UInt32 range"),
         }
@@ -296,7 +326,7 @@ impl Dec for u32 {
 impl Dec for Integer {
     fn dec(d: &mut Der<'_>) -> R<Self> {
         let c = integer_contents(d)?;
-        if let Some(v) = int_small(c) {
+        if let Some(v) = int_value(c)? {
             return Ok(match i64::try_from(v) {
                 Ok(v) => Integer::from(v),
                 Err(_) => Integer::from(v),
@@ -320,7 +350,15 @@ impl Dec for OctetString {
 impl Dec for GeneralString {
     #[inline]
     fn dec(d: &mut Der<'_>) -> R<Self> {
-        GeneralString::from_bytes(d.primitive(GENERAL_STRING)?).or_else(|_| bad("octet outside GeneralString"))
+        let c = d.primitive(GENERAL_STRING)?;
+        // GeneralString's alphabet is every octet but 0x80..=0xA0 (rasn's rule); checked here so
+        // the string is built with one copy.
+        if c.iter().any(|b| (0x80..=0xa0).contains(b)) {
+            return bad("octet outside GeneralString");
+        }
+        let mut s = GeneralString::default();
+        s.extend_from_slice(c);
+        Ok(s)
     }
 }
 
@@ -333,7 +371,7 @@ impl Dec for BitString {
             Some(bits) if unused <= 7 => bits,
             _ => return bad("bad BIT STRING unused-bit count"),
         };
-        let mut v = BitString::from_slice(octets);
+        let mut v = BitString::from_vec(octets.to_vec());
         v.truncate(bits);
         Ok(v)
     }
@@ -372,7 +410,7 @@ fn generalized_time(c: &[u8]) -> Option<DateTime<FixedOffset>> {
     };
     let secs = u64::from(hour) * 3600 + u64::from(minute) * 60 + u64::from(second);
     let time = NaiveTime::from_num_seconds_from_midnight_opt(u32::try_from(secs).ok()?, (nanos + leap) as u32)?;
-    date.and_time(time).and_local_timezone(FixedOffset::east_opt(0)?).single()
+    Some(DateTime::from_naive_utc_and_offset(date.and_time(time), FixedOffset::east_opt(0)?))
 }
 
 impl Dec for KerberosTime {
@@ -388,7 +426,8 @@ impl Dec for KerberosTime {
 impl<T: Dec> Dec for Vec<T> {
     fn dec(d: &mut Der<'_>) -> R<Self> {
         let mut s = d.sequence()?;
-        let mut items = Vec::new();
+        // Room for a few items (an item takes at least 2 bytes), not for a count anyone claims.
+        let mut items = Vec::with_capacity((s.rest.len() / 2).min(4));
         while !s.rest.is_empty() {
             items.push(T::dec(&mut s)?);
         }
