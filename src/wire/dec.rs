@@ -357,7 +357,7 @@ impl Dec for GeneralString {
             return bad("octet outside GeneralString");
         }
         let mut s = GeneralString::default();
-        s.extend_from_slice(c);
+        *s = c.to_vec();
         Ok(s)
     }
 }
