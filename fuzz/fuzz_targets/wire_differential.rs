@@ -1,0 +1,76 @@
+//! Fuzz target: the library's hand-written DER decoder against rasn's (the reference). Byte 0 picks the message type
+//! (modulo the number of types below), the rest is the input. Both must refuse it, or both must give the same value;
+//! a refusal must be `KTIX_ERR_MALFORMED`; an accepted value must re-encode, and the re-encoding decode to the same
+//! value.
+#![no_main]
+
+use ktix::internals::wire::{
+    self, ApRep, ApReq, AsRep, AsReq, Authenticator, AuthorizationData, Checksum, EncApRepPart, EncAsRepPart,
+    EncKdcRepPart, EncKrbCredPart, EncTgsRepPart, EncTicketPart, EncryptedData, EncryptionKey, EtypeInfo2,
+    EtypeInfo2Entry, HostAddress, HostAddresses, KdcRep, KdcReq, KdcReqBody, KerberosTime, KrbCred, KrbCredInfo,
+    KrbError, LastReq, MethodData, PaData, PaEncTsEnc, PrincipalName, TgsRep, TgsReq, Ticket, TransitedEncoding,
+};
+use ktix::ErrorCode;
+use libfuzzer_sys::fuzz_target;
+
+fn check<T>(data: &[u8])
+where
+    T: wire::FromDer + wire::ToDer + rasn::Decode + PartialEq + std::fmt::Debug,
+{
+    match (wire::decode::<T>(data), rasn::der::decode::<T>(data)) {
+        (Ok(ours), Ok(theirs)) => {
+            assert_eq!(ours, theirs, "the library and rasn decode different values");
+            let again = wire::encode(&ours).expect("a decoded value re-encodes");
+            let back = wire::decode::<T>(&again).expect("the re-encoding decodes");
+            assert_eq!(back, ours, "the re-encoding decodes to the same value");
+        }
+        (Err(e), Err(_)) => assert_eq!(e.code(), ErrorCode::KTIX_ERR_MALFORMED, "{e:?}"),
+        (Ok(ours), Err(e)) => panic!("the library accepts what rasn refuses ({e}): {ours:?}"),
+        (Err(e), Ok(theirs)) => panic!("the library refuses what rasn accepts ({e:?}): {theirs:?}"),
+    }
+}
+
+/// The types, in the order byte 0 picks them (keep the order: the corpus depends on it).
+const TYPES: &[fn(&[u8])] = &[
+    check::<AsReq>,
+    check::<TgsReq>,
+    check::<AsRep>,
+    check::<TgsRep>,
+    check::<ApReq>,
+    check::<ApRep>,
+    check::<KrbError>,
+    check::<Ticket>,
+    check::<EncTicketPart>,
+    check::<Authenticator>,
+    check::<EncAsRepPart>,
+    check::<EncTgsRepPart>,
+    check::<EncApRepPart>,
+    check::<PaEncTsEnc>,
+    check::<EncryptedData>,
+    check::<PrincipalName>,
+    check::<Checksum>,
+    check::<EncryptionKey>,
+    check::<AuthorizationData>,
+    check::<HostAddresses>,
+    check::<MethodData>,
+    check::<EtypeInfo2>,
+    check::<KdcReqBody>,
+    check::<KerberosTime>,
+    check::<KrbCred>,
+    check::<EncKrbCredPart>,
+    check::<KrbCredInfo>,
+    check::<LastReq>,
+    check::<PaData>,
+    check::<TransitedEncoding>,
+    check::<KdcReq>,
+    check::<KdcRep>,
+    check::<EncKdcRepPart>,
+    check::<HostAddress>,
+    check::<EtypeInfo2Entry>,
+];
+
+fuzz_target!(|data: &[u8]| {
+    if let Some((&pick, input)) = data.split_first() {
+        TYPES[usize::from(pick) % TYPES.len()](input);
+    }
+});
