@@ -100,18 +100,8 @@ impl Time {
     /// The civil (proleptic Gregorian) UTC fields: year, month, day, hour, minute, second.
     pub fn civil(self) -> (i64, u32, u32, u32, u32, u32) {
         let secs = self.unix();
-        let days = secs.div_euclid(86_400);
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
         let rem = secs.rem_euclid(86_400);
-        // Howard Hinnant's days-from-civil inverse.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let y = yoe + era * 400 + i64::from(m <= 2);
         (y, m, d, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
     }
 
@@ -207,6 +197,21 @@ impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     fn is_system_clock(&self) -> bool {
         (**self).is_system_clock()
     }
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard
+/// Hinnant's days-from-civil inverse). [`Time::civil`] and the DER time encoder share it.
+#[inline]
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]

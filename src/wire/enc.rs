@@ -15,6 +15,7 @@ use rasn::types::{BitString, GeneralString, Integer, IntegerType};
 
 use super::codec::to_der_via_rasn;
 use super::*;
+use crate::time::civil_from_days;
 
 to_der_via_rasn!(EncKrbCredPart, KrbCred, KrbCredInfo);
 
@@ -351,20 +352,6 @@ flags!(TicketFlags, KdcOptions, ApOptions);
 /// The first second of year 0 and the last of year 9999, UTC: the range of four-digit years.
 const YEAR_0: i64 = -62_167_219_200;
 const YEAR_9999_END: i64 = 253_402_300_799;
-
-/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
 
 /// The two decimal digits of `v` (below 100).
 #[inline]
