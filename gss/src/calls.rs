@@ -272,16 +272,23 @@ pub unsafe extern "C" fn gss_canonicalize_name(
 /// `gss_release_name`.
 #[no_mangle]
 pub unsafe extern "C" fn gss_release_name(minor: *mut OM_uint32, name: *mut Handle) -> OM_uint32 {
-    call(minor, || {
-        if name.is_null() {
-            return Err(null_read("name"));
-        }
-        if !(*name).is_null() {
-            handles::take::<NameHandle>(*name)?;
-            name.write(std::ptr::null_mut());
-        }
-        Ok(major::COMPLETE)
-    })
+    call(minor, || release::<NameHandle>(name, "name"))
+}
+
+/// Releases the handle in `*slot` and sets the slot to NULL; a NULL handle is nothing to release
+/// (`gss_release_name`, `gss_release_cred`).
+///
+/// # Safety
+/// `slot` is NULL or points to a handle that is NULL or was handed out by this library.
+unsafe fn release<T: handles::Kind>(slot: *mut Handle, what: &str) -> Result<OM_uint32, Failure> {
+    if slot.is_null() {
+        return Err(null_read(what));
+    }
+    if !(*slot).is_null() {
+        handles::take::<T>(*slot)?;
+        slot.write(std::ptr::null_mut());
+    }
+    Ok(major::COMPLETE)
 }
 
 /// The local account of a name: MIT's default `auth_to_local` rule (a one-component principal
@@ -532,16 +539,7 @@ pub unsafe extern "C" fn gss_acquire_cred_from(
 /// `gss_release_cred`.
 #[no_mangle]
 pub unsafe extern "C" fn gss_release_cred(minor: *mut OM_uint32, cred: *mut Handle) -> OM_uint32 {
-    call(minor, || {
-        if cred.is_null() {
-            return Err(null_read("cred_handle"));
-        }
-        if !(*cred).is_null() {
-            handles::take::<CredHandle>(*cred)?;
-            cred.write(std::ptr::null_mut());
-        }
-        Ok(major::COMPLETE)
-    })
+    call(minor, || release::<CredHandle>(cred, "cred_handle"))
 }
 
 /// The credential a call names, or the default initiator credential for `GSS_C_NO_CREDENTIAL`.

@@ -303,25 +303,21 @@ fn integer_contents<'a>(d: &mut Der<'a>) -> R<&'a [u8]> {
     d.expect(UNIVERSAL, INTEGER).map(|(_, c)| c)
 }
 
-impl Dec for i32 {
-    #[inline]
-    fn dec(d: &mut Der<'_>) -> R<Self> {
-        match int_value(integer_contents(d)?)?.map(i32::try_from) {
-            Some(Ok(v)) => Ok(v),
-            _ => bad("INTEGER out of the Int32 range"),
+/// The bounded INTEGERs (Int32, UInt32): out of the type's range is an error, as with rasn.
+macro_rules! small_int {
+    ($($t:ty => $range:literal),*) => {$(
+        impl Dec for $t {
+            #[inline]
+            fn dec(d: &mut Der<'_>) -> R<Self> {
+                match int_value(integer_contents(d)?)?.map(<$t>::try_from) {
+                    Some(Ok(v)) => Ok(v),
+                    _ => bad(concat!("INTEGER out of the ", $range, " range")),
+                }
+            }
         }
-    }
+    )*};
 }
-
-impl Dec for u32 {
-    #[inline]
-    fn dec(d: &mut Der<'_>) -> R<Self> {
-        match int_value(integer_contents(d)?)?.map(u32::try_from) {
-            Some(Ok(v)) => Ok(v),
-            _ => bad("INTEGER out of the UInt32 range"),
-        }
-    }
-}
+small_int!(i32 => "Int32", u32 => "UInt32");
 
 impl Dec for Integer {
     fn dec(d: &mut Der<'_>) -> R<Self> {

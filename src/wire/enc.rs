@@ -256,27 +256,22 @@ impl Field for OctetString {
     }
 }
 
-impl Enc for i32 {
-    #[inline]
-    fn der_len(&self) -> usize {
-        int_len((*self).into())
-    }
-    #[inline]
-    fn enc(&self, out: &mut Vec<u8>) {
-        put_int(out, (*self).into());
-    }
+/// The bounded INTEGERs (Int32, UInt32): DER from their value as an `i64`.
+macro_rules! small_int {
+    ($($t:ty),*) => {$(
+        impl Enc for $t {
+            #[inline]
+            fn der_len(&self) -> usize {
+                int_len((*self).into())
+            }
+            #[inline]
+            fn enc(&self, out: &mut Vec<u8>) {
+                put_int(out, (*self).into());
+            }
+        }
+    )*};
 }
-
-impl Enc for u32 {
-    #[inline]
-    fn der_len(&self) -> usize {
-        int_len((*self).into())
-    }
-    #[inline]
-    fn enc(&self, out: &mut Vec<u8>) {
-        put_int(out, (*self).into());
-    }
-}
+small_int!(i32, u32);
 
 /// The unbounded INTEGERs (pvno, msg-type, Microseconds), in rasn's own octets.
 impl Enc for Integer {
