@@ -3,7 +3,8 @@
 //!
 //! `cargo build --release --example kdc_profile`, then e.g.
 //! `valgrind --tool=callgrind target/release/examples/kdc_profile tgs 18 sqlite 2000`
-//! (run it with N and 2N iterations; the difference over N is the cost of one).
+//! (run it with N and 2N iterations; the difference over N is the cost of one). The realm is the
+//! benches' (`benches/common/realm.rs`): all its keys of the one enctype given.
 //!
 //! WHAT: `as` (the pre-authenticated AS request), `tgs` (a service ticket from a TGT) or `ap`
 //! (an AP-REQ from the cached ticket + `Acceptor::accept`, mutual), `apreq` (the AP-REQ alone:
@@ -18,13 +19,11 @@
 use std::sync::Arc;
 
 use ktix::kdc::{MasterKey, MemoryStore, PrincipalStore, SqliteStore};
-use ktix::{
-    Acceptor, AcceptorConfig, CCache, Client, ClientConfig, Clock, Enctype, FixedClock, InProcess, Kdc, RealmPolicy,
-    Recording, Time,
-};
+use ktix::{Acceptor, AcceptorConfig, CCache, Client, Clock, Enctype, InProcess};
 
-const REALM: &str = "KTIX.TEST";
-const SERVICE: &str = "host/server.ktix.test";
+#[path = "../benches/common/realm.rs"]
+mod realm;
+use realm::{bench_realm, REALM, SERVICE};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -44,21 +43,7 @@ fn main() {
         ),
         _ => panic!("{usage}"),
     };
-    let policy = RealmPolicy { enctypes: Enctype::ALL.to_vec(), ..RealmPolicy::default() };
-    let kdc = Arc::new(Kdc::with_store(REALM, store, policy).expect("kdc"));
-    kdc.add_principal("alice", Some("alice-pw")).expect("alice");
-    kdc.add_principal(SERVICE, None).expect("service");
-    let clock = Arc::new(FixedClock::new(Time::from_unix(1_790_000_000)));
-    let recorder = Arc::new(Recording::new(InProcess::new(kdc.clone(), clock.clone())));
-    let mut config = ClientConfig::new(REALM);
-    config.enctypes = vec![enctype];
-    config.tgs_enctypes = vec![enctype];
-    let client = Client::with_clock(config, recorder.clone(), CCache::memory(), clock.clone());
-    client.login("alice", "alice-pw").expect("login");
-    let as_req = recorder.since(0).last().expect("AS").0.clone();
-    let before = recorder.count();
-    client.service_ticket(SERVICE).expect("service ticket");
-    let tgs_req = recorder.since(before).last().expect("TGS").0.clone();
+    let realm::BenchRealm { kdc, clock, client, as_req, tgs_req } = bench_realm(enctype, store);
     let now = clock.now();
     match what.as_str() {
         "as" | "tgs" => {
