@@ -1,7 +1,8 @@
 //! The request log: [`RequestLog`], the facts of one answered request with its transport, peer,
 //! sizes and timing, its one-line `key=value` form, and the loggers that receive it.
 
-use std::fmt;
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use parking_lot::Mutex;
 use super::Shared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::kdc::{Outcome, RequestFacts};
+use crate::principal::Principal;
 use crate::time::Time;
 
 /// Which transport a request came over.
@@ -79,15 +81,9 @@ impl fmt::Display for RequestLog {
             self.facts.kind.as_str()
         )?;
         f.write_str(" client=")?;
-        match &self.facts.client {
-            Some(p) => write_value(f, &p.to_string())?,
-            None => f.write_str("-")?,
-        }
+        write_principal(f, self.facts.client.as_ref())?;
         f.write_str(" service=")?;
-        match &self.facts.service {
-            Some(p) => write_value(f, &p.to_string())?,
-            None => f.write_str("-")?,
-        }
+        write_principal(f, self.facts.service.as_ref())?;
         write!(f, " result={}", self.facts.code)?;
         match self.facts.session_enctype {
             Some(e) => write!(f, " etype={}", e.name())?,
@@ -99,6 +95,28 @@ impl fmt::Display for RequestLog {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// Scratch space for a principal's text while a log line is formatted (the line is formatted
+    /// on the server's threads, once per request: no allocation per line once warm).
+    static PRINCIPAL_TEXT: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The line being formatted, for [`LogSink::logger`].
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A principal as a log value (see [`write_value`]), `-` for none.
+fn write_principal(f: &mut fmt::Formatter<'_>, p: Option<&Principal>) -> fmt::Result {
+    let Some(p) = p else { return f.write_str("-") };
+    PRINCIPAL_TEXT.with(|text| match text.try_borrow_mut() {
+        Ok(mut text) => {
+            text.clear();
+            write!(text, "{p}")?;
+            write_value(f, &text)
+        }
+        // Only if a logger formats a line from inside a line being formatted.
+        Err(_) => write_value(f, &p.to_string()),
+    })
 }
 
 /// A log value as it is when it is plain, quoted and escaped otherwise (no log injection).
@@ -377,7 +395,8 @@ impl LogSink {
     pub fn write_line(&self, line: &str) {
         match &*self.inner {
             Sink::Stderr => {
-                let _ = io::stderr().lock().write_all(format!("{line}\n").as_bytes());
+                let mut err = io::stderr().lock();
+                let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
             }
             Sink::File { file, .. } => {
                 let mut file = file.lock();
@@ -426,7 +445,16 @@ impl LogSink {
     /// A [`RequestLogger`] writing here.
     pub fn logger(&self) -> RequestLogger {
         let sink = self.clone();
-        Arc::new(move |entry: &RequestLog| sink.write_line(&entry.to_string()))
+        Arc::new(move |entry: &RequestLog| {
+            LINE.with(|line| match line.try_borrow_mut() {
+                Ok(mut line) => {
+                    line.clear();
+                    let _ = write!(line, "{entry}");
+                    sink.write_line(&line);
+                }
+                Err(_) => sink.write_line(&entry.to_string()),
+            })
+        })
     }
 }
 
