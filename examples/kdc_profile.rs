@@ -6,7 +6,8 @@
 //! (run it with N and 2N iterations; the difference over N is the cost of one). The realm is the
 //! benches' (`benches/common/realm.rs`): all its keys of the one enctype given.
 //!
-//! WHAT: `as` (the pre-authenticated AS request), `tgs` (a service ticket from a TGT) or `ap`
+//! WHAT: `as` (the pre-authenticated AS request), `as0` (the first AS request of a login,
+//! answered with KDC_ERR_PREAUTH_REQUIRED), `tgs` (a service ticket from a TGT) or `ap`
 //! (an AP-REQ from the cached ticket + `Acceptor::accept`, mutual), `apreq` (the AP-REQ alone:
 //! `ap` − `apreq` is the cost of one `accept`). STORE: `memory` or `sqlite`
 //! (a realm database in a temporary directory, its read cache on).
@@ -27,7 +28,7 @@ use realm::{bench_realm, REALM, SERVICE};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: kdc_profile as|tgs|ap|apreq|accept-time 17|18|19|20 memory|sqlite N";
+    let usage = "usage: kdc_profile as|as0|tgs|ap|apreq|accept-time 17|18|19|20 memory|sqlite N";
     let [_, what, etype, store, n] = &args[..] else {
         eprintln!("{usage}");
         std::process::exit(2)
@@ -43,13 +44,19 @@ fn main() {
         ),
         _ => panic!("{usage}"),
     };
-    let realm::BenchRealm { kdc, clock, client, as_req, tgs_req } = bench_realm(enctype, store);
+    let realm::BenchRealm { kdc, clock, client, as_req_first, as_req, tgs_req } = bench_realm(enctype, store);
     let now = clock.now();
     match what.as_str() {
-        "as" | "tgs" => {
-            let req = if what == "as" { &as_req } else { &tgs_req };
+        "as" | "tgs" | "as0" => {
+            let req = match what.as_str() {
+                "as" => &as_req,
+                "tgs" => &tgs_req,
+                _ => &as_req_first,
+            };
+            // AS-REP, TGS-REP, or for `as0` the KRB-ERROR asking for pre-authentication.
+            let expected: &[u8] = if what == "as0" { &[0x7e] } else { &[0x6b, 0x6d] };
             let first = kdc.handle(req, now);
-            assert!(first[0] == 0x6b || first[0] == 0x6d, "a reply, not an error: {:02x}", first[0]);
+            assert!(expected.contains(&first[0]), "unexpected reply {:02x}", first[0]);
             for _ in 0..n {
                 std::hint::black_box(kdc.handle(std::hint::black_box(req), now));
             }

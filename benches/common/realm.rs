@@ -22,6 +22,9 @@ pub struct BenchRealm {
     pub kdc: Arc<Kdc>,
     pub clock: Arc<FixedClock>,
     pub client: Client,
+    /// The first AS-REQ of the client's login, without pre-authentication (answered with
+    /// KDC_ERR_PREAUTH_REQUIRED and the client's ETYPE-INFO2).
+    pub as_req_first: Vec<u8>,
     /// The pre-authenticated AS-REQ of the client's login (the second of its two round trips).
     pub as_req: Vec<u8>,
     /// The TGS-REQ for [`SERVICE`], made with the login's TGT.
@@ -41,9 +44,12 @@ pub fn bench_realm(enctype: Enctype, store: Arc<dyn PrincipalStore>) -> BenchRea
     config.tgs_enctypes = vec![enctype];
     let client = Client::with_clock(config, recorder.clone(), CCache::memory(), clock.clone());
     client.login("alice", "alice-pw").expect("login");
-    let as_req = recorder.since(0).last().expect("AS exchange").0.clone();
+    let login = recorder.since(0);
+    let as_req_first = login.first().expect("AS exchange").0.clone();
+    let as_req = login.last().expect("AS exchange").0.clone();
+    assert_eq!(login.len(), 2, "a login is two AS round trips (pre-authentication required)");
     let before = recorder.count();
     client.service_ticket(SERVICE).expect("service ticket");
     let tgs_req = recorder.since(before).last().expect("TGS exchange").0.clone();
-    BenchRealm { kdc, clock, client, as_req, tgs_req }
+    BenchRealm { kdc, clock, client, as_req_first, as_req, tgs_req }
 }
