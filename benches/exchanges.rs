@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench exchanges -- --warm-up-time 1 --measurement-time 5`
 //!
-//! The AS figure is the pre-authenticated request (the second of a login's two round trips:
+//! "AS first" is a login's first request (answered with KDC_ERR_PREAUTH_REQUIRED and the
+//! client's ETYPE-INFO2). The AS figure is the pre-authenticated request (the second of a login's two round trips:
 //! PA-ENC-TIMESTAMP checked, TGT issued); the TGS figure a service-ticket request from a TGT.
 //! Both replay one captured request at a fixed time, so only the KDC's work is measured. Each
 //! enctype is a realm of that enctype alone (`common/realm.rs`).
@@ -26,6 +27,9 @@ fn kdc_exchanges(c: &mut Criterion) {
     for enctype in ENCTYPES {
         let s = bench_realm(enctype, Arc::new(MemoryStore::new()));
         let now = s.clock.now();
+        group.bench_function(format!("AS first {}", enctype.id()), |b| {
+            b.iter(|| black_box(s.kdc.handle(black_box(&s.as_req_first), now)))
+        });
         group.bench_function(format!("AS {}", enctype.id()), |b| {
             b.iter(|| black_box(s.kdc.handle(black_box(&s.as_req), now)))
         });
