@@ -4,9 +4,9 @@
 //! `cargo bench --bench exchanges -- --warm-up-time 1 --measurement-time 5`
 //!
 //! "AS first" is a login's first request (answered with KDC_ERR_PREAUTH_REQUIRED and the
-//! client's ETYPE-INFO2). The AS figure is the pre-authenticated request (the second of a login's two round trips:
-//! PA-ENC-TIMESTAMP checked, TGT issued); the TGS figure a service-ticket request from a TGT.
-//! Both replay one captured request at a fixed time, so only the KDC's work is measured. Each
+//! client's ETYPE-INFO2); "AS" the pre-authenticated one (the second of a login's two round
+//! trips: PA-ENC-TIMESTAMP checked, TGT issued); "TGS" a service-ticket request from a TGT.
+//! Each replays one captured request at a fixed time, so only the KDC's work is measured. Each
 //! enctype is a realm of that enctype alone (`common/realm.rs`).
 
 use std::hint::black_box;
