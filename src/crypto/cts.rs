@@ -56,11 +56,36 @@ const POOL_MAX: usize = 8;
 /// operation is applied by hand: the context carries the chaining value of its last operation
 /// (`Chained::chain`), and XORing `chain ^ iv` into the first block (before encryption, after
 /// decryption) gives CBC with `iv`. The contexts hold the key schedule: they live in the key and
-/// are freed with it (OpenSSL wipes a context's key schedule when freeing it).
+/// are freed with it (OpenSSL wipes a context's key schedule when freeing it). The key bytes are
+/// held inline (no heap buffer per key) and wiped on drop; copies the compiler makes when it moves
+/// the struct are out of reach (best effort, as for the HMAC states).
 pub(crate) struct AesKey {
-    key: Zeroizing<Vec<u8>>,
-    enc: Mutex<Vec<Chained>>,
-    dec: Mutex<Vec<Chained>>,
+    key: Zeroizing<[u8; 32]>,
+    len: usize,
+    enc: Mutex<Kept>,
+    dec: Mutex<Kept>,
+}
+
+/// The keyed contexts an [`AesKey`] keeps for one direction: a fixed stack, no heap of its own.
+#[derive(Default)]
+struct Kept {
+    ctxs: [Option<Chained>; POOL_MAX],
+    n: usize,
+}
+
+impl Kept {
+    fn pop(&mut self) -> Option<Chained> {
+        self.n = self.n.checked_sub(1)?;
+        self.ctxs[self.n].take()
+    }
+
+    /// Keeps `c` if there is room (it is freed otherwise).
+    fn push(&mut self, c: Chained) {
+        if self.n < POOL_MAX {
+            self.ctxs[self.n] = Some(c);
+            self.n += 1;
+        }
+    }
 }
 
 /// A keyed CBC context and the chaining value it will use next: the last ciphertext block it
@@ -125,7 +150,19 @@ fn update(c: &mut CipherCtx, buf: &mut [u8], len: usize) -> Result<()> {
 impl AesKey {
     /// The key (16 or 32 bytes; other lengths fail at first use). No context is keyed yet.
     pub(crate) fn new(key: &[u8]) -> AesKey {
-        AesKey { key: Zeroizing::new(key.to_vec()), enc: Mutex::new(Vec::new()), dec: Mutex::new(Vec::new()) }
+        let mut k =
+            AesKey { key: Zeroizing::new([0; 32]), len: key.len(), enc: Mutex::default(), dec: Mutex::default() };
+        // A key of another length is kept as its first 32 bytes and refused at first use.
+        let n = key.len().min(32);
+        k.key[..n].copy_from_slice(&key[..n]);
+        k
+    }
+
+    fn key(&self) -> Result<&[u8]> {
+        match self.len {
+            16 | 32 => Ok(&self.key[..self.len]),
+            n => Err(Error::invalid(format!("AES key of {n} bytes"))),
+        }
     }
 
     /// Runs `f` with a keyed context for `mode` from the pool (or a new one), and puts it back
@@ -138,13 +175,10 @@ impl AesKey {
         let taken = pool.lock().pop();
         let mut c = match taken {
             Some(c) => c,
-            None => Chained::new(mode, &self.key)?,
+            None => Chained::new(mode, self.key()?)?,
         };
         let r = f(&mut c)?;
-        let mut pool = pool.lock();
-        if pool.len() < POOL_MAX {
-            pool.push(c);
-        }
+        pool.lock().push(c);
         Ok(r)
     }
 

@@ -22,7 +22,6 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use openssl::symm::Mode;
-use parking_lot::RwLock;
 use zeroize::{Zeroize, Zeroizing};
 
 pub use nfold::nfold;
@@ -31,22 +30,33 @@ use crate::error::{Error, ErrorCode, Result};
 
 use self::cts::AesKey;
 pub use self::derive::DerivedKeys;
-use self::derive::{cached, dk, kdf_hmac_sha2, kdf_with, usage_constant, EncKeys};
+use self::derive::{cached, dk, kdf_hmac_sha2, kdf_with, usage_constant, EncKeys, Got, Secret, Slot, SLOTS};
 use self::enctype::Family;
 pub use self::enctype::{checksum_type, Enctype, MAX_ITERATIONS};
 use self::hmac::HmacKey;
 
+/// The longest key of a supported enctype (AES-256).
+const MAX_KEY: usize = 32;
+
 struct KeyInner {
     enctype: Enctype,
-    bytes: Zeroizing<Vec<u8>>,
+    /// The key: its first `enctype.key_len()` bytes.
+    bytes: Zeroizing<[u8; MAX_KEY]>,
+    /// The base key set up for derivations (and prf), on first use: its AES contexts (RFC 3962)
+    /// or its HMAC pads (RFC 8009).
+    base: OnceLock<Base>,
     /// Ke + Ki per usage (encryption), derived on first use.
-    enc: RwLock<Vec<(u32, Arc<EncKeys>)>>,
+    enc: [Slot<EncKeys>; SLOTS],
     /// Kc per usage (checksums), derived on first use.
-    cksum: RwLock<Vec<(u32, Arc<HmacKey>)>>,
-    /// RFC 3962: the base key with its kept AES contexts, shared by every derivation from it.
-    base_aes: OnceLock<AesKey>,
-    /// RFC 8009: the base key as an HMAC key, shared by every derivation from it.
-    base_mac: OnceLock<HmacKey>,
+    cksum: [Slot<HmacKey>; SLOTS],
+}
+
+/// A base key ready for derivations, shared by every derivation from it.
+enum Base {
+    /// RFC 3962: the key with its kept AES contexts (DK).
+    Aes(AesKey),
+    /// RFC 8009: the key as an HMAC key (KDF-HMAC-SHA2).
+    Mac(HmacKey),
 }
 
 /// A Kerberos key (an RFC 4120 EncryptionKey): enctype + key bytes.
@@ -67,16 +77,16 @@ impl Key {
                 format!("a {} key has {} bytes, not {}", enctype.name(), enctype.key_len(), bytes.len()),
             ));
         }
-        Ok(Key {
-            inner: Arc::new(KeyInner {
-                enctype,
-                bytes: Zeroizing::new(bytes.to_vec()),
-                enc: RwLock::new(Vec::new()),
-                cksum: RwLock::new(Vec::new()),
-                base_aes: OnceLock::new(),
-                base_mac: OnceLock::new(),
-            }),
-        })
+        let mut inner = Arc::new(KeyInner {
+            enctype,
+            bytes: Zeroizing::new([0; MAX_KEY]),
+            base: OnceLock::new(),
+            enc: Default::default(),
+            cksum: Default::default(),
+        });
+        // Copied into place, not moved in: a moved array would leave a copy of the key behind.
+        Arc::get_mut(&mut inner).expect("just made").bytes[..bytes.len()].copy_from_slice(bytes);
+        Ok(Key { inner })
     }
 
     /// A key from an enctype number and raw bytes (as found in an EncryptionKey).
@@ -86,9 +96,10 @@ impl Key {
 
     /// A fresh random key (random-to-key over OpenSSL's CSPRNG).
     pub fn random(enctype: Enctype) -> Result<Key> {
-        let mut b = Zeroizing::new(vec![0u8; enctype.key_len()]);
-        random_bytes(&mut b)?;
-        Key::new(enctype, &b)
+        let mut b = Zeroizing::new([0u8; MAX_KEY]);
+        let b = &mut b[..enctype.key_len()];
+        random_bytes(b)?;
+        Key::new(enctype, b)
     }
 
     /// string-to-key: the long-term key for `password` with `salt`; `s2kparams` as found in
@@ -135,36 +146,37 @@ impl Key {
 
     /// The raw key bytes. Handle with care: copy them only into zeroizing storage.
     pub fn bytes(&self) -> &[u8] {
-        &self.inner.bytes
+        &self.inner.bytes[..self.inner.enctype.key_len()]
+    }
+
+    /// The base key set up for this enctype's derivations, on first use.
+    fn base(&self) -> &Base {
+        self.inner.base.get_or_init(|| match self.enctype().family() {
+            Family::Sha1 => Base::Aes(AesKey::new(self.bytes())),
+            Family::Sha2 => Base::Mac(HmacKey::new(self.enctype().hash(), self.bytes())),
+        })
     }
 
     /// Derives one key of `len` bytes for `constant` from this key.
-    fn derive(&self, constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
-        let e = self.enctype();
-        match e.family() {
-            Family::Sha1 => dk(self.base_aes(), constant, len),
-            Family::Sha2 => {
-                let mac = self.inner.base_mac.get_or_init(|| HmacKey::new(e.hash(), &self.inner.bytes));
-                Ok(kdf_with(mac, constant, &[], len))
-            }
+    fn derive(&self, constant: &[u8], len: usize) -> Result<Secret> {
+        match self.base() {
+            Base::Aes(aes) => dk(aes, constant, len),
+            Base::Mac(mac) => Ok(kdf_with(mac, constant, &[], len)),
         }
-    }
-
-    fn base_aes(&self) -> &AesKey {
-        self.inner.base_aes.get_or_init(|| AesKey::new(&self.inner.bytes))
     }
 
     /// Kc, Ke and Ki for `usage` (computed afresh; for tests and inspection).
     pub fn derived(&self, usage: u32) -> Result<DerivedKeys> {
         let e = self.enctype();
+        let v = |s: Secret| Zeroizing::new(s.to_vec());
         Ok(DerivedKeys {
-            kc: self.derive(&usage_constant(usage, 0x99), e.ki_len())?,
-            ke: self.derive(&usage_constant(usage, 0xAA), e.key_len())?,
-            ki: self.derive(&usage_constant(usage, 0x55), e.ki_len())?,
+            kc: v(self.derive(&usage_constant(usage, 0x99), e.ki_len())?),
+            ke: v(self.derive(&usage_constant(usage, 0xAA), e.key_len())?),
+            ki: v(self.derive(&usage_constant(usage, 0x55), e.ki_len())?),
         })
     }
 
-    fn enc_keys(&self, usage: u32) -> Result<Arc<EncKeys>> {
+    fn enc_keys(&self, usage: u32) -> Result<Got<'_, EncKeys>> {
         cached(&self.inner.enc, usage, || {
             let e = self.enctype();
             let ki = self.derive(&usage_constant(usage, 0x55), e.ki_len())?;
@@ -175,7 +187,7 @@ impl Key {
         })
     }
 
-    fn cksum_key(&self, usage: u32) -> Result<Arc<HmacKey>> {
+    fn cksum_key(&self, usage: u32) -> Result<Got<'_, HmacKey>> {
         cached(&self.inner.cksum, usage, || {
             let e = self.enctype();
             Ok(HmacKey::new(e.hash(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?))
@@ -274,12 +286,16 @@ impl Key {
             Family::Sha1 => {
                 let digest = e.hash().digest(input);
                 let tmp: [u8; cts::BLOCK] = digest[..cts::BLOCK].try_into().expect("16 of 20 bytes");
-                let kp = dk(self.base_aes(), b"prf", e.key_len())?;
+                let kp = self.derive(b"prf", e.key_len())?;
                 Ok(Zeroizing::new(AesKey::new(&kp).block(Mode::Encrypt, &tmp)?.to_vec()))
             }
             Family::Sha2 => {
                 let len = if e == Enctype::Aes256CtsHmacSha384192 { 48 } else { 32 };
-                Ok(kdf_hmac_sha2(e.hash(), self.bytes(), b"prf", input, len))
+                let out = match self.base() {
+                    Base::Mac(mac) => kdf_with(mac, b"prf", input, len),
+                    Base::Aes(_) => kdf_hmac_sha2(e.hash(), self.bytes(), b"prf", input, len),
+                };
+                Ok(Zeroizing::new(out.to_vec()))
             }
         }
     }
@@ -413,6 +429,41 @@ mod tests {
             assert!(pool.bytes[..pool.used].iter().all(|&x| x == 0));
             assert!(pool.bytes[pool.used..].iter().any(|&x| x != 0));
         });
+    }
+
+    /// The derived-key slots: more usages than slots (the rest made per call), used from several
+    /// threads at once, give what a fresh key gives; each usage is kept once.
+    #[test]
+    fn derived_keys_beyond_the_slots_and_from_several_threads() {
+        let n = 2 * SLOTS as u32 + 3;
+        for e in Enctype::ALL {
+            let k = Key::random(e).unwrap();
+            std::thread::scope(|s| {
+                for t in 0..3u32 {
+                    let k = &k;
+                    s.spawn(move || {
+                        for usage in (0..n).map(|u| (u * 7 + t) % n) {
+                            let fresh = Key::new(e, k.bytes()).unwrap();
+                            let c = k.encrypt(usage, b"data").unwrap();
+                            assert_eq!(&fresh.decrypt(usage, &c).unwrap()[..], b"data");
+                            let c = fresh.encrypt(usage, b"more data").unwrap();
+                            assert_eq!(&k.decrypt(usage, &c).unwrap()[..], b"more data");
+                            let m = k.checksum(usage, b"x").unwrap();
+                            assert_eq!(m, fresh.checksum(usage, b"x").unwrap());
+                        }
+                    });
+                }
+            });
+            for usages in [
+                k.inner.enc.iter().filter_map(|s| s.get().map(|(u, _)| *u)).collect::<Vec<_>>(),
+                k.inner.cksum.iter().filter_map(|s| s.get().map(|(u, _)| *u)).collect(),
+            ] {
+                let mut unique = usages.clone();
+                unique.sort_unstable();
+                unique.dedup();
+                assert_eq!((usages.len(), unique.len()), (SLOTS, SLOTS), "{usages:?}");
+            }
+        }
     }
 
     #[test]
