@@ -43,8 +43,9 @@ pub(super) fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) 
     out
 }
 
-/// Room for a derived key (at most 32 bytes, or a 48-byte PRF output) and DK's work blocks.
-const SECRET_MAX: usize = 64;
+/// Room for a derived key (at most 32 bytes, or a 48-byte PRF output) and DK's work blocks (a
+/// 32-byte key: two blocks and the spare one).
+const SECRET_MAX: usize = 48;
 
 /// A derived key or KDF output on the stack, wiped when dropped (no heap buffer per derivation).
 pub(super) struct Secret {

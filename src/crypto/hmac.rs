@@ -66,9 +66,12 @@ macro_rules! sha {
         impl Sha for $t {
             const BLOCK: usize = $block;
             const LEN: usize = $len;
+            #[inline(always)]
             fn update(&mut self, data: &[u8]) {
                 <$t>::update(self, data)
             }
+            // Inlined, so that the state is finished where it lies (not copied into an argument).
+            #[inline(always)]
             fn finish_into(self, out: &mut [u8]) {
                 let mut d = self.finish();
                 out[..$len].copy_from_slice(&d);
@@ -133,21 +136,23 @@ impl HmacKey {
     }
 }
 
-/// The inner and outer states with the key's pads absorbed.
+/// The inner and outer states with the key's pads absorbed. The key block is XORed in place into
+/// the inner pad, then into the outer one, and wiped: one block of key material on the stack.
 fn pads<S: Sha>(key: &[u8]) -> (S, S) {
-    let mut k = Zeroizing::new([0u8; 128]);
+    let mut k = [0u8; 128];
     if key.len() > S::BLOCK {
         let d = digest::<S>(key);
         k[..d.len()].copy_from_slice(&d);
     } else {
         k[..key.len()].copy_from_slice(key);
     }
-    let mut pad = Zeroizing::new([0u8; 128]);
+    let k = &mut k[..S::BLOCK];
     let (mut inner, mut outer) = (S::default(), S::default());
-    pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x36);
-    inner.update(&pad[..S::BLOCK]);
-    pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x5c);
-    outer.update(&pad[..S::BLOCK]);
+    k.iter_mut().for_each(|b| *b ^= 0x36);
+    inner.update(k);
+    k.iter_mut().for_each(|b| *b ^= 0x36 ^ 0x5c);
+    outer.update(k);
+    k.zeroize();
     (inner, outer)
 }
 
