@@ -135,7 +135,11 @@ impl<T> Deref for Got<'_, T> {
 
 /// Looks `usage` up in a key's slots, making and remembering the value on a miss. Threads racing
 /// on one usage may each make it; the first to fill a slot wins and the others use its value.
-pub(super) fn cached<'a, T>(slots: &'a [Slot<T>], usage: u32, make: impl FnOnce() -> Result<T>) -> Result<Got<'a, T>> {
+pub(super) fn cached<'a, T>(
+    slots: &'a [Slot<T>],
+    usage: u32,
+    make: impl FnOnce() -> Result<Box<T>>,
+) -> Result<Got<'a, T>> {
     let mut free = slots.len();
     for (i, s) in slots.iter().enumerate() {
         match s.get() {
@@ -147,7 +151,7 @@ pub(super) fn cached<'a, T>(slots: &'a [Slot<T>], usage: u32, make: impl FnOnce(
             }
         }
     }
-    let mut v = Box::new(make()?);
+    let mut v = make()?;
     for s in &slots[free..] {
         match s.set((usage, v)) {
             Ok(()) => return Ok(Got::Cached(&s.get().expect("just set").1)),

@@ -109,21 +109,19 @@ pub(super) enum HmacKey {
 
 impl HmacKey {
     /// The HMAC key for `key` (hashed first when longer than the hash's block, as RFC 2104 says).
+    /// The states are made where they stay and the pads absorbed in place (no state is moved).
     pub(super) fn new(hash: Hash, key: &[u8]) -> HmacKey {
-        match hash {
-            Hash::Sha1 => {
-                let (i, o) = pads::<Sha1>(key);
-                HmacKey::Sha1(i, o)
-            }
-            Hash::Sha256 => {
-                let (i, o) = pads::<Sha256>(key);
-                HmacKey::Sha256(i, o)
-            }
-            Hash::Sha384 => {
-                let (i, o) = pads::<Sha384>(key);
-                HmacKey::Sha384(i, o)
-            }
+        let mut k = match hash {
+            Hash::Sha1 => HmacKey::Sha1(Default::default(), Default::default()),
+            Hash::Sha256 => HmacKey::Sha256(Default::default(), Default::default()),
+            Hash::Sha384 => HmacKey::Sha384(Default::default(), Default::default()),
+        };
+        match &mut k {
+            HmacKey::Sha1(i, o) => absorb_pads(i, o, key),
+            HmacKey::Sha256(i, o) => absorb_pads(i, o, key),
+            HmacKey::Sha384(i, o) => absorb_pads(i, o, key),
         }
+        k
     }
 
     /// The MAC of the concatenation of `parts`.
@@ -136,9 +134,9 @@ impl HmacKey {
     }
 }
 
-/// The inner and outer states with the key's pads absorbed. The key block is XORed in place into
+/// Absorbs the key's inner and outer pads into fresh states. The key block is XORed in place into
 /// the inner pad, then into the outer one, and wiped: one block of key material on the stack.
-fn pads<S: Sha>(key: &[u8]) -> (S, S) {
+fn absorb_pads<S: Sha>(inner: &mut S, outer: &mut S, key: &[u8]) {
     let mut k = [0u8; 128];
     if key.len() > S::BLOCK {
         let d = digest::<S>(key);
@@ -147,13 +145,11 @@ fn pads<S: Sha>(key: &[u8]) -> (S, S) {
         k[..key.len()].copy_from_slice(key);
     }
     let k = &mut k[..S::BLOCK];
-    let (mut inner, mut outer) = (S::default(), S::default());
     k.iter_mut().for_each(|b| *b ^= 0x36);
     inner.update(k);
     k.iter_mut().for_each(|b| *b ^= 0x36 ^ 0x5c);
     outer.update(k);
     k.zeroize();
-    (inner, outer)
 }
 
 /// HMAC from the padded states: the inner hash of `parts`, then the outer hash of it, both

@@ -181,17 +181,16 @@ impl Key {
         cached(&self.inner.enc, usage, || {
             let e = self.enctype();
             let ki = self.derive(&usage_constant(usage, 0x55), e.ki_len())?;
-            Ok(EncKeys {
-                ke: AesKey::new(&self.derive(&usage_constant(usage, 0xAA), e.key_len())?),
-                ki_mac: HmacKey::new(e.hash(), &ki),
-            })
+            let ke = self.derive(&usage_constant(usage, 0xAA), e.key_len())?;
+            // Boxed here, so that the keys are built in place rather than moved into the box.
+            Ok(Box::new(EncKeys { ke: AesKey::new(&ke), ki_mac: HmacKey::new(e.hash(), &ki) }))
         })
     }
 
     fn cksum_key(&self, usage: u32) -> Result<Got<'_, HmacKey>> {
         cached(&self.inner.cksum, usage, || {
             let e = self.enctype();
-            Ok(HmacKey::new(e.hash(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?))
+            Ok(Box::new(HmacKey::new(e.hash(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?)))
         })
     }
 
