@@ -351,6 +351,32 @@ mod tests {
         assert!(bad.decrypt(&[0u8; BLOCK], &[0u8; 32]).is_err());
     }
 
+    /// A fresh context is keyed without an IV (its provider context starts from a zero IV, which
+    /// `Chained::chain` assumes): CBC through it matches OpenSSL's CBC with the IV given, both ways.
+    #[test]
+    fn fresh_contexts_match_openssl_cbc_with_an_iv() {
+        use openssl::symm::{Cipher, Crypter};
+        for (key_len, cipher) in [(16usize, Cipher::aes_128_cbc()), (32, Cipher::aes_256_cbc())] {
+            for t in 0..4u8 {
+                let key: Vec<u8> = (0..key_len).map(|i| (i as u8).wrapping_mul(31) ^ t).collect();
+                let iv: [u8; BLOCK] = core::array::from_fn(|i| (i as u8) ^ t.wrapping_mul(17));
+                let plain: Vec<u8> = (0..48).map(|i| (i * 5 + usize::from(t)) as u8).collect();
+                let mut want = vec![0u8; 48 + BLOCK];
+                let mut c = Crypter::new(cipher, Mode::Encrypt, &key, Some(&iv)).unwrap();
+                c.pad(false);
+                assert_eq!(c.update(&plain, &mut want).unwrap(), 48);
+                let mut got = plain.clone();
+                got.resize(48 + BLOCK, 0);
+                AesKey::new(&key).cbc_in_place(Mode::Encrypt, &iv, &mut got, 48).unwrap();
+                assert_eq!(got[..48], want[..48], "key of {key_len}, {t}");
+                let mut back = want[..48].to_vec();
+                back.resize(48 + BLOCK, 0);
+                AesKey::new(&key).cbc_in_place(Mode::Decrypt, &iv, &mut back, 48).unwrap();
+                assert_eq!(back[..48], plain[..], "key of {key_len}, {t}");
+            }
+        }
+    }
+
     #[test]
     fn block_is_one_aes_block_both_ways() {
         // FIPS-197 C.3 (AES-256).
