@@ -343,9 +343,11 @@ extern "C" fn count_fork() {
 /// The crate's one `unsafe` block. Sound because `pthread_atfork` only stores the function
 /// pointers it is given (no pointer of ours is dereferenced), the handler is a plain `extern "C"`
 /// function with no captured state that cannot unwind (an atomic add), and an atomic add is
-/// async-signal-safe, as a handler in the child of a multithreaded process must be. The
-/// registration is never undone; a handler registered in a parent stays registered in its
-/// children (POSIX), so grandchildren count too.
+/// async-signal-safe, as a handler in the child of a multithreaded process must be. A handler
+/// registered in a parent stays registered in its children (POSIX), so grandchildren count too.
+/// The registration is never undone by us; if ktix is a shared library that gets unloaded, glibc
+/// drops the handler with it (its `pthread_atfork` is linked into the caller and registers under
+/// the caller's `__dso_handle`, which `dlclose` unregisters), so no handler outlives its code.
 #[allow(unsafe_code)]
 fn watch_forks() -> bool {
     static WATCHING: OnceLock<bool> = OnceLock::new();
