@@ -51,7 +51,7 @@
 //! workspace's tests, fuzz targets and tools reach it through a hidden `internals` module that
 //! carries no stability promise.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod acceptor;

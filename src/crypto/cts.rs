@@ -56,11 +56,36 @@ const POOL_MAX: usize = 8;
 /// operation is applied by hand: the context carries the chaining value of its last operation
 /// (`Chained::chain`), and XORing `chain ^ iv` into the first block (before encryption, after
 /// decryption) gives CBC with `iv`. The contexts hold the key schedule: they live in the key and
-/// are freed with it (OpenSSL wipes a context's key schedule when freeing it).
+/// are freed with it (OpenSSL wipes a context's key schedule when freeing it). The key bytes are
+/// held inline (no heap buffer per key) and wiped on drop; copies the compiler makes when it moves
+/// the struct are out of reach (best effort, as for the HMAC states).
 pub(crate) struct AesKey {
-    key: Zeroizing<Vec<u8>>,
-    enc: Mutex<Vec<Chained>>,
-    dec: Mutex<Vec<Chained>>,
+    key: Zeroizing<[u8; 32]>,
+    len: usize,
+    enc: Mutex<Kept>,
+    dec: Mutex<Kept>,
+}
+
+/// The keyed contexts an [`AesKey`] keeps for one direction: a fixed stack, no heap of its own.
+#[derive(Default)]
+struct Kept {
+    ctxs: [Option<Chained>; POOL_MAX],
+    n: usize,
+}
+
+impl Kept {
+    fn pop(&mut self) -> Option<Chained> {
+        self.n = self.n.checked_sub(1)?;
+        self.ctxs[self.n].take()
+    }
+
+    /// Keeps `c` if there is room (it is freed otherwise).
+    fn push(&mut self, c: Chained) {
+        if self.n < POOL_MAX {
+            self.ctxs[self.n] = Some(c);
+            self.n += 1;
+        }
+    }
 }
 
 /// A keyed CBC context and the chaining value it will use next: the last ciphertext block it
@@ -73,15 +98,18 @@ struct Chained {
 impl Chained {
     /// A context keyed for `mode`. Only decryption turns padding off (with it on, an update
     /// holds the last block back for `final`); encryption never calls `final`, and an update
-    /// writes every whole block either way.
+    /// writes every whole block either way. No IV is given: OpenSSL 3.0 looks the IV length up
+    /// through the provider's parameters when one is (about 500 instructions, a sixth of the
+    /// set-up), and a fresh provider context is zero-allocated, so its IV is the zero block the
+    /// `chain` starts from (the RFC 3962 vectors and `kept_contexts_match_fresh_ones` check it).
     fn new(mode: Mode, key: &[u8]) -> Result<Chained> {
         let cipher = cbc_cipher(key)?;
         let mut ctx = CipherCtx::new()?;
         let zero = [0u8; BLOCK];
         match mode {
-            Mode::Encrypt => ctx.encrypt_init(Some(cipher), Some(key), Some(&zero))?,
+            Mode::Encrypt => ctx.encrypt_init(Some(cipher), Some(key), None)?,
             Mode::Decrypt => {
-                ctx.decrypt_init(Some(cipher), Some(key), Some(&zero))?;
+                ctx.decrypt_init(Some(cipher), Some(key), None)?;
                 ctx.set_padding(false);
             }
         }
@@ -125,7 +153,19 @@ fn update(c: &mut CipherCtx, buf: &mut [u8], len: usize) -> Result<()> {
 impl AesKey {
     /// The key (16 or 32 bytes; other lengths fail at first use). No context is keyed yet.
     pub(crate) fn new(key: &[u8]) -> AesKey {
-        AesKey { key: Zeroizing::new(key.to_vec()), enc: Mutex::new(Vec::new()), dec: Mutex::new(Vec::new()) }
+        let mut k =
+            AesKey { key: Zeroizing::new([0; 32]), len: key.len(), enc: Mutex::default(), dec: Mutex::default() };
+        // A key of another length is kept as its first 32 bytes and refused at first use.
+        let n = key.len().min(32);
+        k.key[..n].copy_from_slice(&key[..n]);
+        k
+    }
+
+    fn key(&self) -> Result<&[u8]> {
+        match self.len {
+            16 | 32 => Ok(&self.key[..self.len]),
+            n => Err(Error::invalid(format!("AES key of {n} bytes"))),
+        }
     }
 
     /// Runs `f` with a keyed context for `mode` from the pool (or a new one), and puts it back
@@ -138,13 +178,10 @@ impl AesKey {
         let taken = pool.lock().pop();
         let mut c = match taken {
             Some(c) => c,
-            None => Chained::new(mode, &self.key)?,
+            None => Chained::new(mode, self.key()?)?,
         };
         let r = f(&mut c)?;
-        let mut pool = pool.lock();
-        if pool.len() < POOL_MAX {
-            pool.push(c);
-        }
+        pool.lock().push(c);
         Ok(r)
     }
 
@@ -312,6 +349,32 @@ mod tests {
         let bad = AesKey::new(&[0u8; 20]);
         assert!(bad.block(Mode::Encrypt, &[0u8; BLOCK]).is_err());
         assert!(bad.decrypt(&[0u8; BLOCK], &[0u8; 32]).is_err());
+    }
+
+    /// A fresh context is keyed without an IV (its provider context starts from a zero IV, which
+    /// `Chained::chain` assumes): CBC through it matches OpenSSL's CBC with the IV given, both ways.
+    #[test]
+    fn fresh_contexts_match_openssl_cbc_with_an_iv() {
+        use openssl::symm::{Cipher, Crypter};
+        for (key_len, cipher) in [(16usize, Cipher::aes_128_cbc()), (32, Cipher::aes_256_cbc())] {
+            for t in 0..4u8 {
+                let key: Vec<u8> = (0..key_len).map(|i| (i as u8).wrapping_mul(31) ^ t).collect();
+                let iv: [u8; BLOCK] = core::array::from_fn(|i| (i as u8) ^ t.wrapping_mul(17));
+                let plain: Vec<u8> = (0..48).map(|i| (i * 5 + usize::from(t)) as u8).collect();
+                let mut want = vec![0u8; 48 + BLOCK];
+                let mut c = Crypter::new(cipher, Mode::Encrypt, &key, Some(&iv)).unwrap();
+                c.pad(false);
+                assert_eq!(c.update(&plain, &mut want).unwrap(), 48);
+                let mut got = plain.clone();
+                got.resize(48 + BLOCK, 0);
+                AesKey::new(&key).cbc_in_place(Mode::Encrypt, &iv, &mut got, 48).unwrap();
+                assert_eq!(got[..48], want[..48], "key of {key_len}, {t}");
+                let mut back = want[..48].to_vec();
+                back.resize(48 + BLOCK, 0);
+                AesKey::new(&key).cbc_in_place(Mode::Decrypt, &iv, &mut back, 48).unwrap();
+                assert_eq!(back[..48], plain[..], "key of {key_len}, {t}");
+            }
+        }
     }
 
     #[test]

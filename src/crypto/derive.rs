@@ -2,10 +2,10 @@
 //! small per-key cache of derived keys.
 
 use std::fmt;
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::OnceLock;
 
 use openssl::symm::Mode;
-use parking_lot::RwLock;
 use zeroize::Zeroizing;
 
 use super::cts::{self, AesKey};
@@ -18,24 +18,47 @@ use crate::error::Result;
 /// The blocks K1 = E(n-fold(constant)), K2 = E(K1), … are the CBC encryption, with a zero IV, of
 /// n-fold(constant) followed by zero blocks (each block's input is the previous output XOR 0), so
 /// all of them come from one CBC update, in the base key's kept context.
-pub(super) fn dk(base: &AesKey, constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
+pub(super) fn dk(base: &AesKey, constant: &[u8], len: usize) -> Result<Secret> {
     let blocks = len.div_ceil(cts::BLOCK).max(1);
-    let mut out = Zeroizing::new(vec![0u8; (blocks + 1) * cts::BLOCK]);
-    out[..cts::BLOCK].copy_from_slice(&folded_block(constant));
-    base.cbc_in_place(Mode::Encrypt, &[0u8; cts::BLOCK], &mut out, blocks * cts::BLOCK)?;
-    out.truncate(len);
+    let mut out = Secret { bytes: Zeroizing::new([0u8; SECRET_MAX]), len };
+    if (blocks + 1) * cts::BLOCK > SECRET_MAX {
+        return Err(crate::error::Error::invalid(format!("a derived key of {len} bytes")));
+    }
+    out.bytes[..cts::BLOCK].copy_from_slice(&folded_block(constant));
+    base.cbc_in_place(Mode::Encrypt, &[0u8; cts::BLOCK], &mut out.bytes[..], blocks * cts::BLOCK)?;
     Ok(out)
 }
 
 /// KDF-HMAC-SHA2(key, label, context, k) of RFC 8009 §3 (one HMAC block: k ≤ the digest size).
-pub(super) fn kdf_hmac_sha2(hash: Hash, key: &[u8], label: &[u8], context: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
+pub(super) fn kdf_hmac_sha2(hash: Hash, key: &[u8], label: &[u8], context: &[u8], len: usize) -> Secret {
     kdf_with(&HmacKey::new(hash, key), label, context, len)
 }
 
 /// KDF-HMAC-SHA2 with the key already set up as an HMAC key.
-pub(super) fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) -> Zeroizing<Vec<u8>> {
+pub(super) fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) -> Secret {
     let k = ((len * 8) as u32).to_be_bytes();
-    Zeroizing::new(mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k])[..len].to_vec())
+    let d = mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k]);
+    let mut out = Secret { bytes: Zeroizing::new([0u8; SECRET_MAX]), len };
+    out.bytes[..len].copy_from_slice(&d[..len]);
+    out
+}
+
+/// Room for a derived key (at most 32 bytes, or a 48-byte PRF output) and DK's work blocks (a
+/// 32-byte key: two blocks and the spare one).
+const SECRET_MAX: usize = 48;
+
+/// A derived key or KDF output on the stack, wiped when dropped (no heap buffer per derivation).
+pub(super) struct Secret {
+    bytes: Zeroizing<[u8; SECRET_MAX]>,
+    len: usize,
+}
+
+impl Deref for Secret {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 /// The keys derived from a base key for one key usage (RFC 3961 §5.3): Kc for checksums,
@@ -83,25 +106,60 @@ pub(super) fn usage_constant(usage: u32, kind: u8) -> [u8; 5] {
     [u[0], u[1], u[2], u[3], kind]
 }
 
-/// Looks `usage` up in a small per-key cache, making and remembering the value on a miss.
-pub(super) fn cached<T>(
-    cache: &RwLock<Vec<(u32, Arc<T>)>>,
-    usage: u32,
-    make: impl FnOnce() -> Result<T>,
-) -> Result<Arc<T>> {
-    if let Some((_, v)) = cache.read().iter().find(|(u, _)| *u == usage) {
-        return Ok(v.clone());
-    }
-    let v = Arc::new(make()?);
-    let mut c = cache.write();
-    if let Some((_, existing)) = c.iter().find(|(u, _)| *u == usage) {
-        return Ok(existing.clone());
-    }
-    if c.len() < DERIVED_CACHE_MAX {
-        c.push((usage, v.clone()));
-    }
-    Ok(v)
+/// How many usages a key keeps derived keys for, per purpose (encryption, checksums): a key serves
+/// a handful (a ticket key one, a session key three or four, a GSS context key four); past that,
+/// derivations are made for each call and not kept.
+pub(super) const SLOTS: usize = 6;
+
+/// One cached derived key: its usage and the key, set once and then only read. The slots of a key
+/// fill in order, so a lookup reads them until the first empty one, without a lock (one acquire
+/// load per slot); the key is boxed so that a key whose usages are never used stays small.
+pub(super) type Slot<T> = OnceLock<(u32, Box<T>)>;
+
+/// A derived key from the cache, or made for this call only when the cache is full.
+pub(super) enum Got<'a, T> {
+    Cached(&'a T),
+    Owned(Box<T>),
 }
 
-/// How many usages a key keeps derived keys for; past that, derivations are not cached.
-const DERIVED_CACHE_MAX: usize = 16;
+impl<T> Deref for Got<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match self {
+            Got::Cached(t) => t,
+            Got::Owned(t) => t,
+        }
+    }
+}
+
+/// Looks `usage` up in a key's slots, making and remembering the value on a miss. Threads racing
+/// on one usage may each make it; the first to fill a slot wins and the others use its value.
+pub(super) fn cached<'a, T>(
+    slots: &'a [Slot<T>],
+    usage: u32,
+    make: impl FnOnce() -> Result<Box<T>>,
+) -> Result<Got<'a, T>> {
+    let mut free = slots.len();
+    for (i, s) in slots.iter().enumerate() {
+        match s.get() {
+            Some((u, v)) if *u == usage => return Ok(Got::Cached(v)),
+            Some(_) => {}
+            None => {
+                free = i;
+                break;
+            }
+        }
+    }
+    let mut v = make()?;
+    for s in &slots[free..] {
+        match s.set((usage, v)) {
+            Ok(()) => return Ok(Got::Cached(&s.get().expect("just set").1)),
+            Err((_, back)) => match s.get() {
+                Some((u, theirs)) if *u == usage => return Ok(Got::Cached(theirs)),
+                _ => v = back,
+            },
+        }
+    }
+    Ok(Got::Owned(v))
+}

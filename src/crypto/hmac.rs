@@ -21,19 +21,13 @@ pub(super) enum Hash {
 }
 
 impl Hash {
-    /// The hash's input block size.
-    fn block_size(self) -> usize {
-        match self {
-            Hash::Sha1 | Hash::Sha256 => 64,
-            Hash::Sha384 => 128,
-        }
-    }
-
     /// The hash of `data` in one call.
     pub(super) fn digest(self, data: &[u8]) -> Digest {
-        let mut s = State::new(self);
-        s.update(data);
-        s.finish()
+        match self {
+            Hash::Sha1 => digest::<Sha1>(data),
+            Hash::Sha256 => digest::<Sha256>(data),
+            Hash::Sha384 => digest::<Sha384>(data),
+        }
     }
 }
 
@@ -55,102 +49,132 @@ impl Deref for Digest {
     }
 }
 
-/// A running hash. The `openssl::sha` structs neither wipe themselves nor can be wiped through
-/// the safe API, so dropping one of these overwrites it with a fresh state (the store kept by
-/// `black_box`). That is best effort: copies the compiler makes when it moves a state are out of
-/// reach.
-#[derive(Clone)]
-enum State {
-    Sha1(Sha1),
-    Sha256(Sha256),
-    Sha384(Sha384),
+/// One of `openssl::sha`'s hash states, used through generic code so that each hash's state is
+/// copied at its own size (an enum of the three would copy SHA-384's 216 bytes for every hash).
+trait Sha: Clone + Default {
+    /// The hash's input block size.
+    const BLOCK: usize;
+    /// The digest size.
+    const LEN: usize;
+    fn update(&mut self, data: &[u8]);
+    /// Finishes into the front of `out`; the digest's by-value copy is wiped.
+    fn finish_into(self, out: &mut [u8]);
 }
 
-impl State {
-    fn new(hash: Hash) -> State {
-        match hash {
-            Hash::Sha1 => State::Sha1(Sha1::new()),
-            Hash::Sha256 => State::Sha256(Sha256::new()),
-            Hash::Sha384 => State::Sha384(Sha384::new()),
+macro_rules! sha {
+    ($t:ty, $block:expr, $len:expr) => {
+        impl Sha for $t {
+            const BLOCK: usize = $block;
+            const LEN: usize = $len;
+            #[inline(always)]
+            fn update(&mut self, data: &[u8]) {
+                <$t>::update(self, data)
+            }
+            // Inlined, so that the state is finished where it lies (not copied into an argument).
+            #[inline(always)]
+            fn finish_into(self, out: &mut [u8]) {
+                let mut d = self.finish();
+                out[..$len].copy_from_slice(&d);
+                d.zeroize();
+            }
         }
-    }
-
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            State::Sha1(s) => s.update(data),
-            State::Sha256(s) => s.update(data),
-            State::Sha384(s) => s.update(data),
-        }
-    }
-
-    /// The digest; the state left behind is a fresh one, which `drop` overwrites again.
-    fn finish(mut self) -> Digest {
-        let mut bytes = Zeroizing::new([0u8; MAX_DIGEST]);
-        let len = match &mut self {
-            State::Sha1(s) => put(&mut bytes[..], std::mem::take(s).finish()),
-            State::Sha256(s) => put(&mut bytes[..], std::mem::take(s).finish()),
-            State::Sha384(s) => put(&mut bytes[..], std::mem::take(s).finish()),
-        };
-        Digest { bytes, len }
-    }
+    };
 }
+sha!(Sha1, 64, 20);
+sha!(Sha256, 64, 32);
+sha!(Sha384, 128, 48);
 
-/// Copies a digest into the front of `out` and wipes the by-value copy it came in; its length.
-fn put<const N: usize>(out: &mut [u8], mut d: [u8; N]) -> usize {
-    out[..N].copy_from_slice(&d);
-    d.zeroize();
-    N
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        match self {
-            State::Sha1(s) => *s = Sha1::new(),
-            State::Sha256(s) => *s = Sha256::new(),
-            State::Sha384(s) => *s = Sha384::new(),
-        }
-        black_box(&*self);
-    }
+fn digest<S: Sha>(data: &[u8]) -> Digest {
+    let mut s = S::default();
+    s.update(data);
+    let mut d = Digest { bytes: Zeroizing::new([0u8; MAX_DIGEST]), len: S::LEN };
+    s.finish_into(&mut d.bytes[..]);
+    d
 }
 
 /// An HMAC key with the inner and outer pads already absorbed, so each MAC costs two state copies
 /// and the hashing of the message and of the inner digest.
-pub(super) struct HmacKey {
-    inner: State,
-    outer: State,
+///
+/// The `openssl::sha` structs neither wipe themselves nor can be wiped through the safe API, so
+/// dropping a key overwrites its two states with fresh ones (the stores kept by `black_box`). That
+/// is best effort: copies the compiler makes when it moves a state, and the finished states of
+/// each MAC (consumed by `finish`), are out of reach.
+// Boxing the SHA-384 pair would add an allocation per key; a key lives in its own boxed slot.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum HmacKey {
+    Sha1(Sha1, Sha1),
+    Sha256(Sha256, Sha256),
+    Sha384(Sha384, Sha384),
 }
 
 impl HmacKey {
     /// The HMAC key for `key` (hashed first when longer than the hash's block, as RFC 2104 says).
+    /// The states are made where they stay and the pads absorbed in place (no state is moved).
     pub(super) fn new(hash: Hash, key: &[u8]) -> HmacKey {
-        let block = hash.block_size();
-        let mut k = Zeroizing::new([0u8; 128]);
-        if key.len() > block {
-            let d = hash.digest(key);
-            k[..d.len()].copy_from_slice(&d);
-        } else {
-            k[..key.len()].copy_from_slice(key);
+        let mut k = match hash {
+            Hash::Sha1 => HmacKey::Sha1(Default::default(), Default::default()),
+            Hash::Sha256 => HmacKey::Sha256(Default::default(), Default::default()),
+            Hash::Sha384 => HmacKey::Sha384(Default::default(), Default::default()),
+        };
+        match &mut k {
+            HmacKey::Sha1(i, o) => absorb_pads(i, o, key),
+            HmacKey::Sha256(i, o) => absorb_pads(i, o, key),
+            HmacKey::Sha384(i, o) => absorb_pads(i, o, key),
         }
-        let mut pad = Zeroizing::new([0u8; 128]);
-        let mut inner = State::new(hash);
-        let mut outer = inner.clone();
-        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x36);
-        inner.update(&pad[..block]);
-        pad.iter_mut().zip(k.iter()).for_each(|(p, b)| *p = b ^ 0x5c);
-        outer.update(&pad[..block]);
-        HmacKey { inner, outer }
+        k
     }
 
     /// The MAC of the concatenation of `parts`.
     pub(super) fn mac(&self, parts: &[&[u8]]) -> Digest {
-        let mut h = self.inner.clone();
-        for p in parts {
-            h.update(p);
+        match self {
+            HmacKey::Sha1(i, o) => mac::<Sha1>(i, o, parts),
+            HmacKey::Sha256(i, o) => mac::<Sha256>(i, o, parts),
+            HmacKey::Sha384(i, o) => mac::<Sha384>(i, o, parts),
         }
-        let inner = h.finish();
-        let mut o = self.outer.clone();
-        o.update(&inner);
-        o.finish()
+    }
+}
+
+/// Absorbs the key's inner and outer pads into fresh states. The key block is XORed in place into
+/// the inner pad, then into the outer one, and wiped: one block of key material on the stack.
+fn absorb_pads<S: Sha>(inner: &mut S, outer: &mut S, key: &[u8]) {
+    let mut k = [0u8; 128];
+    if key.len() > S::BLOCK {
+        let d = digest::<S>(key);
+        k[..d.len()].copy_from_slice(&d);
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let k = &mut k[..S::BLOCK];
+    k.iter_mut().for_each(|b| *b ^= 0x36);
+    inner.update(k);
+    k.iter_mut().for_each(|b| *b ^= 0x36 ^ 0x5c);
+    outer.update(k);
+    k.zeroize();
+}
+
+/// HMAC from the padded states: the inner hash of `parts`, then the outer hash of it, both
+/// finished into the one output buffer.
+fn mac<S: Sha>(inner: &S, outer: &S, parts: &[&[u8]]) -> Digest {
+    let mut d = Digest { bytes: Zeroizing::new([0u8; MAX_DIGEST]), len: S::LEN };
+    let mut h = inner.clone();
+    for p in parts {
+        h.update(p);
+    }
+    h.finish_into(&mut d.bytes[..]);
+    let mut o = outer.clone();
+    o.update(&d.bytes[..S::LEN]);
+    o.finish_into(&mut d.bytes[..]);
+    d
+}
+
+impl Drop for HmacKey {
+    fn drop(&mut self) {
+        match self {
+            HmacKey::Sha1(i, o) => (*i, *o) = Default::default(),
+            HmacKey::Sha256(i, o) => (*i, *o) = Default::default(),
+            HmacKey::Sha384(i, o) => (*i, *o) = Default::default(),
+        }
+        black_box(&*self);
     }
 }
 

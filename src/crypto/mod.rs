@@ -19,10 +19,10 @@ mod nfold;
 pub mod usage;
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use openssl::symm::Mode;
-use parking_lot::RwLock;
 use zeroize::{Zeroize, Zeroizing};
 
 pub use nfold::nfold;
@@ -31,22 +31,33 @@ use crate::error::{Error, ErrorCode, Result};
 
 use self::cts::AesKey;
 pub use self::derive::DerivedKeys;
-use self::derive::{cached, dk, kdf_hmac_sha2, kdf_with, usage_constant, EncKeys};
+use self::derive::{cached, dk, kdf_hmac_sha2, kdf_with, usage_constant, EncKeys, Got, Secret, Slot, SLOTS};
 use self::enctype::Family;
 pub use self::enctype::{checksum_type, Enctype, MAX_ITERATIONS};
 use self::hmac::HmacKey;
 
+/// The longest key of a supported enctype (AES-256).
+const MAX_KEY: usize = 32;
+
 struct KeyInner {
     enctype: Enctype,
-    bytes: Zeroizing<Vec<u8>>,
+    /// The key: its first `enctype.key_len()` bytes.
+    bytes: Zeroizing<[u8; MAX_KEY]>,
+    /// The base key set up for derivations (and prf), on first use: its AES contexts (RFC 3962)
+    /// or its HMAC pads (RFC 8009).
+    base: OnceLock<Base>,
     /// Ke + Ki per usage (encryption), derived on first use.
-    enc: RwLock<Vec<(u32, Arc<EncKeys>)>>,
+    enc: [Slot<EncKeys>; SLOTS],
     /// Kc per usage (checksums), derived on first use.
-    cksum: RwLock<Vec<(u32, Arc<HmacKey>)>>,
-    /// RFC 3962: the base key with its kept AES contexts, shared by every derivation from it.
-    base_aes: OnceLock<AesKey>,
-    /// RFC 8009: the base key as an HMAC key, shared by every derivation from it.
-    base_mac: OnceLock<HmacKey>,
+    cksum: [Slot<HmacKey>; SLOTS],
+}
+
+/// A base key ready for derivations, shared by every derivation from it.
+enum Base {
+    /// RFC 3962: the key with its kept AES contexts (DK).
+    Aes(AesKey),
+    /// RFC 8009: the key as an HMAC key (KDF-HMAC-SHA2).
+    Mac(HmacKey),
 }
 
 /// A Kerberos key (an RFC 4120 EncryptionKey): enctype + key bytes.
@@ -67,16 +78,16 @@ impl Key {
                 format!("a {} key has {} bytes, not {}", enctype.name(), enctype.key_len(), bytes.len()),
             ));
         }
-        Ok(Key {
-            inner: Arc::new(KeyInner {
-                enctype,
-                bytes: Zeroizing::new(bytes.to_vec()),
-                enc: RwLock::new(Vec::new()),
-                cksum: RwLock::new(Vec::new()),
-                base_aes: OnceLock::new(),
-                base_mac: OnceLock::new(),
-            }),
-        })
+        let mut inner = Arc::new(KeyInner {
+            enctype,
+            bytes: Zeroizing::new([0; MAX_KEY]),
+            base: OnceLock::new(),
+            enc: Default::default(),
+            cksum: Default::default(),
+        });
+        // Copied into place, not moved in: a moved array would leave a copy of the key behind.
+        Arc::get_mut(&mut inner).expect("just made").bytes[..bytes.len()].copy_from_slice(bytes);
+        Ok(Key { inner })
     }
 
     /// A key from an enctype number and raw bytes (as found in an EncryptionKey).
@@ -86,9 +97,10 @@ impl Key {
 
     /// A fresh random key (random-to-key over OpenSSL's CSPRNG).
     pub fn random(enctype: Enctype) -> Result<Key> {
-        let mut b = Zeroizing::new(vec![0u8; enctype.key_len()]);
-        random_bytes(&mut b)?;
-        Key::new(enctype, &b)
+        let mut b = Zeroizing::new([0u8; MAX_KEY]);
+        let b = &mut b[..enctype.key_len()];
+        random_bytes(b)?;
+        Key::new(enctype, b)
     }
 
     /// string-to-key: the long-term key for `password` with `salt`; `s2kparams` as found in
@@ -135,50 +147,50 @@ impl Key {
 
     /// The raw key bytes. Handle with care: copy them only into zeroizing storage.
     pub fn bytes(&self) -> &[u8] {
-        &self.inner.bytes
+        &self.inner.bytes[..self.inner.enctype.key_len()]
+    }
+
+    /// The base key set up for this enctype's derivations, on first use.
+    fn base(&self) -> &Base {
+        self.inner.base.get_or_init(|| match self.enctype().family() {
+            Family::Sha1 => Base::Aes(AesKey::new(self.bytes())),
+            Family::Sha2 => Base::Mac(HmacKey::new(self.enctype().hash(), self.bytes())),
+        })
     }
 
     /// Derives one key of `len` bytes for `constant` from this key.
-    fn derive(&self, constant: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>> {
-        let e = self.enctype();
-        match e.family() {
-            Family::Sha1 => dk(self.base_aes(), constant, len),
-            Family::Sha2 => {
-                let mac = self.inner.base_mac.get_or_init(|| HmacKey::new(e.hash(), &self.inner.bytes));
-                Ok(kdf_with(mac, constant, &[], len))
-            }
+    fn derive(&self, constant: &[u8], len: usize) -> Result<Secret> {
+        match self.base() {
+            Base::Aes(aes) => dk(aes, constant, len),
+            Base::Mac(mac) => Ok(kdf_with(mac, constant, &[], len)),
         }
-    }
-
-    fn base_aes(&self) -> &AesKey {
-        self.inner.base_aes.get_or_init(|| AesKey::new(&self.inner.bytes))
     }
 
     /// Kc, Ke and Ki for `usage` (computed afresh; for tests and inspection).
     pub fn derived(&self, usage: u32) -> Result<DerivedKeys> {
         let e = self.enctype();
+        let v = |s: Secret| Zeroizing::new(s.to_vec());
         Ok(DerivedKeys {
-            kc: self.derive(&usage_constant(usage, 0x99), e.ki_len())?,
-            ke: self.derive(&usage_constant(usage, 0xAA), e.key_len())?,
-            ki: self.derive(&usage_constant(usage, 0x55), e.ki_len())?,
+            kc: v(self.derive(&usage_constant(usage, 0x99), e.ki_len())?),
+            ke: v(self.derive(&usage_constant(usage, 0xAA), e.key_len())?),
+            ki: v(self.derive(&usage_constant(usage, 0x55), e.ki_len())?),
         })
     }
 
-    fn enc_keys(&self, usage: u32) -> Result<Arc<EncKeys>> {
+    fn enc_keys(&self, usage: u32) -> Result<Got<'_, EncKeys>> {
         cached(&self.inner.enc, usage, || {
             let e = self.enctype();
             let ki = self.derive(&usage_constant(usage, 0x55), e.ki_len())?;
-            Ok(EncKeys {
-                ke: AesKey::new(&self.derive(&usage_constant(usage, 0xAA), e.key_len())?),
-                ki_mac: HmacKey::new(e.hash(), &ki),
-            })
+            let ke = self.derive(&usage_constant(usage, 0xAA), e.key_len())?;
+            // Boxed here, so that the keys are built in place rather than moved into the box.
+            Ok(Box::new(EncKeys { ke: AesKey::new(&ke), ki_mac: HmacKey::new(e.hash(), &ki) }))
         })
     }
 
-    fn cksum_key(&self, usage: u32) -> Result<Arc<HmacKey>> {
+    fn cksum_key(&self, usage: u32) -> Result<Got<'_, HmacKey>> {
         cached(&self.inner.cksum, usage, || {
             let e = self.enctype();
-            Ok(HmacKey::new(e.hash(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?))
+            Ok(Box::new(HmacKey::new(e.hash(), &self.derive(&usage_constant(usage, 0x99), e.ki_len())?)))
         })
     }
 
@@ -231,6 +243,13 @@ impl Key {
             if !openssl::memcmp::eq(&mac[..h], tag) {
                 return Err(Error::integrity("ciphertext modified or wrong key"));
             }
+            if c.len() > 2 * cts::BLOCK {
+                // The MAC covers the ciphertext, so the confounder is not needed: the blocks after
+                // the first are the CTS encryption of the plaintext with the first as IV (the
+                // stealing only involves the last two), decrypted straight into the result.
+                let (first, rest) = c.split_at(cts::BLOCK);
+                return d.ke.decrypt(first.try_into().expect("one block"), rest);
+            }
         }
         let mut plain = d.ke.decrypt(&iv, c)?;
         if e.family() == Family::Sha1 {
@@ -274,19 +293,25 @@ impl Key {
             Family::Sha1 => {
                 let digest = e.hash().digest(input);
                 let tmp: [u8; cts::BLOCK] = digest[..cts::BLOCK].try_into().expect("16 of 20 bytes");
-                let kp = dk(self.base_aes(), b"prf", e.key_len())?;
+                let kp = self.derive(b"prf", e.key_len())?;
                 Ok(Zeroizing::new(AesKey::new(&kp).block(Mode::Encrypt, &tmp)?.to_vec()))
             }
             Family::Sha2 => {
                 let len = if e == Enctype::Aes256CtsHmacSha384192 { 48 } else { 32 };
-                Ok(kdf_hmac_sha2(e.hash(), self.bytes(), b"prf", input, len))
+                let out = match self.base() {
+                    Base::Mac(mac) => kdf_with(mac, b"prf", input, len),
+                    Base::Aes(_) => kdf_hmac_sha2(e.hash(), self.bytes(), b"prf", input, len),
+                };
+                Ok(Zeroizing::new(out.to_vec()))
             }
         }
     }
 }
 
-/// How many random bytes a thread draws from OpenSSL at a time for [`random_bytes`].
-const RANDOM_POOL: usize = 512;
+/// How many random bytes a thread draws from OpenSSL at a time for [`random_bytes`]: a TGS
+/// exchange takes 64 (a session key, two confounders), so one refill serves 32 of them (at 512
+/// bytes, 8: a refill every 8 was ~650 instructions per TGS; 4096 would save only ~40 more).
+const RANDOM_POOL: usize = 2048;
 
 /// A thread's supply of CSPRNG output for [`random_bytes`]: bytes handed out are wiped from it,
 /// the rest is wiped when the thread ends (`Zeroizing`).
@@ -294,14 +319,52 @@ struct RandomPool {
     bytes: Zeroizing<[u8; RANDOM_POOL]>,
     /// Bytes of `bytes` already handed out (and wiped).
     used: usize,
-    /// The process the bytes were drawn in: a forked child draws its own, never its parent's.
-    pid: u32,
+    /// The process the bytes were drawn in ([`process_generation`]): a forked child draws its own,
+    /// never its parent's.
+    generation: u64,
 }
 
 thread_local! {
     /// This thread's [`RandomPool`] (empty until the first draw).
     static POOL: std::cell::RefCell<RandomPool> =
-        std::cell::RefCell::new(RandomPool { bytes: Zeroizing::new([0; RANDOM_POOL]), used: RANDOM_POOL, pid: 0 });
+        std::cell::RefCell::new(RandomPool { bytes: Zeroizing::new([0; RANDOM_POOL]), used: RANDOM_POOL, generation: 0 });
+}
+
+/// Forks this process has gone through: one more in each child, from a `pthread_atfork` handler.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// The `pthread_atfork` child handler: runs in the child, in `fork`, before `fork` returns there.
+extern "C" fn count_fork() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Registers [`count_fork`] with `pthread_atfork`, once per process; false if that failed.
+///
+/// The crate's one `unsafe` block. Sound because `pthread_atfork` only stores the function
+/// pointers it is given (no pointer of ours is dereferenced), the handler is a plain `extern "C"`
+/// function with no captured state that cannot unwind (an atomic add), and an atomic add is
+/// async-signal-safe, as a handler in the child of a multithreaded process must be. A handler
+/// registered in a parent stays registered in its children (POSIX), so grandchildren count too.
+/// The registration is never undone by us; if ktix is a shared library that gets unloaded, glibc
+/// drops the handler with it (its `pthread_atfork` is linked into the caller and registers under
+/// the caller's `__dso_handle`, which `dlclose` unregisters), so no handler outlives its code.
+#[allow(unsafe_code)]
+fn watch_forks() -> bool {
+    static WATCHING: OnceLock<bool> = OnceLock::new();
+    // SAFETY: see above.
+    *WATCHING.get_or_init(|| unsafe { libc::pthread_atfork(None, None, Some(count_fork)) } == 0)
+}
+
+/// Which process the calling thread runs in, as far as handing out random bytes goes: the fork
+/// count since the first call (no system call), or the process id if the fork handler could not
+/// be registered (a `getpid` system call: about 1-3 % of a TGS exchange).
+fn process_generation() -> u64 {
+    if watch_forks() {
+        // Above any process id, so that the two kinds of value never meet.
+        (1 << 32) + FORKS.load(Ordering::Relaxed)
+    } else {
+        u64::from(std::process::id())
+    }
 }
 
 /// Fills `out` from OpenSSL's CSPRNG (the DRBG `RAND_bytes` serves) for session keys and
@@ -309,8 +372,8 @@ thread_local! {
 /// re-keys after every call: ~6,700 instructions for 16 or 32 bytes), so a thread draws
 /// [`RANDOM_POOL`] bytes at once and hands them out in order, wiping each byte it hands out; a
 /// request larger than half the pool goes to OpenSSL directly. The pool is per thread and per
-/// process (refilled when the process id changes, so a forked child never repeats its parent's
-/// bytes).
+/// process (refilled when [`process_generation`] changes, so a forked child never repeats its
+/// parent's bytes).
 pub(crate) fn random_bytes(out: &mut [u8]) -> Result<()> {
     if out.len() > RANDOM_POOL / 2 {
         openssl::rand::rand_bytes(out)?;
@@ -318,11 +381,11 @@ pub(crate) fn random_bytes(out: &mut [u8]) -> Result<()> {
     }
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();
-        let pid = std::process::id();
-        if pool.used + out.len() > RANDOM_POOL || pool.pid != pid {
+        let generation = process_generation();
+        if pool.used + out.len() > RANDOM_POOL || pool.generation != generation {
             openssl::rand::rand_bytes(&mut pool.bytes[..])?;
             pool.used = 0;
-            pool.pid = pid;
+            pool.generation = generation;
         }
         let start = pool.used;
         let taken = &mut pool.bytes[start..start + out.len()];
@@ -399,7 +462,7 @@ mod tests {
     fn random_bytes_never_repeat_and_are_wiped_from_the_pool() {
         let mut seen = std::collections::HashSet::new();
         // Several refills of the pool, in sizes that do not divide it, and one past its half.
-        for len in [16usize, 32, 24, 7, 16, 300].iter().cycle().take(200) {
+        for len in [16usize, 32, 24, 7, 16, RANDOM_POOL / 2 + 1].iter().cycle().take(600) {
             let mut b = vec![0u8; *len];
             random_bytes(&mut b).unwrap();
             assert!(seen.insert(b), "a repeated draw of {len} bytes");
@@ -413,6 +476,58 @@ mod tests {
             assert!(pool.bytes[..pool.used].iter().all(|&x| x == 0));
             assert!(pool.bytes[pool.used..].iter().any(|&x| x != 0));
         });
+    }
+
+    /// The derived-key slots: more usages than slots (the rest made per call), used from several
+    /// threads at once, give what a fresh key gives; each usage is kept once.
+    #[test]
+    fn derived_keys_beyond_the_slots_and_from_several_threads() {
+        let n = 2 * SLOTS as u32 + 3;
+        for e in Enctype::ALL {
+            let k = Key::random(e).unwrap();
+            std::thread::scope(|s| {
+                for t in 0..3u32 {
+                    let k = &k;
+                    s.spawn(move || {
+                        for usage in (0..n).map(|u| (u * 7 + t) % n) {
+                            let fresh = Key::new(e, k.bytes()).unwrap();
+                            let c = k.encrypt(usage, b"data").unwrap();
+                            assert_eq!(&fresh.decrypt(usage, &c).unwrap()[..], b"data");
+                            let c = fresh.encrypt(usage, b"more data").unwrap();
+                            assert_eq!(&k.decrypt(usage, &c).unwrap()[..], b"more data");
+                            let m = k.checksum(usage, b"x").unwrap();
+                            assert_eq!(m, fresh.checksum(usage, b"x").unwrap());
+                        }
+                    });
+                }
+            });
+            for usages in [
+                k.inner.enc.iter().filter_map(|s| s.get().map(|(u, _)| *u)).collect::<Vec<_>>(),
+                k.inner.cksum.iter().filter_map(|s| s.get().map(|(u, _)| *u)).collect(),
+            ] {
+                let mut unique = usages.clone();
+                unique.sort_unstable();
+                unique.dedup();
+                assert_eq!((usages.len(), unique.len()), (SLOTS, SLOTS), "{usages:?}");
+            }
+        }
+    }
+
+    /// What the fork handler does in a child (one more fork) makes the next draw refill the pool:
+    /// the bytes the parent would have handed out next are not handed out.
+    #[test]
+    fn a_fork_refills_the_random_pool() {
+        assert!(watch_forks(), "pthread_atfork registration");
+        let mut b = [0u8; 16];
+        count_fork();
+        random_bytes(&mut b).unwrap();
+        let next: [u8; 16] = POOL.with(|p| p.borrow().bytes[16..32].try_into().unwrap());
+        let before = process_generation();
+        count_fork();
+        assert_ne!(process_generation(), before);
+        random_bytes(&mut b).unwrap();
+        assert_ne!(b, next);
+        POOL.with(|p| assert_eq!(p.borrow().used, 16, "refilled"));
     }
 
     #[test]
