@@ -87,6 +87,15 @@ fn into_vec(o: wire::OctetString) -> Vec<u8> {
     Vec::from(held)
 }
 
+/// The protocol version of the borrowed message forms (`wire::PVNO`, as their `i32` fields hold it).
+pub(crate) const PVNO: i32 = wire::PVNO as i32;
+
+/// The EncryptionKey of a [`Key`], borrowed, to be written into a message's (zeroizing)
+/// plaintext without a copy of the key to wipe.
+pub fn key_bytes(key: &Key) -> wire::KeyBytes<'_> {
+    wire::KeyBytes { etype: key.enctype().id(), value: key.bytes() }
+}
+
 /// The EncryptionKey of a [`Key`], to be sealed into a message.
 pub fn encryption_key(key: &Key) -> EncryptionKey {
     EncryptionKey { r#type: key.enctype().id(), value: wire::octets(key.bytes().to_vec()) }

@@ -349,7 +349,7 @@ impl Dec for GeneralString {
         let c = d.primitive(GENERAL_STRING)?;
         // GeneralString's alphabet is every octet but 0x80..=0xA0 (rasn's rule); checked here so
         // the string is built with one copy.
-        if c.iter().any(|b| (0x80..=0xa0).contains(b)) {
+        if !super::in_general_string(c) {
             return bad("octet outside GeneralString");
         }
         let mut s = GeneralString::default();

@@ -16,6 +16,10 @@ use rasn::types::{GeneralString, Integer};
 pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
 pub use codec::{FromDer, ToDer};
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
+pub use enc::{
+    ApReqOut, AsRepOut, AuthenticatorOut, EncAsRepPartOut, EncKdcRepPartOut, EncTgsRepPartOut, EncTicketPartOut,
+    KdcRepOut, KeyBytes, LastReqEntry, Name, RawDer, Str, TgsRepOut, TicketOut,
+};
 use rasn::types::BitString;
 pub use rasn_kerberos::{
     AdIfRelevant, ApOptions, ApRep, ApReq, AsRep, AsReq, Authenticator, AuthorizationData, AuthorizationDataValue,
@@ -173,10 +177,28 @@ pub fn check_header(pvno: &Integer, mtype: &Integer, want: u8) -> Result<()> {
     Ok(())
 }
 
+/// Whether `bytes` are all in GeneralString's alphabet: every octet but 0x80..=0xA0 (rasn's rule).
+pub(crate) fn in_general_string(bytes: &[u8]) -> bool {
+    !bytes.iter().any(|b| (0x80..=0xa0).contains(b))
+}
+
+/// `Ok` when a KerberosString can carry `s`: bytes outside GeneralString's alphabet (0x80–0xA0)
+/// are refused.
+pub(crate) fn check_kstring(s: &str) -> Result<()> {
+    if in_general_string(s.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("{s:?} cannot be carried in a KerberosString")))
+    }
+}
+
 /// A KerberosString from text. Bytes outside GeneralString's alphabet (0x80–0xA0) are refused.
 pub fn kstring(s: &str) -> Result<KerberosString> {
-    GeneralString::from_bytes(s.as_bytes())
-        .map_err(|_| Error::invalid(format!("{s:?} cannot be carried in a KerberosString")))
+    check_kstring(s)?;
+    // Checked above: built with one copy, without rasn's per-character check.
+    let mut k = GeneralString::default();
+    *k = s.as_bytes().to_vec();
+    Ok(k)
 }
 
 /// The text of a KerberosString (UTF-8, else Latin-1 as MIT passes bytes through).
