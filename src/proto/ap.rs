@@ -13,11 +13,14 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
 use crate::wire::{
-    self, ap_options, msg_type, ticket_flags as tf, ApRep, ApReq, ApReqOut, Authenticator, AuthenticatorOut,
-    AuthorizationData, Checksum, EncApRepPart, FlagBits, Flags, Name, RawDer, Str, Ticket,
+    self, ap_options, msg_type, ticket_flags as tf, ApRep, ApReq, ApReqOut, AuthenticatorOut, AuthorizationData,
+    Checksum, EncApRepPart, FlagBits, Flags, Name, RawDer, Str, Ticket,
 };
 
-use super::{encryption_key, key_bytes, open, open_ticket, seal, take_key, wipe_key, TicketContents, PVNO};
+use super::{
+    encryption_key, key_bytes, key_from_bytes, open, open_bytes, open_ticket, seal, take_key, wipe_key, TicketContents,
+    PVNO,
+};
 
 /// The checksum an authenticator carries.
 #[derive(Clone, Copy, Debug)]
@@ -157,10 +160,23 @@ pub struct OpenedApReq<'a> {
     kvno: u32,
     ticket_enctype: Enctype,
     ticket: TicketContents,
-    auth: Authenticator,
+    auth: OpenedAuthenticator,
     subkey: Option<Key>,
     /// The authenticator's ciphertext: its fingerprint is what a replay cache remembers.
     sealed_authenticator: &'a [u8],
+}
+
+/// What [`OpenedApReq::verify`] checks of the authenticator, decoded straight into our types
+/// (`wire::decode_authenticator`); the client's name is kept as made, an error included, so
+/// that the checks fail in their order (the version first).
+struct OpenedAuthenticator {
+    vno: wire::Integer,
+    client: Result<Principal>,
+    cksum: Option<Checksum>,
+    cusec: wire::Integer,
+    ctime: Time,
+    seq_number: Option<u32>,
+    authorization_data: Option<AuthorizationData>,
 }
 
 /// An AP-REQ that passed every check.
@@ -208,9 +224,21 @@ pub fn open_ap_req<'a>(
     let TicketKey { key, kvno } = key_for(&server, enc.etype, enc.kvno)?;
     let ticket_enctype = key.enctype();
     let ticket = open_ticket(&req.ticket, &key)?;
-    let mut auth: Authenticator =
-        open(&ticket.session_key, auth_usage, &req.authenticator).map_err(|e| e.context("authenticator"))?;
-    let subkey = auth.subkey.as_mut().map(take_key).transpose()?;
+    let plain =
+        open_bytes(&ticket.session_key, auth_usage, &req.authenticator).map_err(|e| e.context("authenticator"))?;
+    // Decoded straight into our types; the subkey is read from the plaintext (wiped on drop)
+    // into the Key, no other copy made.
+    let decoded = wire::decode_authenticator(&plain).map_err(|e| e.context("authenticator"))?;
+    let subkey = decoded.subkey.map(key_from_bytes).transpose()?;
+    let auth = OpenedAuthenticator {
+        client: decoded.cname.principal(decoded.crealm),
+        vno: decoded.authenticator_vno,
+        cksum: decoded.cksum,
+        cusec: decoded.cusec,
+        ctime: decoded.ctime,
+        seq_number: decoded.seq_number,
+        authorization_data: decoded.authorization_data,
+    };
     Ok(OpenedApReq {
         options,
         server,
@@ -247,15 +275,15 @@ impl OpenedApReq<'_> {
     /// remembered — not a replay.
     pub fn verify(self, now: Time, check: &ApReqCheck<'_>) -> Result<VerifiedApReq> {
         let OpenedApReq { options, server, kvno, ticket_enctype, ticket, auth, subkey, sealed_authenticator } = self;
-        if wire::int_value(&auth.authenticator_vno, "authenticator-vno")? != wire::PVNO {
+        if wire::int_value(&auth.vno, "authenticator-vno")? != wire::PVNO {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "authenticator version is not 5"));
         }
-        let client = wire::principal_from(&auth.cname, &auth.crealm)?;
+        let client = auth.client?;
         if client != ticket.client {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "ticket and authenticator name different clients"));
         }
         let skew = check.clock_skew.max(0);
-        let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
+        let ctime = Time::from_unix_parts(auth.ctime.unix(), wire::micros(&auth.cusec)?);
         if !ctime.within_secs(now, skew) {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
         }

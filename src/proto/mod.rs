@@ -59,7 +59,12 @@ pub fn open<T: wire::FromDer>(key: &Key, usage: u32, data: &EncryptedData) -> Re
 
 /// A [`Key`] from a decoded EncryptionKey; the decoded bytes are not kept.
 pub fn key_from(ek: &EncryptionKey) -> Result<Key> {
-    Key::new(Enctype::from_i32(ek.r#type)?, &ek.value)
+    key_from_bytes(wire::KeyBytes { etype: ek.r#type, value: &ek.value })
+}
+
+/// [`key_from`] for an EncryptionKey borrowed from a plaintext.
+pub fn key_from_bytes(ek: wire::KeyBytes<'_>) -> Result<Key> {
+    Key::new(Enctype::from_i32(ek.etype)?, ek.value)
         .map_err(|e| Error::new(ErrorCode::KTIX_ERR_MALFORMED, format!("session key: {}", e.message())))
 }
 

@@ -5,11 +5,10 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
 use crate::wire::{
-    self, AuthorizationData, EncTicketPart, EncTicketPartOut, FlagBits, Flags, HostAddresses, Name, Str, Ticket,
-    TicketOut, TransitedEncoding,
+    self, AuthorizationData, EncTicketPartOut, Flags, HostAddresses, Name, Str, Ticket, TicketOut, TransitedEncoding,
 };
 
-use super::{key_bytes, open, seal, take_key, PVNO};
+use super::{key_bytes, key_from_bytes, open_bytes, seal, PVNO};
 
 /// What a ticket says, in our own types.
 #[derive(Clone, Debug)]
@@ -74,16 +73,18 @@ pub fn open_ticket(ticket: &Ticket, server_key: &Key) -> Result<TicketContents> 
     if wire::int_value(&ticket.tkt_vno, "tkt-vno")? != wire::PVNO {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "ticket version is not 5"));
     }
-    let mut part: EncTicketPart = open(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
-    let session_key = take_key(&mut part.key)?;
+    let plain = open_bytes(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
+    // Decoded straight into our types; the session key is read from the plaintext (wiped on
+    // drop) into the Key, no other copy made.
+    let part = wire::decode_enc_ticket_part(&plain).map_err(|e| e.context("ticket"))?;
     Ok(TicketContents {
-        flags: Flags::from_bits(&part.flags.0),
-        session_key,
-        client: wire::principal_from(&part.cname, &part.crealm)?,
-        auth_time: wire::time_from(&part.auth_time),
-        start_time: wire::opt_time(&part.start_time),
-        end_time: wire::time_from(&part.end_time),
-        renew_till: wire::opt_time(&part.renew_till),
+        flags: part.flags,
+        session_key: key_from_bytes(part.key)?,
+        client: part.cname.principal(part.crealm)?,
+        auth_time: part.auth_time,
+        start_time: part.start_time,
+        end_time: part.end_time,
+        renew_till: part.renew_till,
         addresses: part.caddr,
         authorization_data: part.authorization_data,
         transited: part.transited,

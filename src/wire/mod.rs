@@ -10,11 +10,15 @@ mod der;
 mod enc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-pub use rasn::types::OctetString;
-use rasn::types::{GeneralString, Integer};
+use rasn::types::GeneralString;
+pub use rasn::types::{Integer, OctetString};
 
 pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
 pub use codec::{FromDer, ToDer};
+pub use dec::{
+    authenticator_paths_agree, decode_authenticator, decode_enc_ticket_part, enc_ticket_part_paths_agree,
+    AuthenticatorIn, EncTicketPartIn, NameIn,
+};
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
 pub use enc::{
     ApReqOut, AsRepOut, AuthenticatorOut, EncAsRepPartOut, EncKdcRepPartOut, EncTgsRepPartOut, EncTicketPartOut,
@@ -211,8 +215,21 @@ pub fn kstring_text(s: &KerberosString) -> String {
 pub fn kstring_into_text(s: KerberosString) -> String {
     match String::from_utf8(s.into_vec()) {
         Ok(t) => t,
-        Err(e) => e.as_bytes().iter().map(|&b| b as char).collect(),
+        Err(e) => latin1(e.as_bytes()),
     }
+}
+
+/// [`kstring_text`] of a KerberosString's bytes.
+pub(crate) fn bytes_text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(t) => t.to_owned(),
+        Err(_) => latin1(b),
+    }
+}
+
+/// Bytes that are not UTF-8, read as Latin-1 (MIT passes such names through).
+fn latin1(b: &[u8]) -> String {
+    b.iter().map(|&b| b as char).collect()
 }
 
 /// The PrincipalName (name type and components) of a principal.
