@@ -276,6 +276,15 @@ impl FlagBits for Flags {
     }
 
     fn from_bits(bits: &KerberosFlags) -> Flags {
+        // The usual case, 32 bits or more from an octet boundary: the first four octets as they
+        // are, not bit by bit.
+        if let Some(first) = bits.get(..32) {
+            if let Some((None, body, None)) = first.domain().region() {
+                if let Ok(word) = <[u8; 4]>::try_from(body) {
+                    return Flags(u32::from_be_bytes(word));
+                }
+            }
+        }
         let mut v = 0u32;
         for (i, b) in bits.iter().take(32).enumerate() {
             if *b {
@@ -296,6 +305,19 @@ mod tests {
         assert_eq!(time_from(&kerberos_time(t)), t);
         let enc = encode(&kerberos_time(t)).unwrap();
         assert_eq!(&enc[2..], b"20231114221320Z");
+    }
+
+    #[test]
+    fn flags_from_any_bit_string() {
+        let whole = BitString::from_vec(vec![0xa5, 0x5a, 0xc3, 0x3c, 0xff, 0x01]);
+        for start in 0..9 {
+            for len in [0, 1, 31, 32, 33, 39] {
+                // Aligned (start 0) and misaligned slices, shorter and longer than 32 bits.
+                let bits: BitString = whole[start..start + len].to_bitvec();
+                let want = (0..len.min(32)).filter(|&i| whole[start + i]).fold(0u32, |v, i| v | 0x8000_0000 >> i);
+                assert_eq!(Flags::from_bits(&bits), Flags(want), "{start} {len}");
+            }
+        }
     }
 
     #[test]
