@@ -146,7 +146,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         sname: ticket.sname,
         caddr: contents.addresses.as_ref(),
     });
-    let enc_part = proto::seal(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno))?;
+    let enc_part = proto::seal_out(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno))?;
     let rep = AsRepOut(KdcRepOut {
         pvno: wire::PVNO as i32,
         msg_type: msg_type::AS_REP.into(),

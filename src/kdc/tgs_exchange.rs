@@ -221,8 +221,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     });
     // The reply is sealed in the authenticator subkey when there is one (usage 9), else the TGT session key (8).
     let enc_part = match &subkey {
-        Some(k) => proto::seal(k, usage::TGS_REP_ENC_PART_SUBKEY, &part, None),
-        None => proto::seal(&tgt.session_key, usage::TGS_REP_ENC_PART_SESSION, &part, None),
+        Some(k) => proto::seal_out(k, usage::TGS_REP_ENC_PART_SUBKEY, &part, None),
+        None => proto::seal_out(&tgt.session_key, usage::TGS_REP_ENC_PART_SESSION, &part, None),
     }?;
     let rep = TgsRepOut(KdcRepOut {
         pvno: wire::PVNO as i32,

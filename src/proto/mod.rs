@@ -21,17 +21,27 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
-use crate::wire::{self, EncryptedData, EncryptionKey};
+use crate::wire::{self, EncryptedData, EncryptedDataOut, EncryptionKey};
 
 /// Encodes `value` and encrypts it in `key` for `usage` into an EncryptedData carrying `kvno`.
 pub fn seal<T: wire::ToDer>(key: &Key, usage: u32, value: &T, kvno: Option<u32>) -> Result<EncryptedData> {
+    seal_out(key, usage, value, kvno).map(EncryptedData::from)
+}
+
+/// [`seal`] into the form the borrowed messages (`wire::TicketOut`, `wire::KdcRepOut`) carry:
+/// the cipher text stays the `Vec` encryption made.
+pub fn seal_out<T: wire::ToDer>(key: &Key, usage: u32, value: &T, kvno: Option<u32>) -> Result<EncryptedDataOut> {
     let plain = Zeroizing::new(wire::encode(value)?);
-    seal_bytes(key, usage, &plain, kvno)
+    encrypt(key, usage, &plain, kvno)
 }
 
 /// Encrypts already-encoded bytes into an EncryptedData.
 pub fn seal_bytes(key: &Key, usage: u32, plain: &[u8], kvno: Option<u32>) -> Result<EncryptedData> {
-    Ok(EncryptedData { etype: key.enctype().id(), kvno, cipher: wire::octets(key.encrypt(usage, plain)?) })
+    encrypt(key, usage, plain, kvno).map(EncryptedData::from)
+}
+
+fn encrypt(key: &Key, usage: u32, plain: &[u8], kvno: Option<u32>) -> Result<EncryptedDataOut> {
+    Ok(EncryptedDataOut { etype: key.enctype().id(), kvno, cipher: key.encrypt(usage, plain)? })
 }
 
 /// Decrypts an EncryptedData with `key` for `usage` and returns the plaintext (zeroized on drop).

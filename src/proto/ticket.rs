@@ -8,7 +8,7 @@ use crate::wire::{
     self, AuthorizationData, EncTicketPartOut, Flags, HostAddresses, Name, Str, Ticket, TicketOut, TransitedEncoding,
 };
 
-use super::{key_bytes, key_from_bytes, open_bytes, seal, PVNO};
+use super::{key_bytes, key_from_bytes, open_bytes, seal_out, PVNO};
 
 /// What a ticket says, in our own types.
 #[derive(Clone, Debug)]
@@ -64,7 +64,7 @@ pub fn issue_ticket<'a>(
         caddr: contents.addresses.as_ref(),
         authorization_data: contents.authorization_data.as_ref(),
     };
-    let enc_part = seal(server_key, usage::TICKET, &part, Some(kvno))?;
+    let enc_part = seal_out(server_key, usage::TICKET, &part, Some(kvno))?;
     Ok(TicketOut { tkt_vno: PVNO, realm: Str::new(server.realm())?, sname: Name::of(server)?, enc_part })
 }
 

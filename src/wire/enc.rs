@@ -869,6 +869,36 @@ impl std::fmt::Debug for KeyBytes<'_> {
     }
 }
 
+/// An EncryptedData as sealing makes it: the cipher text in a plain `Vec` (no `Bytes` to
+/// convert it into and to drop again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncryptedDataOut {
+    /// etype.
+    pub etype: i32,
+    /// kvno.
+    pub kvno: Option<u32>,
+    /// cipher.
+    pub cipher: Vec<u8>,
+}
+
+impl From<EncryptedDataOut> for EncryptedData {
+    fn from(e: EncryptedDataOut) -> EncryptedData {
+        EncryptedData { etype: e.etype, kvno: e.kvno, cipher: octets(e.cipher) }
+    }
+}
+
+/// OCTET STRING fields from an owned buffer (cipher texts), like [`OctetString`]'s.
+impl Field for Vec<u8> {
+    #[inline]
+    fn field_len(&self) -> usize {
+        self.as_slice().field_len()
+    }
+    #[inline]
+    fn put_field(&self, n: u8, out: &mut Vec<u8>) {
+        self.as_slice().put_field(n, out)
+    }
+}
+
 /// One LastReq entry.
 #[derive(Clone, Copy, Debug)]
 pub struct LastReqEntry {
@@ -888,7 +918,7 @@ pub struct TicketOut<'a> {
     /// sname.
     pub sname: Name<'a>,
     /// enc-part.
-    pub enc_part: EncryptedData,
+    pub enc_part: EncryptedDataOut,
 }
 
 /// An EncTicketPart borrowing everything it says.
@@ -971,7 +1001,7 @@ pub struct KdcRepOut<'a> {
     /// ticket.
     pub ticket: TicketOut<'a>,
     /// enc-part.
-    pub enc_part: EncryptedData,
+    pub enc_part: EncryptedDataOut,
 }
 
 /// AS-REP \[APPLICATION 11\] of a [`KdcRepOut`].
@@ -1019,6 +1049,7 @@ pub struct ApReqOut<'a> {
 }
 
 sequence!(sized KeyBytes<'_> { 0 => etype, 1 => value });
+sequence!(sized EncryptedDataOut { 0 => etype, 1 => kvno, 2 => cipher });
 sequence!(LastReqEntry { 0 => r#type, 1 => value });
 sequence!(sized TicketOut<'_> [app 1] { 0 => tkt_vno, 1 => realm, 2 => sname, 3 => enc_part });
 sequence!(EncTicketPartOut<'_> [app 3] {
@@ -1582,7 +1613,10 @@ mod tests {
             same_as(&EncTgsRepPartOut(part), &EncTgsRepPart(EncKdcRepPart { key_expiration: None, ..rasn_part }));
 
             let enc_part = g.enc_data();
-            let ticket = TicketOut { tkt_vno: 5, realm: srealm, sname, enc_part: enc_part.clone() };
+            let sealed =
+                |e: &EncryptedData| EncryptedDataOut { etype: e.etype, kvno: e.kvno, cipher: e.cipher.to_vec() };
+            same_as(&sealed(&enc_part), &enc_part);
+            let ticket = TicketOut { tkt_vno: 5, realm: srealm, sname, enc_part: sealed(&enc_part) };
             let rasn_ticket = Ticket {
                 tkt_vno: Integer::from(5),
                 realm: kstring(server.realm()).unwrap(),
@@ -1599,8 +1633,8 @@ mod tests {
                     padata: padata.clone(),
                     crealm,
                     cname: n,
-                    ticket: TicketOut { enc_part: enc_part.clone(), ..ticket },
-                    enc_part: rep_enc.clone(),
+                    ticket: TicketOut { enc_part: sealed(&enc_part), ..ticket },
+                    enc_part: sealed(&rep_enc),
                 };
                 let rasn_rep = KdcRep {
                     pvno: Integer::from(5),

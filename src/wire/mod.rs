@@ -22,7 +22,7 @@ pub use dec::{
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
 pub use enc::{
     ApReqOut, AsRepOut, AuthenticatorOut, EncAsRepPartOut, EncKdcRepPartOut, EncTgsRepPartOut, EncTicketPartOut,
-    KdcRepOut, KeyBytes, LastReqEntry, Name, RawDer, Str, TgsRepOut, TicketOut,
+    EncryptedDataOut, KdcRepOut, KeyBytes, LastReqEntry, Name, RawDer, Str, TgsRepOut, TicketOut,
 };
 use rasn::types::BitString;
 pub use rasn_kerberos::{
