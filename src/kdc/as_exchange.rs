@@ -190,7 +190,7 @@ fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInf
     let k = centry.current_key(etype).ok_or_else(|| Error::invalid("no key"))?;
     Ok(EtypeInfo2Entry {
         etype: etype.id(),
-        salt: Some(wire::KerberosString::from_bytes(&k.salt).map_err(|_| Error::invalid("salt not representable"))?),
+        salt: Some(wire::kstring_bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
         s2kparams: k.s2kparams.clone().map(wire::octets),
     })
 }

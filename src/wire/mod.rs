@@ -199,10 +199,20 @@ pub(crate) fn check_kstring(s: &str) -> Result<()> {
 /// A KerberosString from text. Bytes outside GeneralString's alphabet (0x80–0xA0) are refused.
 pub fn kstring(s: &str) -> Result<KerberosString> {
     check_kstring(s)?;
-    // Checked above: built with one copy, without rasn's per-character check.
+    Ok(kstring_unchecked(s.as_bytes()))
+}
+
+/// A KerberosString of any bytes (a salt), `None` for bytes outside GeneralString's alphabet.
+pub fn kstring_bytes(b: &[u8]) -> Option<KerberosString> {
+    in_general_string(b).then(|| kstring_unchecked(b))
+}
+
+/// Bytes already checked against GeneralString's alphabet: built with one copy, without rasn's
+/// per-character check (~900 instructions for a salt).
+fn kstring_unchecked(b: &[u8]) -> KerberosString {
     let mut k = GeneralString::default();
-    *k = s.as_bytes().to_vec();
-    Ok(k)
+    *k = b.to_vec();
+    k
 }
 
 /// The text of a KerberosString (UTF-8, else Latin-1 as MIT passes bytes through).
@@ -325,6 +335,16 @@ mod tests {
         assert_eq!(int_value(&int(5), "x").unwrap(), 5);
         assert_eq!(int_value(&int(-7), "x").unwrap(), -7);
         assert!(micros(&int(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn kstrings_like_rasn() {
+        for b in 0..=255u8 {
+            for bytes in [vec![b], vec![b'a', b, b'z'], vec![]] {
+                assert_eq!(kstring_bytes(&bytes), KerberosString::from_bytes(&bytes).ok(), "{bytes:02x?}");
+            }
+        }
+        assert!(kstring("caf\u{e9}").is_ok() && kstring("\u{101}").is_err());
     }
 
     #[test]
