@@ -308,7 +308,8 @@ fn authenticator_in_a_wrong_key_is_31() {
     forged.enc_part =
         ktix::internals::proto::issue_ticket(&c, &krbtgt(), &Key::random(Enctype::Aes256CtsHmacSha384192).unwrap(), 1)
             .unwrap()
-            .enc_part;
+            .enc_part
+            .into();
     let p = TgsReqParams::new(&forged, &tgt.key, &principal(SERVICE), realm.now());
     assert_eq!(error_code(&realm.handle(&p.encode())), ErrorCode::KRB_AP_ERR_BAD_INTEGRITY);
 }

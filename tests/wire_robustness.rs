@@ -67,6 +67,25 @@ where
     outcome(ours, b, wire::encode)
 }
 
+/// `decode_enc_ticket_part` (straight into the library's types, as a TGS and an acceptor open tickets) agrees
+/// with the rasn-typed decoding and its conversions on every input; the outcome is that of the rasn-typed decoding
+/// (`dec`, which checks it against rasn's).
+fn dec_enc_ticket_part_direct(b: &[u8]) -> Outcome {
+    if let Err(why) = wire::enc_ticket_part_paths_agree(b) {
+        panic!("{why}: {b:02x?}");
+    }
+    dec::<EncTicketPart>(b)
+}
+
+/// `decode_authenticator` (straight into the library's types, as the AP-REQ verification opens authenticators)
+/// agrees with the rasn-typed decoding and its conversions; the outcome is that of the rasn-typed decoding.
+fn dec_authenticator_direct(b: &[u8]) -> Outcome {
+    if let Err(why) = wire::authenticator_paths_agree(b) {
+        panic!("{why}: {b:02x?}");
+    }
+    dec::<Authenticator>(b)
+}
+
 /// `decode_enc_kdc_rep_part`, re-encoded under the tag it reported.
 fn dec_enc_kdc_rep_part(b: &[u8]) -> Outcome {
     outcome(wire::decode_enc_kdc_rep_part(b), b, |(part, tag)| match *tag {
@@ -198,13 +217,15 @@ fn cases() -> Vec<Case> {
         Case { name: "AS-REP", decode: dec::<AsRep>, samples: vec![as_rep] },
         Case { name: "TGS-REP", decode: dec::<TgsRep>, samples: vec![tgs_rep] },
         Case { name: "EncKDCRepPart", decode: dec_enc_kdc_rep_part, samples: vec![enc_tgs_rep_part, enc_as_rep_part] },
-        Case { name: "EncTicketPart", decode: dec::<EncTicketPart>, samples: vec![tgt_part, svc_part_bytes] },
+        // Also decoded straight into the library's types (dec_enc_ticket_part_direct checks the two agree).
+        Case { name: "EncTicketPart", decode: dec_enc_ticket_part_direct, samples: vec![tgt_part, svc_part_bytes] },
         Case { name: "Ticket", decode: dec::<Ticket>, samples: tickets_bytes },
         Case { name: "AP-REQ", decode: dec::<ApReq>, samples: vec![ap_req] },
         Case { name: "AP-REP", decode: dec::<ApRep>, samples: vec![ap_rep] },
         Case {
             name: "Authenticator",
-            decode: dec::<Authenticator>,
+            // Also decoded straight into the library's types (dec_authenticator_direct checks the two agree).
+            decode: dec_authenticator_direct,
             samples: vec![ap_authenticator, tgs_authenticator],
         },
         Case { name: "EncAPRepPart", decode: dec::<EncApRepPart>, samples: vec![enc_ap_rep_part] },

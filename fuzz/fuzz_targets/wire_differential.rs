@@ -67,7 +67,25 @@ const TYPES: &[fn(&[u8])] = &[
     check::<EncKdcRepPart>,
     check::<HostAddress>,
     check::<EtypeInfo2Entry>,
+    check_enc_ticket_part_direct,
+    check_authenticator_direct,
 ];
+
+/// The EncTicketPart decoded straight into the library's types (as a TGS and an acceptor open tickets) agrees with
+/// the rasn-typed decoding and its conversions.
+fn check_enc_ticket_part_direct(data: &[u8]) {
+    if let Err(why) = wire::enc_ticket_part_paths_agree(data) {
+        panic!("{why}");
+    }
+}
+
+/// The Authenticator decoded straight into the library's types (as the AP-REQ verification opens authenticators)
+/// agrees with the rasn-typed decoding and its conversions.
+fn check_authenticator_direct(data: &[u8]) {
+    if let Err(why) = wire::authenticator_paths_agree(data) {
+        panic!("{why}");
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     if let Some((&pick, input)) = data.split_first() {

@@ -2,36 +2,41 @@
 
 use crate::crypto::{usage, Enctype};
 use crate::error::{Error, ErrorCode, Result};
+use crate::principal::Principal;
 use crate::proto::{self, TicketContents};
 use crate::time::Time;
 use crate::wire::{
-    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRep, AsReq, EncAsRepPart, EncKdcRepPart,
-    EncryptedData, EtypeInfo2Entry, FlagBits, Flags, KdcRep, LastReqValue, PaData, PaEncTsEnc, TransitedEncoding,
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRepOut, AsReq, EncAsRepPartOut,
+    EncKdcRepPartOut, EncryptedData, EtypeInfo2Entry, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, PaData,
+    PaEncTsEnc, Str, TransitedEncoding,
 };
 
 use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
 
 pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
-    let req = wire::decode::<AsReq>(request)?.0;
+    let mut req = wire::decode::<AsReq>(request)?.0;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::AS_REQ)?;
+    // Moved out of the request, not copied (issue 17): nothing below reads body.sname or
+    // body.addresses again. The cname stays: the reply echoes it as it came.
+    let sname = req.req_body.sname.take();
+    let addresses = req.req_body.addresses.take();
     let body = &req.req_body;
-    let realm = wire::kstring_text(&body.realm);
     let cname = body.cname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
-    let client = wire::principal_from(cname, &body.realm)?;
-    facts.client = Some(client.clone());
-    let sname = body.sname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
-    let server = wire::principal_from(sname, &body.realm)?;
-    facts.service = Some(server.clone());
-    if realm != kdc.realm() {
+    // The names live in facts (the log and error replies name them) and are borrowed from there.
+    let client: &Principal = facts.client.insert(wire::principal_from(cname, &body.realm)?);
+    let sname = sname.ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
+    let server: &Principal = facts.service.insert(wire::principal_from_owned(sname, &body.realm)?);
+    // Both names carry the request's realm.
+    if client.realm() != kdc.realm() {
         return Err(Error::new(
             ErrorCode::KDC_ERR_WRONG_REALM,
-            format!("this KDC serves {}, not {realm}", kdc.realm()),
+            format!("this KDC serves {}, not {}", kdc.realm(), client.realm()),
         ));
     }
 
     // Disabled, expired, locked out: refused before any password is tried, as MIT's KDC.
-    let (centry, cpolicy) = kdc.client_entry(&client, now)?;
-    let sentry = kdc.server_entry(&server, now)?;
+    let (centry, cpolicy) = kdc.client_entry(client, now)?;
+    let sentry = kdc.server_entry(server, now)?;
 
     // The reply key, as MIT chooses it: the first enctype in the client's list that the realm
     // permits and the client has a key for.
@@ -52,9 +57,9 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             // the count.
             match (&checked, &cpolicy) {
                 (Err(e), Some(p)) if p.max_failures > 0 && e.code() == ErrorCode::KDC_ERR_PREAUTH_FAILED => {
-                    kdc.store().record_failure(&client, p, now)?;
+                    kdc.store().record_failure(client, p, now)?;
                 }
-                (Ok(()), _) if centry.fail_count > 0 => kdc.store().clear_failures(&client)?,
+                (Ok(()), _) if centry.fail_count > 0 => kdc.store().clear_failures(client)?,
                 _ => {}
             }
             checked?;
@@ -114,47 +119,45 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     facts.session_enctype = Some(session_key.enctype());
     let contents = TicketContents {
         flags,
-        session_key: session_key.clone(),
+        session_key,
         client: client.clone(),
         auth_time: start,
         start_time: Some(start),
         end_time: end,
         renew_till,
-        addresses: body.addresses.clone(),
+        addresses,
         authorization_data: None,
         transited: TransitedEncoding { r#type: 1, contents: wire::octets(Vec::new()) },
     };
     let tkey = kdc.ticket_key(&sentry)?;
-    let ticket = proto::issue_ticket(&contents, &server, &tkey.key, tkey.kvno)?;
+    let ticket = proto::issue_ticket(&contents, server, &tkey.key, tkey.kvno)?;
 
-    let mut part = EncAsRepPart(EncKdcRepPart {
-        key: proto::encryption_key(&session_key),
-        last_req: vec![LastReqValue { r#type: 0, value: wire::kerberos_time(start) }],
+    let part = EncAsRepPartOut(EncKdcRepPartOut {
+        key: proto::key_bytes(&contents.session_key),
+        last_req: [LastReqEntry { r#type: 0, value: start }],
         nonce: body.nonce,
         key_expiration: None,
-        flags: wire::TicketFlags(flags.to_bits()),
-        auth_time: wire::kerberos_time(start),
-        start_time: Some(wire::kerberos_time(start)),
-        end_time: wire::kerberos_time(end),
-        renew_till: renew_till.map(wire::kerberos_time),
-        srealm: wire::kstring(server.realm())?,
-        sname: wire::principal_name(&server)?,
-        caddr: body.addresses.clone(),
-        encrypted_pa_data: None,
+        flags,
+        auth_time: start,
+        start_time: Some(start),
+        end_time: end,
+        renew_till,
+        srealm: ticket.realm,
+        sname: ticket.sname,
+        caddr: contents.addresses.as_ref(),
     });
-    let enc_part = proto::seal(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno));
-    proto::wipe_key(&mut part.0.key);
-    let rep = AsRep(KdcRep {
-        pvno: wire::int(wire::PVNO),
-        msg_type: wire::int(msg_type::AS_REP.into()),
+    let enc_part = proto::seal_out(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno))?;
+    let rep = AsRepOut(KdcRepOut {
+        pvno: wire::PVNO as i32,
+        msg_type: msg_type::AS_REP.into(),
         padata: Some(vec![PaData {
             r#type: pa_type::ETYPE_INFO2,
             value: wire::octets(wire::encode(&vec![etype_info2_entry(&centry, reply_etype)?])?),
         }]),
-        crealm: wire::kstring(client.realm())?,
-        cname: cname.clone(),
+        crealm: Str::new(client.realm())?,
+        cname: Name::Decoded(cname),
         ticket,
-        enc_part: enc_part?,
+        enc_part,
     });
     wire::encode(&rep)
 }
@@ -187,7 +190,7 @@ fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInf
     let k = centry.current_key(etype).ok_or_else(|| Error::invalid("no key"))?;
     Ok(EtypeInfo2Entry {
         etype: etype.id(),
-        salt: Some(wire::KerberosString::from_bytes(&k.salt).map_err(|_| Error::invalid("salt not representable"))?),
+        salt: Some(wire::kstring_bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
         s2kparams: k.s2kparams.clone().map(wire::octets),
     })
 }

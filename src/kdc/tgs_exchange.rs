@@ -6,8 +6,8 @@ use crate::principal::Principal;
 use crate::proto::{self, ApReqCheck, AuthChecksum, TicketContents};
 use crate::time::Time;
 use crate::wire::{
-    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AuthorizationData, EncKdcRepPart, EncTgsRepPart,
-    FlagBits, Flags, KdcRep, LastReqValue, TgsRep, TgsReq,
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AuthorizationData, EncKdcRepPartOut,
+    EncTgsRepPartOut, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, Str, TgsRepOut, TgsReq,
 };
 
 use super::{min_time, requested_limit, Kdc, RequestFacts};
@@ -56,6 +56,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     let verified = opened.verify(now, &check)?;
     let tgt_server = verified.server;
     let subkey = verified.subkey;
+    // Owned: a new ticket takes the TGT's client, addresses, authorization data and transited
+    // encoding by moving them, not by copies (issue 17).
     let tgt = verified.ticket;
 
     // The KDC's own policy on ticket times (RFC 4120 §3.3.3): an expired ticket gets nothing,
@@ -90,9 +92,10 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     let policy = kdc.policy();
     let start = now.whole_seconds();
     // The server's entry, looked up once: it gives the ticket's limits and the key it is sealed in.
+    // The server's name stays in facts.service (for the log and error replies) and is borrowed.
     let (server, sentry, contents) = if renew || validate {
         // Renewal and validation give the presented ticket again, with new times; session key kept.
-        let server = tgt_server.clone();
+        let server = tgt_server;
         if facts.service.as_ref().is_some_and(|s| *s != server) {
             return Err(Error::new(ErrorCode::KDC_ERR_BADOPTION, "RENEW/VALIDATE must name the ticket's own server"));
         }
@@ -118,17 +121,17 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             c.flags = c.flags.without(tf::INVALID);
         }
         let sentry = kdc.server_entry(&server, now)?;
-        facts.service = Some(server.clone());
+        let server: &Principal = facts.service.insert(server);
         (server, sentry, c)
     } else {
-        let server = facts.service.clone().ok_or_else(|| Error::malformed("TGS-REQ without sname"))?;
+        let server = facts.service.as_ref().ok_or_else(|| Error::malformed("TGS-REQ without sname"))?;
         if server.realm() != kdc.realm() {
             return Err(Error::new(
                 ErrorCode::KDC_ERR_S_PRINCIPAL_UNKNOWN,
                 format!("server {server} is in another realm; cross-realm is not supported"),
             ));
         }
-        let sentry = kdc.server_entry(&server, now)?;
+        let sentry = kdc.server_entry(server, now)?;
         let till = requested_limit(Some(wire::time_from(&body.till)));
         let end = min_time([
             till,
@@ -163,11 +166,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         flags = flags
             .with_if(tf::FORWARDED, options.has(opt::FORWARDED) || tgt.flags.has(tf::FORWARDED))
             .with_if(tf::PROXY, options.has(opt::PROXY));
-        let addresses = if options.has(opt::FORWARDED) || options.has(opt::PROXY) {
-            body.addresses.clone()
-        } else {
-            tgt.addresses.clone()
-        };
+        let addresses =
+            if options.has(opt::FORWARDED) || options.has(opt::PROXY) { body.addresses.clone() } else { tgt.addresses };
         let renew_till = match tgt.renew_till {
             Some(tgt_renew)
                 if (options.has(opt::RENEWABLE) || options.has(opt::RENEWABLE_OK))
@@ -185,54 +185,51 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             _ => None,
         };
         flags = flags.with_if(tf::RENEWABLE, renew_till.is_some());
-        let authorization_data = merge_authz(tgt.authorization_data.clone(), body, &tgt.session_key, subkey.as_ref())?;
+        let authorization_data = merge_authz(tgt.authorization_data, body, &tgt.session_key, subkey.as_ref())?;
         let c = TicketContents {
             flags,
             session_key: kdc.new_session_key(&body.etype, &sentry)?,
-            client: tgt.client.clone(),
+            client: tgt.client,
             auth_time: tgt.auth_time,
             start_time: Some(start),
             end_time: end,
             renew_till,
             addresses,
             authorization_data,
-            transited: tgt.transited.clone(),
+            transited: tgt.transited,
         };
         (server, sentry, c)
     };
     facts.session_enctype = Some(contents.session_key.enctype());
 
     let tkey = kdc.ticket_key(&sentry)?;
-    let ticket = proto::issue_ticket(&contents, &server, &tkey.key, tkey.kvno)?;
+    let ticket = proto::issue_ticket(&contents, server, &tkey.key, tkey.kvno)?;
 
-    let mut part = EncTgsRepPart(EncKdcRepPart {
-        key: proto::encryption_key(&contents.session_key),
-        last_req: vec![LastReqValue { r#type: 0, value: wire::kerberos_time(contents.auth_time) }],
+    let part = EncTgsRepPartOut(EncKdcRepPartOut {
+        key: proto::key_bytes(&contents.session_key),
+        last_req: [LastReqEntry { r#type: 0, value: contents.auth_time }],
         nonce: body.nonce,
         key_expiration: None,
-        flags: wire::TicketFlags(contents.flags.to_bits()),
-        auth_time: wire::kerberos_time(contents.auth_time),
-        start_time: contents.start_time.map(wire::kerberos_time),
-        end_time: wire::kerberos_time(contents.end_time),
-        renew_till: contents.renew_till.map(wire::kerberos_time),
-        srealm: wire::kstring(server.realm())?,
-        sname: wire::principal_name(&server)?,
-        caddr: contents.addresses.clone(),
-        encrypted_pa_data: None,
+        flags: contents.flags,
+        auth_time: contents.auth_time,
+        start_time: contents.start_time,
+        end_time: contents.end_time,
+        renew_till: contents.renew_till,
+        srealm: ticket.realm,
+        sname: ticket.sname,
+        caddr: contents.addresses.as_ref(),
     });
     // The reply is sealed in the authenticator subkey when there is one (usage 9), else the TGT session key (8).
     let enc_part = match &subkey {
-        Some(k) => proto::seal(k, usage::TGS_REP_ENC_PART_SUBKEY, &part, None),
-        None => proto::seal(&tgt.session_key, usage::TGS_REP_ENC_PART_SESSION, &part, None),
-    };
-    proto::wipe_key(&mut part.0.key);
-    let enc_part = enc_part?;
-    let rep = TgsRep(KdcRep {
-        pvno: wire::int(wire::PVNO),
-        msg_type: wire::int(msg_type::TGS_REP.into()),
+        Some(k) => proto::seal_out(k, usage::TGS_REP_ENC_PART_SUBKEY, &part, None),
+        None => proto::seal_out(&tgt.session_key, usage::TGS_REP_ENC_PART_SESSION, &part, None),
+    }?;
+    let rep = TgsRepOut(KdcRepOut {
+        pvno: wire::PVNO as i32,
+        msg_type: msg_type::TGS_REP.into(),
         padata: None,
-        crealm: wire::kstring(tgt.client.realm())?,
-        cname: wire::principal_name(&tgt.client)?,
+        crealm: Str::new(contents.client.realm())?,
+        cname: Name::of(&contents.client)?,
         ticket,
         enc_part,
     });

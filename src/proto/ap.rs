@@ -13,11 +13,14 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
 use crate::wire::{
-    self, ap_options, msg_type, ticket_flags as tf, ApOptions, ApRep, ApReq, Authenticator, AuthorizationData,
-    Checksum, EncApRepPart, FlagBits, Flags, Ticket,
+    self, ap_options, msg_type, ticket_flags as tf, ApRep, ApReq, ApReqOut, AuthenticatorOut, AuthorizationData,
+    Checksum, EncApRepPart, FlagBits, Flags, Name, RawDer, Str, Ticket,
 };
 
-use super::{encryption_key, open, open_ticket, seal, take_key, wipe_key, TicketContents};
+use super::{
+    encryption_key, key_bytes, key_from_bytes, open, open_bytes, open_ticket, seal, take_key, wipe_key, TicketContents,
+    PVNO,
+};
 
 /// The checksum an authenticator carries.
 #[derive(Clone, Copy, Debug)]
@@ -76,30 +79,41 @@ pub fn build_ap_req(req: &NewApReq<'_>) -> Result<(Vec<u8>, Time)> {
         AuthChecksum::Raw { ctype, bytes } => Some(Checksum { r#type: ctype, checksum: wire::octets(bytes) }),
     };
     let ctime = Time::from_unix_parts(req.now.unix(), req.now.subsec_micros());
-    let mut auth = Authenticator {
-        authenticator_vno: wire::int(wire::PVNO),
-        crealm: wire::kstring(req.client.realm())?,
-        cname: wire::principal_name(req.client)?,
+    let auth = AuthenticatorOut {
+        authenticator_vno: PVNO,
+        crealm: Str::new(req.client.realm())?,
+        cname: Name::of(req.client)?,
         cksum,
-        cusec: wire::int(ctime.subsec_micros().into()),
-        ctime: wire::kerberos_time(ctime),
-        subkey: req.subkey.map(encryption_key),
+        cusec: ctime.subsec_micros(),
+        ctime,
+        subkey: req.subkey.map(key_bytes),
         seq_number: req.seq_number,
-        authorization_data: None,
     };
-    let authenticator = seal(key, req.usage, &auth, None);
-    if let Some(k) = auth.subkey.as_mut() {
-        wipe_key(k);
-    }
-    let ap_req = ApReq {
-        pvno: wire::int(wire::PVNO),
-        msg_type: wire::int(msg_type::AP_REQ.into()),
-        ap_options: ApOptions(Flags::NONE.with_if(ap_options::MUTUAL_REQUIRED, req.mutual).to_bits()),
-        ticket: wire::decode::<Ticket>(req.ticket).map_err(|e| e.context("cached ticket"))?,
-        authenticator: authenticator?,
+    let authenticator = seal(key, req.usage, &auth, None)?;
+    // The ticket goes in as the KDC sent it (MIT does the same): decoding it only to encode it
+    // again cost ~5,000 instructions per AP-REQ. Only a ticket whose outer TLV is not DER (or
+    // not a Ticket at all) is decoded, to re-encode it or to say what is wrong with it.
+    let reencoded;
+    let ticket = match RawDer::one(req.ticket, TICKET_TAG) {
+        Ok(t) => t,
+        Err(_) => {
+            let t = wire::decode::<Ticket>(req.ticket).map_err(|e| e.context("cached ticket"))?;
+            reencoded = wire::encode(&t)?;
+            RawDer::one(&reencoded, TICKET_TAG)?
+        }
+    };
+    let ap_req = ApReqOut {
+        pvno: PVNO,
+        msg_type: msg_type::AP_REQ.into(),
+        ap_options: Flags::NONE.with_if(ap_options::MUTUAL_REQUIRED, req.mutual),
+        ticket,
+        authenticator,
     };
     Ok((wire::encode(&ap_req)?, ctime))
 }
+
+/// The identifier of a Ticket, \[APPLICATION 1\] constructed.
+const TICKET_TAG: u8 = 0x61;
 
 /// Decodes an AP-REQ and checks its header (pvno 5, msg-type 14).
 pub fn decode_ap_req(bytes: &[u8]) -> Result<ApReq> {
@@ -146,10 +160,23 @@ pub struct OpenedApReq<'a> {
     kvno: u32,
     ticket_enctype: Enctype,
     ticket: TicketContents,
-    auth: Authenticator,
+    auth: OpenedAuthenticator,
     subkey: Option<Key>,
     /// The authenticator's ciphertext: its fingerprint is what a replay cache remembers.
     sealed_authenticator: &'a [u8],
+}
+
+/// What [`OpenedApReq::verify`] checks of the authenticator, decoded straight into our types
+/// (`wire::decode_authenticator`); the client's name is kept as made, an error included, so
+/// that the checks fail in their order (the version first).
+struct OpenedAuthenticator {
+    vno: wire::Integer,
+    client: Result<Principal>,
+    cksum: Option<Checksum>,
+    cusec: wire::Integer,
+    ctime: Time,
+    seq_number: Option<u32>,
+    authorization_data: Option<AuthorizationData>,
 }
 
 /// An AP-REQ that passed every check.
@@ -197,9 +224,21 @@ pub fn open_ap_req<'a>(
     let TicketKey { key, kvno } = key_for(&server, enc.etype, enc.kvno)?;
     let ticket_enctype = key.enctype();
     let ticket = open_ticket(&req.ticket, &key)?;
-    let mut auth: Authenticator =
-        open(&ticket.session_key, auth_usage, &req.authenticator).map_err(|e| e.context("authenticator"))?;
-    let subkey = auth.subkey.as_mut().map(take_key).transpose()?;
+    let plain =
+        open_bytes(&ticket.session_key, auth_usage, &req.authenticator).map_err(|e| e.context("authenticator"))?;
+    // Decoded straight into our types; the subkey is read from the plaintext (wiped on drop)
+    // into the Key, no other copy made.
+    let decoded = wire::decode_authenticator(&plain).map_err(|e| e.context("authenticator"))?;
+    let subkey = decoded.subkey.map(key_from_bytes).transpose()?;
+    let auth = OpenedAuthenticator {
+        client: decoded.cname.principal(decoded.crealm),
+        vno: decoded.authenticator_vno,
+        cksum: decoded.cksum,
+        cusec: decoded.cusec,
+        ctime: decoded.ctime,
+        seq_number: decoded.seq_number,
+        authorization_data: decoded.authorization_data,
+    };
     Ok(OpenedApReq {
         options,
         server,
@@ -236,15 +275,15 @@ impl OpenedApReq<'_> {
     /// remembered — not a replay.
     pub fn verify(self, now: Time, check: &ApReqCheck<'_>) -> Result<VerifiedApReq> {
         let OpenedApReq { options, server, kvno, ticket_enctype, ticket, auth, subkey, sealed_authenticator } = self;
-        if wire::int_value(&auth.authenticator_vno, "authenticator-vno")? != wire::PVNO {
+        if wire::int_value(&auth.vno, "authenticator-vno")? != wire::PVNO {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "authenticator version is not 5"));
         }
-        let client = wire::principal_from(&auth.cname, &auth.crealm)?;
+        let client = auth.client?;
         if client != ticket.client {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_BADMATCH, "ticket and authenticator name different clients"));
         }
         let skew = check.clock_skew.max(0);
-        let ctime = Time::from_unix_parts(wire::time_from(&auth.ctime).unix(), wire::micros(&auth.cusec)?);
+        let ctime = Time::from_unix_parts(auth.ctime.unix(), wire::micros(&auth.cusec)?);
         if !ctime.within_secs(now, skew) {
             return Err(Error::new(ErrorCode::KRB_AP_ERR_SKEW, "clock skew too great"));
         }

@@ -21,17 +21,27 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
-use crate::wire::{self, EncryptedData, EncryptionKey};
+use crate::wire::{self, EncryptedData, EncryptedDataOut, EncryptionKey};
 
 /// Encodes `value` and encrypts it in `key` for `usage` into an EncryptedData carrying `kvno`.
 pub fn seal<T: wire::ToDer>(key: &Key, usage: u32, value: &T, kvno: Option<u32>) -> Result<EncryptedData> {
+    seal_out(key, usage, value, kvno).map(EncryptedData::from)
+}
+
+/// [`seal`] into the form the borrowed messages (`wire::TicketOut`, `wire::KdcRepOut`) carry:
+/// the cipher text stays the `Vec` encryption made.
+pub fn seal_out<T: wire::ToDer>(key: &Key, usage: u32, value: &T, kvno: Option<u32>) -> Result<EncryptedDataOut> {
     let plain = Zeroizing::new(wire::encode(value)?);
-    seal_bytes(key, usage, &plain, kvno)
+    encrypt(key, usage, &plain, kvno)
 }
 
 /// Encrypts already-encoded bytes into an EncryptedData.
 pub fn seal_bytes(key: &Key, usage: u32, plain: &[u8], kvno: Option<u32>) -> Result<EncryptedData> {
-    Ok(EncryptedData { etype: key.enctype().id(), kvno, cipher: wire::octets(key.encrypt(usage, plain)?) })
+    encrypt(key, usage, plain, kvno).map(EncryptedData::from)
+}
+
+fn encrypt(key: &Key, usage: u32, plain: &[u8], kvno: Option<u32>) -> Result<EncryptedDataOut> {
+    Ok(EncryptedDataOut { etype: key.enctype().id(), kvno, cipher: key.encrypt(usage, plain)? })
 }
 
 /// Decrypts an EncryptedData with `key` for `usage` and returns the plaintext (zeroized on drop).
@@ -59,7 +69,12 @@ pub fn open<T: wire::FromDer>(key: &Key, usage: u32, data: &EncryptedData) -> Re
 
 /// A [`Key`] from a decoded EncryptionKey; the decoded bytes are not kept.
 pub fn key_from(ek: &EncryptionKey) -> Result<Key> {
-    Key::new(Enctype::from_i32(ek.r#type)?, &ek.value)
+    key_from_bytes(wire::KeyBytes { etype: ek.r#type, value: &ek.value })
+}
+
+/// [`key_from`] for an EncryptionKey borrowed from a plaintext.
+pub fn key_from_bytes(ek: wire::KeyBytes<'_>) -> Result<Key> {
+    Key::new(Enctype::from_i32(ek.etype)?, ek.value)
         .map_err(|e| Error::new(ErrorCode::KTIX_ERR_MALFORMED, format!("session key: {}", e.message())))
 }
 
@@ -85,6 +100,15 @@ pub fn wipe_key(ek: &mut EncryptionKey) {
 fn into_vec(o: wire::OctetString) -> Vec<u8> {
     let held: bytes::Bytes = o.into();
     Vec::from(held)
+}
+
+/// The protocol version of the borrowed message forms (`wire::PVNO`, as their `i32` fields hold it).
+pub(crate) const PVNO: i32 = wire::PVNO as i32;
+
+/// The EncryptionKey of a [`Key`], borrowed, to be written into a message's (zeroizing)
+/// plaintext without a copy of the key to wipe.
+pub fn key_bytes(key: &Key) -> wire::KeyBytes<'_> {
+    wire::KeyBytes { etype: key.enctype().id(), value: key.bytes() }
 }
 
 /// The EncryptionKey of a [`Key`], to be sealed into a message.

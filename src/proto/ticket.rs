@@ -4,9 +4,11 @@ use crate::crypto::{usage, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
-use crate::wire::{self, AuthorizationData, EncTicketPart, FlagBits, Flags, HostAddresses, Ticket, TransitedEncoding};
+use crate::wire::{
+    self, AuthorizationData, EncTicketPartOut, Flags, HostAddresses, Name, Str, Ticket, TicketOut, TransitedEncoding,
+};
 
-use super::{encryption_key, open, seal, take_key, wipe_key};
+use super::{key_bytes, key_from_bytes, open_bytes, seal_out, PVNO};
 
 /// What a ticket says, in our own types.
 #[derive(Clone, Debug)]
@@ -40,29 +42,30 @@ impl TicketContents {
     }
 }
 
-/// Encodes `contents` as an EncTicketPart and seals it in `server_key` (usage 2): a Ticket for `server`.
-pub fn issue_ticket(contents: &TicketContents, server: &Principal, server_key: &Key, kvno: u32) -> Result<Ticket> {
-    let mut part = EncTicketPart {
-        flags: wire::TicketFlags(contents.flags.to_bits()),
-        key: encryption_key(&contents.session_key),
-        crealm: wire::kstring(contents.client.realm())?,
-        cname: wire::principal_name(&contents.client)?,
-        transited: contents.transited.clone(),
-        auth_time: wire::kerberos_time(contents.auth_time),
-        start_time: contents.start_time.map(wire::kerberos_time),
-        end_time: wire::kerberos_time(contents.end_time),
-        renew_till: contents.renew_till.map(wire::kerberos_time),
-        caddr: contents.addresses.clone(),
-        authorization_data: contents.authorization_data.clone(),
+/// Encodes `contents` as an EncTicketPart and seals it in `server_key` (usage 2): a Ticket for
+/// `server`. The part is written straight from `contents` (nothing copied, the session key's
+/// bytes only into the zeroizing plaintext); the ticket borrows the server's name.
+pub fn issue_ticket<'a>(
+    contents: &TicketContents,
+    server: &'a Principal,
+    server_key: &Key,
+    kvno: u32,
+) -> Result<TicketOut<'a>> {
+    let part = EncTicketPartOut {
+        flags: contents.flags,
+        key: key_bytes(&contents.session_key),
+        crealm: Str::new(contents.client.realm())?,
+        cname: Name::of(&contents.client)?,
+        transited: &contents.transited,
+        auth_time: contents.auth_time,
+        start_time: contents.start_time,
+        end_time: contents.end_time,
+        renew_till: contents.renew_till,
+        caddr: contents.addresses.as_ref(),
+        authorization_data: contents.authorization_data.as_ref(),
     };
-    let enc_part = seal(server_key, usage::TICKET, &part, Some(kvno));
-    wipe_key(&mut part.key);
-    Ok(Ticket {
-        tkt_vno: wire::int(wire::PVNO),
-        realm: wire::kstring(server.realm())?,
-        sname: wire::principal_name(server)?,
-        enc_part: enc_part?,
-    })
+    let enc_part = seal_out(server_key, usage::TICKET, &part, Some(kvno))?;
+    Ok(TicketOut { tkt_vno: PVNO, realm: Str::new(server.realm())?, sname: Name::of(server)?, enc_part })
 }
 
 /// Opens a ticket with the server's key. A ticket that does not open is `KRB_AP_ERR_BAD_INTEGRITY`.
@@ -70,16 +73,18 @@ pub fn open_ticket(ticket: &Ticket, server_key: &Key) -> Result<TicketContents> 
     if wire::int_value(&ticket.tkt_vno, "tkt-vno")? != wire::PVNO {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "ticket version is not 5"));
     }
-    let mut part: EncTicketPart = open(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
-    let session_key = take_key(&mut part.key)?;
+    let plain = open_bytes(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
+    // Decoded straight into our types; the session key is read from the plaintext (wiped on
+    // drop) into the Key, no other copy made.
+    let part = wire::decode_enc_ticket_part(&plain).map_err(|e| e.context("ticket"))?;
     Ok(TicketContents {
-        flags: Flags::from_bits(&part.flags.0),
-        session_key,
-        client: wire::principal_from(&part.cname, &part.crealm)?,
-        auth_time: wire::time_from(&part.auth_time),
-        start_time: wire::opt_time(&part.start_time),
-        end_time: wire::time_from(&part.end_time),
-        renew_till: wire::opt_time(&part.renew_till),
+        flags: part.flags,
+        session_key: key_from_bytes(part.key)?,
+        client: part.cname.principal(part.crealm)?,
+        auth_time: part.auth_time,
+        start_time: part.start_time,
+        end_time: part.end_time,
+        renew_till: part.renew_till,
         addresses: part.caddr,
         authorization_data: part.authorization_data,
         transited: part.transited,

@@ -226,24 +226,47 @@ impl<'a> Der<'a> {
         Ok(v)
     }
 
-    /// Optional field `[n]`: absent when the input ends or the next tag is another one (a
-    /// malformed next identifier is an error, as in rasn).
+    /// Whether the next value is field `[n]` (false at the end of the input or before another
+    /// tag; a malformed next identifier is an error, as in rasn).
     #[inline]
-    fn opt<T: Dec>(&mut self, n: u32, name: &'static str) -> R<Option<T>> {
-        if self.rest.is_empty() {
-            return Ok(None);
-        }
-        let first = self.rest[0];
+    fn next_is(&self, n: u32, name: &'static str) -> R<bool> {
+        let Some(&first) = self.rest.first() else { return Ok(false) };
         let id = if first & 0x1f != 0x1f {
             Id { class: first >> 6, constructed: first & 0x20 != 0, number: u32::from(first & 0x1f) }
         } else {
             { *self }.identifier().map_err(|e| e.at(name))?
         };
-        if id.class != CONTEXT || id.number != n {
-            // (An end-of-contents identifier here is refused later: the bytes stay unread.)
+        // (An end-of-contents identifier here is refused later: the bytes stay unread.)
+        Ok(id.class == CONTEXT && id.number == n)
+    }
+
+    /// Optional field `[n]`: absent when the input ends or the next tag is another one.
+    #[inline]
+    fn opt<T: Dec>(&mut self, n: u32, name: &'static str) -> R<Option<T>> {
+        if !self.next_is(n, name)? {
             return Ok(None);
         }
         self.req(n, name).map(Some)
+    }
+
+    /// Required field `[n]` read by `f` (for values that borrow from the input), which must
+    /// consume its contents.
+    #[inline]
+    fn req_by<T>(&mut self, n: u32, name: &'static str, f: impl FnOnce(&mut Der<'a>) -> R<T>) -> R<T> {
+        let (_, contents) = self.expect(CONTEXT, n).map_err(|e| e.at(name))?;
+        let mut inner = Der::new(contents);
+        let v = f(&mut inner).map_err(|e| e.at(name))?;
+        inner.done().map_err(|e| e.at(name))?;
+        Ok(v)
+    }
+
+    /// Optional field `[n]` read by `f`.
+    #[inline]
+    fn opt_by<T>(&mut self, n: u32, name: &'static str, f: impl FnOnce(&mut Der<'a>) -> R<T>) -> R<Option<T>> {
+        if !self.next_is(n, name)? {
+            return Ok(None);
+        }
+        self.req_by(n, name, f).map(Some)
     }
 }
 
@@ -264,8 +287,13 @@ trait Dec: Sized {
 /// Decodes one `T` that fills `bytes`; `KTIX_ERR_MALFORMED` naming the type, the field and the
 /// fault otherwise.
 fn decode_all<T: Dec>(bytes: &[u8], name: &str) -> Result<T> {
+    decode_all_by(bytes, name, T::dec)
+}
+
+/// [`decode_all`] with a reader `f` (for values that borrow from `bytes`).
+fn decode_all_by<'a, T>(bytes: &'a [u8], name: &str, f: impl FnOnce(&mut Der<'a>) -> R<T>) -> Result<T> {
     let mut d = Der::new(bytes);
-    T::dec(&mut d).and_then(|v| d.done().map(|()| v)).map_err(|b| {
+    f(&mut d).and_then(|v| d.done().map(|()| v)).map_err(|b| {
         if b.field.is_empty() {
             Error::malformed(format_args!("{name}: {}", b.why))
         } else {
@@ -343,30 +371,42 @@ impl Dec for OctetString {
     }
 }
 
+/// The contents of a GeneralString, checked against its alphabet (every octet but
+/// 0x80..=0xA0, rasn's rule).
+#[inline]
+fn general_string<'a>(d: &mut Der<'a>) -> R<&'a [u8]> {
+    let c = d.primitive(GENERAL_STRING)?;
+    if !super::in_general_string(c) {
+        return bad("octet outside GeneralString");
+    }
+    Ok(c)
+}
+
 impl Dec for GeneralString {
     #[inline]
     fn dec(d: &mut Der<'_>) -> R<Self> {
-        let c = d.primitive(GENERAL_STRING)?;
-        // GeneralString's alphabet is every octet but 0x80..=0xA0 (rasn's rule); checked here so
-        // the string is built with one copy.
-        if c.iter().any(|b| (0x80..=0xa0).contains(b)) {
-            return bad("octet outside GeneralString");
-        }
+        // Checked by general_string, so the string is built with one copy.
         let mut s = GeneralString::default();
-        *s = c.to_vec();
+        *s = general_string(d)?.to_vec();
         Ok(s)
+    }
+}
+
+/// A BIT STRING's octets and its length in bits (the unused bits dropped, whatever their value).
+#[inline]
+fn bit_string<'a>(d: &mut Der<'a>) -> R<(&'a [u8], usize)> {
+    let Some((&unused, octets)) = d.primitive(BIT_STRING)?.split_first() else {
+        return bad("empty BIT STRING");
+    };
+    match (octets.len() * 8).checked_sub(usize::from(unused)) {
+        Some(bits) if unused <= 7 => Ok((octets, bits)),
+        _ => bad("bad BIT STRING unused-bit count"),
     }
 }
 
 impl Dec for BitString {
     fn dec(d: &mut Der<'_>) -> R<Self> {
-        let Some((&unused, octets)) = d.primitive(BIT_STRING)?.split_first() else {
-            return bad("empty BIT STRING");
-        };
-        let bits = match (octets.len() * 8).checked_sub(usize::from(unused)) {
-            Some(bits) if unused <= 7 => bits,
-            _ => return bad("bad BIT STRING unused-bit count"),
-        };
+        let (octets, bits) = bit_string(d)?;
         let mut v = BitString::from_vec(octets.to_vec());
         v.truncate(bits);
         Ok(v)
@@ -761,6 +801,291 @@ app!(TgsRep, 13, |a: &mut Der<'_>| KdcRep::dec(a).map(TgsRep));
 app!(EncAsRepPart, 25, |a: &mut Der<'_>| EncKdcRepPart::dec(a).map(EncAsRepPart));
 app!(EncTgsRepPart, 26, |a: &mut Der<'_>| EncKdcRepPart::dec(a).map(EncTgsRepPart));
 
+// ---------------------------------------------------------------------------------------------
+// Decoding straight into the library's own values (issue 17, fifth round): the EncTicketPart a
+// TGS or an acceptor opens, without the rasn value it used to be converted from (GeneralString
+// and PrincipalName copies, a BitVec, chrono times, a copy of the session key to wipe). It
+// accepts exactly what the rasn-typed path followed by those conversions accepts and gives the
+// same values (tests/wire_robustness.rs and tests/wire_fixtures.rs compare the two on the MIT
+// captures and their mutations, the `wire_differential` fuzz target on anything).
+// ---------------------------------------------------------------------------------------------
+
+/// KerberosFlags as [`Flags`]: the first 32 bits, as [`FlagBits::from_bits`] reads them.
+fn flags(d: &mut Der<'_>) -> R<Flags> {
+    let (octets, bits) = bit_string(d)?;
+    let mut word = [0u8; 4];
+    let n = octets.len().min(4);
+    word[..n].copy_from_slice(&octets[..n]);
+    let v = u32::from_be_bytes(word);
+    // Bits past the string's length are clear.
+    Ok(Flags(if bits >= 32 { v } else { v & !(u32::MAX >> bits) }))
+}
+
+/// The whole seconds since the epoch a GeneralizedTime stands for, as [`time_from`] gives them
+/// for the KerberosTime [`generalized_time`] reads from the same contents (which this accepts
+/// exactly): the fraction does not count and a leap second is second 59.
+fn generalized_secs(c: &[u8]) -> Option<i64> {
+    let (head, mut rest) = c.split_at_checked(14)?;
+    let (year, month, day) = (digits(&head[..4])?, digits(&head[4..6])?, digits(&head[6..8])?);
+    let (hour, minute, second) = (digits(&head[8..10])?, digits(&head[10..12])?, digits(&head[12..14])?);
+    if let Some((b'.', fraction)) = rest.split_first() {
+        let n = fraction.iter().position(|b| !b.is_ascii_digit()).unwrap_or(fraction.len());
+        if n == 0 {
+            return None;
+        }
+        rest = &fraction[n..];
+    }
+    if rest != b"Z" {
+        return None;
+    }
+    // Fields in range (a leap second counts as second 59), then a real date: a day past the
+    // month's end comes back as another date.
+    let t = Time::from_civil(year.into(), month, day, hour, minute, second)?;
+    (crate::time::civil_from_days(t.unix().div_euclid(86_400)) == (year.into(), month, day)).then(|| t.unix())
+}
+
+/// A KerberosTime as a [`Time`].
+fn time(d: &mut Der<'_>) -> R<Time> {
+    match generalized_secs(d.primitive(GENERALIZED_TIME)?) {
+        Some(t) => Ok(Time::from_unix(t)),
+        None => bad("not a GeneralizedTime YYYYMMDDHHMMSS[.f]Z"),
+    }
+}
+
+/// An EncryptionKey, its value borrowed.
+fn key_bytes<'a>(d: &mut Der<'a>) -> R<KeyBytes<'a>> {
+    let mut s = d.sequence()?;
+    let etype = s.req(0, "keytype")?;
+    let value = s.req_by(1, "keyvalue", |d| d.primitive(OCTET_STRING))?;
+    s.done()?;
+    Ok(KeyBytes { etype, value })
+}
+
+/// A PrincipalName as decoded, borrowed: its name type and its components (checked
+/// GeneralStrings), made a [`Principal`] by [`NameIn::principal`].
+#[derive(Clone, Copy, Debug)]
+pub struct NameIn<'a> {
+    name_type: i32,
+    /// The contents of the SEQUENCE OF GeneralString.
+    strings: &'a [u8],
+}
+
+fn name_in<'a>(d: &mut Der<'a>) -> R<NameIn<'a>> {
+    let mut s = d.sequence()?;
+    let name_type = s.req(0, "name-type")?;
+    let strings = s.req_by(1, "name-string", |d| {
+        let all = d.sequence()?;
+        let mut each = all;
+        while !each.rest.is_empty() {
+            general_string(&mut each)?;
+        }
+        Ok(all.rest)
+    })?;
+    s.done()?;
+    Ok(NameIn { name_type, strings })
+}
+
+impl NameIn<'_> {
+    /// The principal of this name in `realm` (a decoded Realm's bytes), as
+    /// [`principal_from`] makes it from the rasn values.
+    pub fn principal(&self, realm: &[u8]) -> Result<Principal> {
+        let mut components = Vec::new();
+        let mut d = Der::new(self.strings);
+        while !d.rest.is_empty() {
+            let c = general_string(&mut d).map_err(|_| Error::malformed("principal name: not GeneralStrings"))?;
+            components.push(bytes_text(c));
+        }
+        Principal::new(self.name_type, components, bytes_text(realm))
+            .map_err(|e| Error::malformed(format_args!("principal name: {}", e.message())))
+    }
+}
+
+/// An EncTicketPart decoded into the library's types. The session key is borrowed from the
+/// plaintext: it must not outlive it (it becomes a `Key`, which copies it into zeroizing
+/// storage).
+#[derive(Debug)]
+pub struct EncTicketPartIn<'a> {
+    /// flags.
+    pub flags: Flags,
+    /// key.
+    pub key: KeyBytes<'a>,
+    /// crealm (checked GeneralString bytes).
+    pub crealm: &'a [u8],
+    /// cname.
+    pub cname: NameIn<'a>,
+    /// transited.
+    pub transited: TransitedEncoding,
+    /// authtime.
+    pub auth_time: Time,
+    /// starttime.
+    pub start_time: Option<Time>,
+    /// endtime.
+    pub end_time: Time,
+    /// renew-till.
+    pub renew_till: Option<Time>,
+    /// caddr.
+    pub caddr: Option<HostAddresses>,
+    /// authorization-data.
+    pub authorization_data: Option<AuthorizationData>,
+}
+
+fn enc_ticket_part_in<'a>(d: &mut Der<'a>) -> R<EncTicketPartIn<'a>> {
+    let mut a = d.application(3)?;
+    let mut s = a.sequence()?;
+    let v = EncTicketPartIn {
+        flags: s.req_by(0, "flags", flags)?,
+        key: s.req_by(1, "key", key_bytes)?,
+        crealm: s.req_by(2, "crealm", general_string)?,
+        cname: s.req_by(3, "cname", name_in)?,
+        transited: s.req(4, "transited")?,
+        auth_time: s.req_by(5, "authtime", time)?,
+        start_time: s.opt_by(6, "starttime", time)?,
+        end_time: s.req_by(7, "endtime", time)?,
+        renew_till: s.opt_by(8, "renew-till", time)?,
+        caddr: s.opt(9, "caddr")?,
+        authorization_data: s.opt(10, "authorization-data")?,
+    };
+    s.done()?;
+    a.done()?;
+    Ok(v)
+}
+
+/// Decodes an EncTicketPart straight into [`EncTicketPartIn`]: accepts what
+/// `decode::<EncTicketPart>` accepts, `KTIX_ERR_MALFORMED` otherwise.
+pub fn decode_enc_ticket_part(bytes: &[u8]) -> Result<EncTicketPartIn<'_>> {
+    decode_all_by(bytes, "EncTicketPart", enc_ticket_part_in)
+}
+
+/// An Authenticator decoded into the library's types where it matters (name, time, subkey). The
+/// subkey is borrowed from the plaintext: it must not outlive it.
+#[derive(Debug)]
+pub struct AuthenticatorIn<'a> {
+    /// authenticator-vno.
+    pub authenticator_vno: Integer,
+    /// crealm (checked GeneralString bytes).
+    pub crealm: &'a [u8],
+    /// cname.
+    pub cname: NameIn<'a>,
+    /// cksum.
+    pub cksum: Option<Checksum>,
+    /// cusec.
+    pub cusec: Integer,
+    /// ctime.
+    pub ctime: Time,
+    /// subkey.
+    pub subkey: Option<KeyBytes<'a>>,
+    /// seq-number.
+    pub seq_number: Option<u32>,
+    /// authorization-data.
+    pub authorization_data: Option<AuthorizationData>,
+}
+
+fn authenticator_in<'a>(d: &mut Der<'a>) -> R<AuthenticatorIn<'a>> {
+    let mut a = d.application(2)?;
+    let mut s = a.sequence()?;
+    let v = AuthenticatorIn {
+        authenticator_vno: s.req(0, "authenticator-vno")?,
+        crealm: s.req_by(1, "crealm", general_string)?,
+        cname: s.req_by(2, "cname", name_in)?,
+        cksum: s.opt(3, "cksum")?,
+        cusec: s.req(4, "cusec")?,
+        ctime: s.req_by(5, "ctime", time)?,
+        subkey: s.opt_by(6, "subkey", key_bytes)?,
+        seq_number: s.opt(7, "seq-number")?,
+        authorization_data: s.opt(8, "authorization-data")?,
+    };
+    s.done()?;
+    a.done()?;
+    Ok(v)
+}
+
+/// Decodes an Authenticator straight into [`AuthenticatorIn`]: accepts what
+/// `decode::<Authenticator>` accepts, `KTIX_ERR_MALFORMED` otherwise.
+pub fn decode_authenticator(bytes: &[u8]) -> Result<AuthenticatorIn<'_>> {
+    decode_all_by(bytes, "Authenticator", authenticator_in)
+}
+
+/// Both decodings of one input, or `Err` when they disagree on its acceptance (`Ok(None)`: both
+/// refuse it, with `KTIX_ERR_MALFORMED`).
+fn both<A, B>(direct: Result<A>, typed: Result<B>) -> std::result::Result<Option<(A, B)>, String> {
+    match (direct, typed) {
+        (Ok(a), Ok(b)) => Ok(Some((a, b))),
+        (Err(a), Err(_)) if a.code() == ErrorCode::KTIX_ERR_MALFORMED => Ok(None),
+        (a, b) => {
+            let (a, b) = (a.map(|_| "accepted"), b.map(|_| "accepted"));
+            Err(format!("direct: {a:?}, rasn-typed: {b:?}"))
+        }
+    }
+}
+
+/// The principal of a direct decoding and of a rasn-typed one agree: the same value and name
+/// type, or the same error code.
+fn same_principal(direct: Result<Principal>, typed: Result<Principal>) -> bool {
+    match (&direct, &typed) {
+        (Ok(a), Ok(b)) => a == b && a.name_type() == b.name_type(),
+        (Err(a), Err(b)) => a.code() == b.code(),
+        _ => false,
+    }
+}
+
+/// `Ok(true)` when no field is named in `fields` as differing; values are not printed (they hold
+/// keys).
+fn same_fields(fields: &[(&str, bool)]) -> std::result::Result<bool, String> {
+    let differ: Vec<&str> = fields.iter().filter_map(|&(name, same)| (!same).then_some(name)).collect();
+    if differ.is_empty() {
+        Ok(true)
+    } else {
+        Err(format!("the direct and rasn-typed decodings differ in {differ:?}"))
+    }
+}
+
+/// The differential check of [`decode_authenticator`], as [`enc_ticket_part_paths_agree`].
+#[doc(hidden)]
+pub fn authenticator_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
+    let Some((new, old)) = both(decode_authenticator(bytes), decode::<Authenticator>(bytes))? else {
+        return Ok(false);
+    };
+    let subkey = match (&new.subkey, &old.subkey) {
+        (Some(a), Some(b)) => a.etype == b.r#type && a.value == &b.value[..],
+        (a, b) => a.is_none() && b.is_none(),
+    };
+    same_fields(&[
+        ("authenticator-vno", new.authenticator_vno == old.authenticator_vno),
+        ("crealm", new.crealm == old.crealm.as_bytes()),
+        ("cname", same_principal(new.cname.principal(new.crealm), principal_from(&old.cname, &old.crealm))),
+        ("cksum", new.cksum == old.cksum),
+        ("cusec", new.cusec == old.cusec),
+        ("ctime", new.ctime == time_from(&old.ctime)),
+        ("subkey", subkey),
+        ("seq-number", new.seq_number == old.seq_number),
+        ("authorization-data", new.authorization_data == old.authorization_data),
+    ])
+}
+
+/// The differential check of [`decode_enc_ticket_part`] (for the wire tests and the
+/// `wire_differential` fuzz target): against `decode::<EncTicketPart>` followed by the
+/// conversions it replaces, the same acceptance and the same values. `Ok(accepted)` when they
+/// agree; `Err` says how they differ.
+#[doc(hidden)]
+pub fn enc_ticket_part_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
+    let Some((new, old)) = both(decode_enc_ticket_part(bytes), decode::<EncTicketPart>(bytes))? else {
+        return Ok(false);
+    };
+    same_fields(&[
+        ("flags", new.flags == Flags::from_bits(&old.flags.0)),
+        ("key", new.key.etype == old.key.r#type && new.key.value == &old.key.value[..]),
+        ("crealm", new.crealm == old.crealm.as_bytes()),
+        ("cname", same_principal(new.cname.principal(new.crealm), principal_from(&old.cname, &old.crealm))),
+        ("transited", new.transited == old.transited),
+        ("authtime", new.auth_time == time_from(&old.auth_time)),
+        ("starttime", new.start_time == opt_time(&old.start_time)),
+        ("endtime", new.end_time == time_from(&old.end_time)),
+        ("renew-till", new.renew_till == opt_time(&old.renew_till)),
+        ("caddr", new.caddr == old.caddr),
+        ("authorization-data", new.authorization_data == old.authorization_data),
+    ])
+}
+
 /// Implements [`FromDer`] through the hand-written [`Dec`].
 macro_rules! from_der {
     ($($t:ty),* $(,)?) => {$(
@@ -923,6 +1248,39 @@ mod tests {
         }
         // Second 60 is a leap second whatever the minute (chrono's rule once rasn maps it to 59).
         assert_eq!(ok, 8);
+    }
+
+    /// The direct reading of times and flags (decode_enc_ticket_part's) agrees with the
+    /// KerberosTime / BitString decoding and its conversion, on every field boundary.
+    #[test]
+    fn direct_times_and_flags_like_the_typed_ones() {
+        let mut accepted = 0;
+        for year in [0u32, 1, 4, 100, 400, 1900, 1970, 2000, 2023, 2024, 2100, 9999] {
+            for month in 0..=13 {
+                for day in [0, 1, 28, 29, 30, 31, 32] {
+                    for (h, mi, sec) in
+                        [(0, 0, 0), (23, 59, 59), (23, 59, 60), (12, 30, 60), (24, 0, 0), (0, 60, 0), (0, 0, 61)]
+                    {
+                        for frac in ["", ".5", ".123456789123", "."] {
+                            let text = format!("{year:04}{month:02}{day:02}{h:02}{mi:02}{sec:02}{frac}Z");
+                            let typed = generalized_time(text.as_bytes()).map(|t| time_from(&KerberosTime(t)).unix());
+                            assert_eq!(generalized_secs(text.as_bytes()), typed, "{text}");
+                            accepted += usize::from(typed.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(accepted > 1000, "{accepted}");
+        for octets in [&[][..], &[0xff], &[0xa5, 0x5a], &[0xff; 4], &[0x81, 2, 3, 4, 0xff, 0xff]] {
+            for unused in 0..=8u8 {
+                let mut v = vec![0x03, octets.len() as u8 + 1, unused];
+                v.extend_from_slice(octets);
+                let typed = decode_all::<BitString>(&v, "flags").map(|b| Flags::from_bits(&b));
+                let direct = decode_all_by(&v, "flags", flags);
+                assert_eq!(direct.ok(), typed.ok(), "{v:02x?}");
+            }
+        }
     }
 
     #[test]

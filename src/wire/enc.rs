@@ -415,6 +415,35 @@ fn time_text(t: &KerberosTime) -> ([u8; 32], usize) {
     (buf, n + 1)
 }
 
+/// The GeneralizedTime TLV of whole seconds `secs` in a four-digit year (the caller checks the
+/// range): the 17 bytes in one go.
+#[inline]
+fn put_time_secs(out: &mut Vec<u8>, secs: i64) {
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let (y, sod) = (year as u32, secs.rem_euclid(86_400) as u32);
+    let (c, y) = (pair(y / 100), pair(y % 100));
+    let (mo, d, h, mi, s) = (pair(month), pair(day), pair(sod / 3600), pair(sod / 60 % 60), pair(sod % 60));
+    out.extend_from_slice(&[
+        GENERALIZED_TIME,
+        15,
+        c[0],
+        c[1],
+        y[0],
+        y[1],
+        mo[0],
+        mo[1],
+        d[0],
+        d[1],
+        h[0],
+        h[1],
+        mi[0],
+        mi[1],
+        s[0],
+        s[1],
+        b'Z',
+    ]);
+}
+
 impl Enc for KerberosTime {
     #[inline]
     fn der_len(&self) -> usize {
@@ -428,30 +457,8 @@ impl Enc for KerberosTime {
     fn enc(&self, out: &mut Vec<u8>) {
         let secs = self.0.timestamp();
         if self.0.timestamp_subsec_nanos() == 0 && (YEAR_0..=YEAR_9999_END).contains(&secs) {
-            // The usual case, whole seconds in a four-digit year: the 17 bytes in one go.
-            let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-            let (y, sod) = (year as u32, secs.rem_euclid(86_400) as u32);
-            let (c, y) = (pair(y / 100), pair(y % 100));
-            let (mo, d, h, mi, s) = (pair(month), pair(day), pair(sod / 3600), pair(sod / 60 % 60), pair(sod % 60));
-            out.extend_from_slice(&[
-                GENERALIZED_TIME,
-                15,
-                c[0],
-                c[1],
-                y[0],
-                y[1],
-                mo[0],
-                mo[1],
-                d[0],
-                d[1],
-                h[0],
-                h[1],
-                mi[0],
-                mi[1],
-                s[0],
-                s[1],
-                b'Z',
-            ]);
+            // The usual case, whole seconds in a four-digit year.
+            put_time_secs(out, secs);
         } else {
             let (text, n) = time_text(self);
             prim(out, GENERALIZED_TIME, &text[..n]);
@@ -459,16 +466,79 @@ impl Enc for KerberosTime {
     }
 }
 
+/// A [`Time`] as a KerberosTime, without chrono: its whole seconds, clamped to 1970..=9999 as
+/// [`kerberos_time`] does (the encodings are equal).
+impl Enc for Time {
+    #[inline]
+    fn der_len(&self) -> usize {
+        2 + 15
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        put_time_secs(out, self.unix().clamp(0, YEAR_9999_END));
+    }
+}
+
+/// [`Flags`] as KerberosFlags: the 32 bits [`FlagBits::to_bits`] gives, without a BitString.
+impl Enc for Flags {
+    #[inline]
+    fn der_len(&self) -> usize {
+        7
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        let b = self.0.to_be_bytes();
+        out.extend_from_slice(&[BIT_STRING, 5, 0, b[0], b[1], b[2], b[3]]);
+    }
+}
+
+/// A value nested by reference (the borrowed message forms below).
+impl<T: Enc> Enc for &T {
+    const SIZED: bool = T::SIZED;
+    #[inline]
+    fn der_len(&self) -> usize {
+        (**self).der_len()
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        (**self).enc(out)
+    }
+    #[inline]
+    fn enc_sized(&self, out: &mut Vec<u8>, der_len: usize) {
+        (**self).enc_sized(out, der_len)
+    }
+}
+
+/// The size of a SEQUENCE OF `items`.
+fn seq_of_len<T: Enc>(items: &[T]) -> usize {
+    tlv_len(items.iter().map(T::der_len).sum())
+}
+
+/// A SEQUENCE OF `items`.
+fn put_seq_of<T: Enc>(items: &[T], out: &mut Vec<u8>) {
+    let at = open(out, SEQUENCE);
+    for v in items {
+        v.enc(out);
+    }
+    close(out, at);
+}
+
 impl<T: Enc> Enc for Vec<T> {
     fn der_len(&self) -> usize {
-        tlv_len(self.iter().map(T::der_len).sum())
+        seq_of_len(self)
     }
     fn enc(&self, out: &mut Vec<u8>) {
-        let at = open(out, SEQUENCE);
-        for v in self {
-            v.enc(out);
-        }
-        close(out, at);
+        put_seq_of(self, out);
+    }
+}
+
+/// A SEQUENCE OF a fixed number of values (the one-entry LastReq of a reply).
+impl<T: Enc, const N: usize> Enc for [T; N] {
+    fn der_len(&self) -> usize {
+        seq_of_len(self)
+    }
+    fn enc(&self, out: &mut Vec<u8>) {
+        put_seq_of(self, out);
     }
 }
 
@@ -661,6 +731,382 @@ sequence!(EncKrbPrivPart [app 28] {
     4 => sender_address,
     5 => recipient_address,
 });
+
+// ---------------------------------------------------------------------------------------------
+// Messages written straight from the library's own values (issue 17, fifth round): principals,
+// times, flags and key bytes borrowed where they are, no intermediate rasn value (each of those
+// cost allocations, GeneralString checks, chrono conversions and a key copy to wipe). The bytes
+// equal those of the rasn-typed value with the same contents (the tests below).
+// ---------------------------------------------------------------------------------------------
+
+/// OCTET STRING fields from borrowed bytes (key values), like [`OctetString`]'s.
+impl Field for &[u8] {
+    #[inline]
+    fn field_len(&self) -> usize {
+        tlv_len(tlv_len(self.len()))
+    }
+    #[inline]
+    fn put_field(&self, n: u8, out: &mut Vec<u8>) {
+        out.push(ctx(n));
+        push_len(out, tlv_len(self.len()));
+        prim(out, OCTET_STRING, self);
+    }
+}
+
+/// DER written as it is: a value encoded elsewhere (a cached ticket, as the KDC sent it).
+#[derive(Clone, Copy, Debug)]
+pub struct RawDer<'a>(&'a [u8]);
+
+impl<'a> RawDer<'a> {
+    /// `bytes` when they are exactly one TLV with identifier `tag` (its contents are not
+    /// looked at): `KTIX_ERR_MALFORMED` otherwise.
+    pub fn one(bytes: &'a [u8], tag: u8) -> Result<RawDer<'a>> {
+        let t = tlv(bytes, 0)?;
+        if t.tag != tag || t.end() != bytes.len() {
+            return Err(Error::malformed(format_args!("not one TLV with identifier {tag:#04x}")));
+        }
+        Ok(RawDer(bytes))
+    }
+}
+
+impl Enc for RawDer<'_> {
+    const SIZED: bool = true;
+    #[inline]
+    fn der_len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.0);
+    }
+}
+
+/// A KerberosString or Realm borrowed from text, checked once against GeneralString's alphabet.
+#[derive(Clone, Copy, Debug)]
+pub struct Str<'a>(&'a str);
+
+impl<'a> Str<'a> {
+    /// `s`, or the error [`kstring`] gives for text a KerberosString cannot carry.
+    pub fn new(s: &'a str) -> Result<Str<'a>> {
+        check_kstring(s)?;
+        Ok(Str(s))
+    }
+}
+
+impl Enc for Str<'_> {
+    #[inline]
+    fn der_len(&self) -> usize {
+        tlv_len(self.0.len())
+    }
+    #[inline]
+    fn enc(&self, out: &mut Vec<u8>) {
+        prim(out, GENERAL_STRING, self.0.as_bytes());
+    }
+}
+
+/// A PrincipalName: a [`Principal`]'s (components checked once, as [`principal_name`] checks
+/// them), or one decoded from a message and sent back as it came.
+#[derive(Clone, Copy, Debug)]
+pub enum Name<'a> {
+    /// A principal's name type and components.
+    Of(&'a Principal),
+    /// A decoded PrincipalName.
+    Decoded(&'a PrincipalName),
+}
+
+impl<'a> Name<'a> {
+    /// The name of `p`, or the error [`principal_name`] gives.
+    pub fn of(p: &'a Principal) -> Result<Name<'a>> {
+        for c in p.components() {
+            check_kstring(c)?;
+        }
+        Ok(Name::Of(p))
+    }
+}
+
+impl Enc for Name<'_> {
+    fn der_len(&self) -> usize {
+        match self {
+            Name::Of(p) => {
+                let strings: usize = p.components().iter().map(|c| tlv_len(c.len())).sum();
+                tlv_len(p.name_type().field_len() + tlv_len(tlv_len(strings)))
+            }
+            Name::Decoded(n) => n.der_len(),
+        }
+    }
+    fn enc(&self, out: &mut Vec<u8>) {
+        match self {
+            Name::Of(p) => {
+                let seq = open(out, SEQUENCE);
+                p.name_type().put_field(0, out);
+                let field = open(out, ctx(1));
+                let strings = open(out, SEQUENCE);
+                for c in p.components() {
+                    prim(out, GENERAL_STRING, c.as_bytes());
+                }
+                close(out, strings);
+                close(out, field);
+                close(out, seq);
+            }
+            Name::Decoded(n) => n.enc(out),
+        }
+    }
+}
+
+/// An EncryptionKey from a key's enctype number and bytes, borrowed: written straight into the
+/// (zeroizing) plaintext buffer, so no copy of the key is left to wipe.
+#[derive(Clone, Copy)]
+pub struct KeyBytes<'a> {
+    /// The enctype number.
+    pub etype: i32,
+    /// The key bytes.
+    pub value: &'a [u8],
+}
+
+impl std::fmt::Debug for KeyBytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyBytes({}, ..)", self.etype)
+    }
+}
+
+/// An EncryptedData as sealing makes it: the cipher text in a plain `Vec` (no `Bytes` to
+/// convert it into and to drop again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncryptedDataOut {
+    /// etype.
+    pub etype: i32,
+    /// kvno.
+    pub kvno: Option<u32>,
+    /// cipher.
+    pub cipher: Vec<u8>,
+}
+
+impl From<EncryptedDataOut> for EncryptedData {
+    fn from(e: EncryptedDataOut) -> EncryptedData {
+        EncryptedData { etype: e.etype, kvno: e.kvno, cipher: octets(e.cipher) }
+    }
+}
+
+/// OCTET STRING fields from an owned buffer (cipher texts), like [`OctetString`]'s.
+impl Field for Vec<u8> {
+    #[inline]
+    fn field_len(&self) -> usize {
+        self.as_slice().field_len()
+    }
+    #[inline]
+    fn put_field(&self, n: u8, out: &mut Vec<u8>) {
+        self.as_slice().put_field(n, out)
+    }
+}
+
+/// One LastReq entry.
+#[derive(Clone, Copy, Debug)]
+pub struct LastReqEntry {
+    /// lr-type.
+    pub r#type: i32,
+    /// lr-value.
+    pub value: Time,
+}
+
+/// A Ticket whose realm and name are borrowed from the server's [`Principal`].
+#[derive(Debug)]
+pub struct TicketOut<'a> {
+    /// tkt-vno (5).
+    pub tkt_vno: i32,
+    /// realm.
+    pub realm: Str<'a>,
+    /// sname.
+    pub sname: Name<'a>,
+    /// enc-part.
+    pub enc_part: EncryptedDataOut,
+}
+
+/// An EncTicketPart borrowing everything it says.
+#[derive(Debug)]
+pub struct EncTicketPartOut<'a> {
+    /// flags.
+    pub flags: Flags,
+    /// key.
+    pub key: KeyBytes<'a>,
+    /// crealm.
+    pub crealm: Str<'a>,
+    /// cname.
+    pub cname: Name<'a>,
+    /// transited.
+    pub transited: &'a TransitedEncoding,
+    /// authtime.
+    pub auth_time: Time,
+    /// starttime.
+    pub start_time: Option<Time>,
+    /// endtime.
+    pub end_time: Time,
+    /// renew-till.
+    pub renew_till: Option<Time>,
+    /// caddr.
+    pub caddr: Option<&'a HostAddresses>,
+    /// authorization-data.
+    pub authorization_data: Option<&'a AuthorizationData>,
+}
+
+/// An EncKDCRepPart borrowing everything it says (encrypted-pa-data is never sent).
+#[derive(Clone, Copy, Debug)]
+pub struct EncKdcRepPartOut<'a> {
+    /// key.
+    pub key: KeyBytes<'a>,
+    /// last-req.
+    pub last_req: [LastReqEntry; 1],
+    /// nonce.
+    pub nonce: u32,
+    /// key-expiration.
+    pub key_expiration: Option<Time>,
+    /// flags.
+    pub flags: Flags,
+    /// authtime.
+    pub auth_time: Time,
+    /// starttime.
+    pub start_time: Option<Time>,
+    /// endtime.
+    pub end_time: Time,
+    /// renew-till.
+    pub renew_till: Option<Time>,
+    /// srealm.
+    pub srealm: Str<'a>,
+    /// sname.
+    pub sname: Name<'a>,
+    /// caddr.
+    pub caddr: Option<&'a HostAddresses>,
+}
+
+/// EncASRepPart \[APPLICATION 25\] of an [`EncKdcRepPartOut`].
+#[derive(Debug)]
+pub struct EncAsRepPartOut<'a>(pub EncKdcRepPartOut<'a>);
+
+/// EncTGSRepPart \[APPLICATION 26\] of an [`EncKdcRepPartOut`].
+#[derive(Debug)]
+pub struct EncTgsRepPartOut<'a>(pub EncKdcRepPartOut<'a>);
+
+/// A KDC-REP whose client name and ticket are borrowed.
+#[derive(Debug)]
+pub struct KdcRepOut<'a> {
+    /// pvno (5).
+    pub pvno: i32,
+    /// msg-type.
+    pub msg_type: i32,
+    /// padata.
+    pub padata: Option<Vec<PaData>>,
+    /// crealm.
+    pub crealm: Str<'a>,
+    /// cname.
+    pub cname: Name<'a>,
+    /// ticket.
+    pub ticket: TicketOut<'a>,
+    /// enc-part.
+    pub enc_part: EncryptedDataOut,
+}
+
+/// AS-REP \[APPLICATION 11\] of a [`KdcRepOut`].
+#[derive(Debug)]
+pub struct AsRepOut<'a>(pub KdcRepOut<'a>);
+
+/// TGS-REP \[APPLICATION 13\] of a [`KdcRepOut`].
+#[derive(Debug)]
+pub struct TgsRepOut<'a>(pub KdcRepOut<'a>);
+
+/// An Authenticator borrowing the client's name and the subkey.
+#[derive(Debug)]
+pub struct AuthenticatorOut<'a> {
+    /// authenticator-vno (5).
+    pub authenticator_vno: i32,
+    /// crealm.
+    pub crealm: Str<'a>,
+    /// cname.
+    pub cname: Name<'a>,
+    /// cksum.
+    pub cksum: Option<Checksum>,
+    /// cusec (0..=999999).
+    pub cusec: u32,
+    /// ctime.
+    pub ctime: Time,
+    /// subkey.
+    pub subkey: Option<KeyBytes<'a>>,
+    /// seq-number.
+    pub seq_number: Option<u32>,
+}
+
+/// An AP-REQ whose ticket is written as it was received.
+#[derive(Debug)]
+pub struct ApReqOut<'a> {
+    /// pvno (5).
+    pub pvno: i32,
+    /// msg-type (14).
+    pub msg_type: i32,
+    /// ap-options.
+    pub ap_options: Flags,
+    /// The ticket's DER.
+    pub ticket: RawDer<'a>,
+    /// authenticator.
+    pub authenticator: EncryptedData,
+}
+
+sequence!(sized KeyBytes<'_> { 0 => etype, 1 => value });
+sequence!(sized EncryptedDataOut { 0 => etype, 1 => kvno, 2 => cipher });
+sequence!(LastReqEntry { 0 => r#type, 1 => value });
+sequence!(sized TicketOut<'_> [app 1] { 0 => tkt_vno, 1 => realm, 2 => sname, 3 => enc_part });
+sequence!(EncTicketPartOut<'_> [app 3] {
+    0 => flags,
+    1 => key,
+    2 => crealm,
+    3 => cname,
+    4 => transited,
+    5 => auth_time,
+    6 => start_time,
+    7 => end_time,
+    8 => renew_till,
+    9 => caddr,
+    10 => authorization_data,
+});
+sequence!(EncKdcRepPartOut<'_> {
+    0 => key,
+    1 => last_req,
+    2 => nonce,
+    3 => key_expiration,
+    4 => flags,
+    5 => auth_time,
+    6 => start_time,
+    7 => end_time,
+    8 => renew_till,
+    9 => srealm,
+    10 => sname,
+    11 => caddr,
+});
+sequence!(KdcRepOut<'_> { 0 => pvno, 1 => msg_type, 2 => padata, 3 => crealm, 4 => cname, 5 => ticket, 6 => enc_part });
+sequence!(AuthenticatorOut<'_> [app 2] {
+    0 => authenticator_vno,
+    1 => crealm,
+    2 => cname,
+    3 => cksum,
+    4 => cusec,
+    5 => ctime,
+    6 => subkey,
+    7 => seq_number,
+});
+sequence!(ApReqOut<'_> [app 14] { 0 => pvno, 1 => msg_type, 2 => ap_options, 3 => ticket, 4 => authenticator });
+application!(
+    AsRepOut<'_> = 11,
+    TgsRepOut<'_> = 13,
+    EncAsRepPartOut<'_> = 25,
+    EncTgsRepPartOut<'_> = 26,
+);
+to_der_via_enc!(
+    TicketOut<'_>,
+    EncTicketPartOut<'_>,
+    AsRepOut<'_>,
+    TgsRepOut<'_>,
+    EncAsRepPartOut<'_>,
+    EncTgsRepPartOut<'_>,
+    AuthenticatorOut<'_>,
+    ApReqOut<'_>,
+);
 
 #[cfg(test)]
 mod tests {
@@ -1023,6 +1469,235 @@ mod tests {
                 recipient_address: g.opt(|g| HostAddress { addr_type: g.i32(), address: g.octets() }),
             });
         }
+    }
+
+    /// A borrowed form `ours` encodes as rasn encodes `theirs`, sized or with length slots.
+    fn same_as<A: Enc + std::fmt::Debug, B: rasn::Encode>(ours: &A, theirs: &B) {
+        let want = rasn::der::encode(theirs).unwrap();
+        let mut sized = Vec::new();
+        ours.enc_sized(&mut sized, ours.der_len());
+        assert_eq!(sized, want, "{ours:?}");
+        assert_eq!(ours.der_len(), want.len(), "{ours:?}: der_len");
+        let mut slots = Vec::new();
+        ours.enc(&mut slots);
+        assert_eq!(slots, want, "{ours:?}: length slots");
+    }
+
+    impl Gen {
+        /// A Time anywhere from before 1970 to past 9999 (clamped like `kerberos_time`).
+        fn our_time(&mut self) -> Time {
+            match self.below(6) {
+                0 => Time::from_unix(-(self.next() as i64 >> 20)),
+                1 => Time::from_unix(253_402_300_799 + (self.next() >> 40) as i64),
+                2 => Time::from_unix_micros(self.next() as i64 >> 1),
+                _ => Time::from_unix_parts((self.next() % 4_000_000_000) as i64, self.u32() % 1_000_000),
+            }
+        }
+        /// A principal with UTF-8 components, some of which a KerberosString cannot carry.
+        fn principal(&mut self) -> Principal {
+            let n = 1 + self.below(3);
+            let comps = (0..n)
+                .map(|_| {
+                    let mut k = self.string();
+                    if self.below(8) != 0 {
+                        // Mostly ASCII; Latin-1 text becomes UTF-8 that a KerberosString often cannot carry.
+                        k.iter_mut().for_each(|b| *b &= 0x7f);
+                    }
+                    let s = kstring_into_text(k);
+                    if s.is_empty() {
+                        "x".to_string()
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+            let realm = if self.below(8) == 0 { "R\u{e0}.TEST".to_string() } else { "R.TEST".to_string() };
+            Principal::new(self.i32(), comps, realm).unwrap()
+        }
+    }
+
+    #[test]
+    fn borrowed_forms_equal_rasn() {
+        let mut g = Gen(0x005e_ed0f_f00d);
+        let mut names_refused = 0;
+        for _ in 0..ROUNDS * 2 {
+            let t = g.our_time();
+            same_as(&t, &kerberos_time(t));
+            let f = Flags(g.u32());
+            same_as(&f, &TicketFlags(f.to_bits()));
+            let raw = g.ticket();
+            let raw_der = rasn::der::encode(&raw).unwrap();
+            same_as(&RawDer::one(&raw_der, 0x61).unwrap(), &raw);
+
+            let (client, server) = (g.principal(), g.principal());
+            let names = (Name::of(&client), Str::new(client.realm()), Name::of(&server), Str::new(server.realm()));
+            let (Ok(cname), Ok(crealm), Ok(sname), Ok(srealm)) = names else {
+                assert!(
+                    principal_name(&client).is_err()
+                        || principal_name(&server).is_err()
+                        || kstring(client.realm()).is_err()
+                        || kstring(server.realm()).is_err()
+                );
+                names_refused += 1;
+                continue;
+            };
+            same_as(&cname, &principal_name(&client).unwrap());
+            let key_value = g.bytes();
+            let key = KeyBytes { etype: g.i32(), value: &key_value };
+            let rasn_key = EncryptionKey { r#type: key.etype, value: OctetString::from(key_value.clone()) };
+            let transited = TransitedEncoding { r#type: g.i32(), contents: g.octets() };
+            let (caddr, authz) = (g.opt(Gen::addresses), g.opt(Gen::authz));
+            let (auth_time, start_time, end_time, renew_till) =
+                (g.our_time(), g.opt(Gen::our_time), g.our_time(), g.opt(Gen::our_time));
+            same_as(
+                &EncTicketPartOut {
+                    flags: f,
+                    key,
+                    crealm,
+                    cname,
+                    transited: &transited,
+                    auth_time,
+                    start_time,
+                    end_time,
+                    renew_till,
+                    caddr: caddr.as_ref(),
+                    authorization_data: authz.as_ref(),
+                },
+                &EncTicketPart {
+                    flags: TicketFlags(f.to_bits()),
+                    key: rasn_key.clone(),
+                    crealm: kstring(client.realm()).unwrap(),
+                    cname: principal_name(&client).unwrap(),
+                    transited: transited.clone(),
+                    auth_time: kerberos_time(auth_time),
+                    start_time: start_time.map(kerberos_time),
+                    end_time: kerberos_time(end_time),
+                    renew_till: renew_till.map(kerberos_time),
+                    caddr: caddr.clone(),
+                    authorization_data: authz.clone(),
+                },
+            );
+            let (nonce, key_expiration) = (g.u32(), g.opt(Gen::our_time));
+            let part = EncKdcRepPartOut {
+                key,
+                last_req: [LastReqEntry { r#type: 0, value: auth_time }],
+                nonce,
+                key_expiration,
+                flags: f,
+                auth_time,
+                start_time,
+                end_time,
+                renew_till,
+                srealm,
+                sname,
+                caddr: caddr.as_ref(),
+            };
+            let rasn_part = EncKdcRepPart {
+                key: rasn_key.clone(),
+                last_req: vec![LastReqValue { r#type: 0, value: kerberos_time(auth_time) }],
+                nonce,
+                key_expiration: key_expiration.map(kerberos_time),
+                flags: TicketFlags(f.to_bits()),
+                auth_time: kerberos_time(auth_time),
+                start_time: start_time.map(kerberos_time),
+                end_time: kerberos_time(end_time),
+                renew_till: renew_till.map(kerberos_time),
+                srealm: kstring(server.realm()).unwrap(),
+                sname: principal_name(&server).unwrap(),
+                caddr: caddr.clone(),
+                encrypted_pa_data: None,
+            };
+            same_as(&part, &rasn_part);
+            same_as(&EncAsRepPartOut(part), &EncAsRepPart(rasn_part.clone()));
+            let part = EncKdcRepPartOut { key_expiration: None, ..part };
+            same_as(&EncTgsRepPartOut(part), &EncTgsRepPart(EncKdcRepPart { key_expiration: None, ..rasn_part }));
+
+            let enc_part = g.enc_data();
+            let sealed =
+                |e: &EncryptedData| EncryptedDataOut { etype: e.etype, kvno: e.kvno, cipher: e.cipher.to_vec() };
+            same_as(&sealed(&enc_part), &enc_part);
+            let ticket = TicketOut { tkt_vno: 5, realm: srealm, sname, enc_part: sealed(&enc_part) };
+            let rasn_ticket = Ticket {
+                tkt_vno: Integer::from(5),
+                realm: kstring(server.realm()).unwrap(),
+                sname: principal_name(&server).unwrap(),
+                enc_part: enc_part.clone(),
+            };
+            same_as(&ticket, &rasn_ticket);
+            let decoded_name = g.name();
+            let (padata, rep_enc) = (g.opt(Gen::padata), g.enc_data());
+            for (n, echo) in [(cname, false), (Name::Decoded(&decoded_name), true)] {
+                let rep = KdcRepOut {
+                    pvno: 5,
+                    msg_type: 13,
+                    padata: padata.clone(),
+                    crealm,
+                    cname: n,
+                    ticket: TicketOut { enc_part: sealed(&enc_part), ..ticket },
+                    enc_part: sealed(&rep_enc),
+                };
+                let rasn_rep = KdcRep {
+                    pvno: Integer::from(5),
+                    msg_type: Integer::from(13),
+                    padata: padata.clone(),
+                    crealm: kstring(client.realm()).unwrap(),
+                    cname: if echo { decoded_name.clone() } else { principal_name(&client).unwrap() },
+                    ticket: rasn_ticket.clone(),
+                    enc_part: rep_enc.clone(),
+                };
+                same_as(&rep, &rasn_rep);
+                same_as(&AsRepOut(rep), &AsRep(rasn_rep.clone()));
+            }
+            let (cksum, cusec, ctime) =
+                (g.opt(|g| Checksum { r#type: g.i32(), checksum: g.octets() }), g.u32() % 1_000_000, g.our_time());
+            let (subkey, seq_number) = (g.coin().then_some(key), g.opt(Gen::u32));
+            same_as(
+                &AuthenticatorOut {
+                    authenticator_vno: 5,
+                    crealm,
+                    cname,
+                    cksum: cksum.clone(),
+                    cusec,
+                    ctime,
+                    subkey,
+                    seq_number,
+                },
+                &Authenticator {
+                    authenticator_vno: Integer::from(5),
+                    crealm: kstring(client.realm()).unwrap(),
+                    cname: principal_name(&client).unwrap(),
+                    cksum,
+                    cusec: Integer::from(cusec),
+                    ctime: kerberos_time(ctime),
+                    subkey: subkey.map(|_| rasn_key.clone()),
+                    seq_number,
+                    authorization_data: None,
+                },
+            );
+            let ticket_der = encode(&ticket).unwrap();
+            same_as(
+                &ApReqOut {
+                    pvno: 5,
+                    msg_type: 14,
+                    ap_options: f,
+                    ticket: RawDer::one(&ticket_der, 0x61).unwrap(),
+                    authenticator: rep_enc.clone(),
+                },
+                &ApReq {
+                    pvno: Integer::from(5),
+                    msg_type: Integer::from(14),
+                    ap_options: ApOptions(f.to_bits()),
+                    ticket: rasn_ticket,
+                    authenticator: rep_enc,
+                },
+            );
+        }
+        // Both outcomes of the KerberosString check were exercised.
+        assert!(names_refused > 0 && names_refused < ROUNDS, "{names_refused}");
+        // Raw DER must be one TLV of the tag given.
+        assert!(RawDer::one(&[0x61, 0x00, 0x00], 0x61).is_err());
+        assert!(RawDer::one(&[0x62, 0x00], 0x61).is_err());
+        assert!(RawDer::one(&[0x61, 0x01], 0x61).is_err());
     }
 
     /// Every length from 0 to 700 and around 2^16 and 2^24, for a leaf that sits under several

@@ -10,12 +10,20 @@ mod der;
 mod enc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-pub use rasn::types::OctetString;
-use rasn::types::{GeneralString, Integer};
+use rasn::types::GeneralString;
+pub use rasn::types::{Integer, OctetString};
 
 pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
 pub use codec::{FromDer, ToDer};
+pub use dec::{
+    authenticator_paths_agree, decode_authenticator, decode_enc_ticket_part, enc_ticket_part_paths_agree,
+    AuthenticatorIn, EncTicketPartIn, NameIn,
+};
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
+pub use enc::{
+    ApReqOut, AsRepOut, AuthenticatorOut, EncAsRepPartOut, EncKdcRepPartOut, EncTgsRepPartOut, EncTicketPartOut,
+    EncryptedDataOut, KdcRepOut, KeyBytes, LastReqEntry, Name, RawDer, Str, TgsRepOut, TicketOut,
+};
 use rasn::types::BitString;
 pub use rasn_kerberos::{
     AdIfRelevant, ApOptions, ApRep, ApReq, AsRep, AsReq, Authenticator, AuthorizationData, AuthorizationDataValue,
@@ -173,10 +181,38 @@ pub fn check_header(pvno: &Integer, mtype: &Integer, want: u8) -> Result<()> {
     Ok(())
 }
 
+/// Whether `bytes` are all in GeneralString's alphabet: every octet but 0x80..=0xA0 (rasn's rule).
+pub(crate) fn in_general_string(bytes: &[u8]) -> bool {
+    !bytes.iter().any(|b| (0x80..=0xa0).contains(b))
+}
+
+/// `Ok` when a KerberosString can carry `s`: bytes outside GeneralString's alphabet (0x80–0xA0)
+/// are refused.
+pub(crate) fn check_kstring(s: &str) -> Result<()> {
+    if in_general_string(s.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!("{s:?} cannot be carried in a KerberosString")))
+    }
+}
+
 /// A KerberosString from text. Bytes outside GeneralString's alphabet (0x80–0xA0) are refused.
 pub fn kstring(s: &str) -> Result<KerberosString> {
-    GeneralString::from_bytes(s.as_bytes())
-        .map_err(|_| Error::invalid(format!("{s:?} cannot be carried in a KerberosString")))
+    check_kstring(s)?;
+    Ok(kstring_unchecked(s.as_bytes()))
+}
+
+/// A KerberosString of any bytes (a salt), `None` for bytes outside GeneralString's alphabet.
+pub fn kstring_bytes(b: &[u8]) -> Option<KerberosString> {
+    in_general_string(b).then(|| kstring_unchecked(b))
+}
+
+/// Bytes already checked against GeneralString's alphabet: built with one copy, without rasn's
+/// per-character check (~900 instructions for a salt).
+fn kstring_unchecked(b: &[u8]) -> KerberosString {
+    let mut k = GeneralString::default();
+    *k = b.to_vec();
+    k
 }
 
 /// The text of a KerberosString (UTF-8, else Latin-1 as MIT passes bytes through).
@@ -189,8 +225,21 @@ pub fn kstring_text(s: &KerberosString) -> String {
 pub fn kstring_into_text(s: KerberosString) -> String {
     match String::from_utf8(s.into_vec()) {
         Ok(t) => t,
-        Err(e) => e.as_bytes().iter().map(|&b| b as char).collect(),
+        Err(e) => latin1(e.as_bytes()),
     }
+}
+
+/// [`kstring_text`] of a KerberosString's bytes.
+pub(crate) fn bytes_text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(t) => t.to_owned(),
+        Err(_) => latin1(b),
+    }
+}
+
+/// Bytes that are not UTF-8, read as Latin-1 (MIT passes such names through).
+fn latin1(b: &[u8]) -> String {
+    b.iter().map(|&b| b as char).collect()
 }
 
 /// The PrincipalName (name type and components) of a principal.
@@ -237,6 +286,15 @@ impl FlagBits for Flags {
     }
 
     fn from_bits(bits: &KerberosFlags) -> Flags {
+        // The usual case, 32 bits or more from an octet boundary: the first four octets as they
+        // are, not bit by bit.
+        if let Some(first) = bits.get(..32) {
+            if let Some((None, body, None)) = first.domain().region() {
+                if let Ok(word) = <[u8; 4]>::try_from(body) {
+                    return Flags(u32::from_be_bytes(word));
+                }
+            }
+        }
         let mut v = 0u32;
         for (i, b) in bits.iter().take(32).enumerate() {
             if *b {
@@ -260,10 +318,33 @@ mod tests {
     }
 
     #[test]
+    fn flags_from_any_bit_string() {
+        let whole = BitString::from_vec(vec![0xa5, 0x5a, 0xc3, 0x3c, 0xff, 0x01]);
+        for start in 0..9 {
+            for len in [0, 1, 31, 32, 33, 39] {
+                // Aligned (start 0) and misaligned slices, shorter and longer than 32 bits.
+                let bits: BitString = whole[start..start + len].to_bitvec();
+                let want = (0..len.min(32)).filter(|&i| whole[start + i]).fold(0u32, |v, i| v | 0x8000_0000 >> i);
+                assert_eq!(Flags::from_bits(&bits), Flags(want), "{start} {len}");
+            }
+        }
+    }
+
+    #[test]
     fn integers() {
         assert_eq!(int_value(&int(5), "x").unwrap(), 5);
         assert_eq!(int_value(&int(-7), "x").unwrap(), -7);
         assert!(micros(&int(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn kstrings_like_rasn() {
+        for b in 0..=255u8 {
+            for bytes in [vec![b], vec![b'a', b, b'z'], vec![]] {
+                assert_eq!(kstring_bytes(&bytes), KerberosString::from_bytes(&bytes).ok(), "{bytes:02x?}");
+            }
+        }
+        assert!(kstring("caf\u{e9}").is_ok() && kstring("\u{101}").is_err());
     }
 
     #[test]

@@ -149,7 +149,8 @@ impl Realm {
     /// A ticket for `server` issued by hand (sealed in the server's current strongest key).
     pub fn issue(&self, server: &Principal, contents: &TicketContents) -> Ticket {
         let (key, kvno) = self.ticket_key(server);
-        proto::issue_ticket(contents, server, &key, kvno).unwrap()
+        // The ticket as a client receives it: encoded, then decoded.
+        wire::decode(&wire::encode(&proto::issue_ticket(contents, server, &key, kvno).unwrap()).unwrap()).unwrap()
     }
 
     /// The KDC's answer at the realm's time.
