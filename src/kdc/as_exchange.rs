@@ -7,8 +7,8 @@ use crate::proto::{self, TicketContents};
 use crate::time::Time;
 use crate::wire::{
     self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRepOut, AsReq, EncAsRepPartOut,
-    EncKdcRepPartOut, EncryptedData, EtypeInfo2Entry, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, PaData,
-    PaEncTsEnc, Str, TransitedEncoding,
+    EncKdcRepPartOut, EncryptedData, EtypeInfo2Entry, EtypeInfo2EntryOut, FlagBits, Flags, KdcRepOut, LastReqEntry,
+    Name, PaData, PaDataOut, PaEncTsEnc, SeqOf, Str, TransitedEncoding,
 };
 
 use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
@@ -195,12 +195,18 @@ fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInf
     })
 }
 
-/// The METHOD-DATA of a PREAUTH_REQUIRED error: ETYPE-INFO2 for the reply enctype, and PA-ENC-TIMESTAMP.
+/// The METHOD-DATA of a PREAUTH_REQUIRED error: ETYPE-INFO2 for the reply enctype, and
+/// PA-ENC-TIMESTAMP. Written from the key's salt and s2kparams, borrowed (issue 17).
 fn preauth_method_data(centry: &PrincipalEntry, etype: Enctype) -> Result<Vec<u8>> {
-    let info = wire::encode(&vec![etype_info2_entry(centry, etype)?])?;
-    let method_data = vec![
-        PaData { r#type: pa_type::ETYPE_INFO2, value: wire::octets(info) },
-        PaData { r#type: pa_type::ENC_TIMESTAMP, value: wire::octets(Vec::new()) },
-    ];
-    wire::encode(&method_data)
+    let k = centry.current_key(etype).ok_or_else(|| Error::invalid("no key"))?;
+    let entry = EtypeInfo2EntryOut {
+        etype: etype.id(),
+        salt: Some(Str::bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
+        s2kparams: k.s2kparams.as_deref(),
+    };
+    let info = wire::encode(&SeqOf([entry]))?;
+    wire::encode(&SeqOf([
+        PaDataOut { r#type: pa_type::ETYPE_INFO2, value: &info },
+        PaDataOut { r#type: pa_type::ENC_TIMESTAMP, value: &[] },
+    ]))
 }
