@@ -16,14 +16,22 @@ use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
 pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
     let mut req = wire::decode::<AsReq>(request)?.0;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::AS_REQ)?;
-    // Moved out of the request, not copied (issue 17): nothing below reads body.sname or
-    // body.addresses again. The cname stays: the reply echoes it as it came.
+    // Moved out of the request, not copied (issue 17): nothing below reads body.sname,
+    // body.cname or body.addresses again.
     let sname = req.req_body.sname.take();
     let addresses = req.req_body.addresses.take();
+    let cname = req.req_body.cname.take().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
+    // The reply echoes the cname as it came. The client's Principal writes the same bytes when
+    // every component is UTF-8 in GeneralString's alphabet (nearly always): then the name is
+    // moved into it; otherwise a copy is kept to echo.
+    let echo = cname
+        .string
+        .iter()
+        .any(|c| !(std::str::from_utf8(c).is_ok() && wire::in_general_string(c)))
+        .then(|| cname.clone());
     let body = &req.req_body;
-    let cname = body.cname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
     // The names live in facts (the log and error replies name them) and are borrowed from there.
-    let client: &Principal = facts.client.insert(wire::principal_from(cname, &body.realm)?);
+    let client: &Principal = facts.client.insert(wire::principal_from_owned(cname, &body.realm)?);
     let sname = sname.ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
     let server: &Principal = facts.service.insert(wire::principal_from_owned(sname, &body.realm)?);
     // Both names carry the request's realm.
@@ -155,7 +163,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             value: wire::octets(wire::encode(&vec![etype_info2_entry(&centry, reply_etype)?])?),
         }]),
         crealm: Str::new(client.realm())?,
-        cname: Name::Decoded(cname),
+        // The client's name was checked above to give the bytes that came (or is the copy).
+        cname: echo.as_ref().map_or(Name::Of(client), Name::Decoded),
         ticket,
         enc_part,
     });
