@@ -7,8 +7,8 @@ use crate::proto::{self, TicketContents};
 use crate::time::Time;
 use crate::wire::{
     self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRepOut, AsReq, EncAsRepPartOut,
-    EncKdcRepPartOut, EncryptedData, EtypeInfo2Entry, EtypeInfo2EntryOut, FlagBits, Flags, KdcRepOut, LastReqEntry,
-    Name, PaData, PaDataOut, PaEncTsEnc, SeqOf, Str, TransitedEncoding,
+    EncKdcRepPartOut, EncryptedData, EtypeInfo2EntryOut, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, PaDataOut,
+    PaEncTsEnc, SeqOf, Str, TransitedEncoding,
 };
 
 use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
@@ -155,13 +155,11 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         caddr: contents.addresses.as_ref(),
     });
     let enc_part = proto::seal_out(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno))?;
+    let etype_info2 = wire::encode(&SeqOf([etype_info2_entry(&centry, reply_etype)?]))?;
     let rep = AsRepOut(KdcRepOut {
         pvno: wire::PVNO as i32,
         msg_type: msg_type::AS_REP.into(),
-        padata: Some(vec![PaData {
-            r#type: pa_type::ETYPE_INFO2,
-            value: wire::octets(wire::encode(&vec![etype_info2_entry(&centry, reply_etype)?])?),
-        }]),
+        padata: Some(SeqOf([PaDataOut { r#type: pa_type::ETYPE_INFO2, value: &etype_info2 }])),
         crealm: Str::new(client.realm())?,
         // The client's name was checked above to give the bytes that came (or is the copy).
         cname: echo.as_ref().map_or(Name::Of(client), Name::Decoded),
@@ -195,25 +193,21 @@ fn verify_timestamp(kdc: &Kdc, centry: &PrincipalEntry, value: &[u8], now: Time)
     Ok(())
 }
 
-fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInfo2Entry> {
+/// The ETYPE-INFO2-ENTRY of the client's current key of `etype`: its salt and s2kparams,
+/// borrowed (issue 17).
+fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInfo2EntryOut<'_>> {
     let k = centry.current_key(etype).ok_or_else(|| Error::invalid("no key"))?;
-    Ok(EtypeInfo2Entry {
+    Ok(EtypeInfo2EntryOut {
         etype: etype.id(),
-        salt: Some(wire::kstring_bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
-        s2kparams: k.s2kparams.clone().map(wire::octets),
+        salt: Some(Str::bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
+        s2kparams: k.s2kparams.as_deref(),
     })
 }
 
 /// The METHOD-DATA of a PREAUTH_REQUIRED error: ETYPE-INFO2 for the reply enctype, and
-/// PA-ENC-TIMESTAMP. Written from the key's salt and s2kparams, borrowed (issue 17).
+/// PA-ENC-TIMESTAMP.
 fn preauth_method_data(centry: &PrincipalEntry, etype: Enctype) -> Result<Vec<u8>> {
-    let k = centry.current_key(etype).ok_or_else(|| Error::invalid("no key"))?;
-    let entry = EtypeInfo2EntryOut {
-        etype: etype.id(),
-        salt: Some(Str::bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
-        s2kparams: k.s2kparams.as_deref(),
-    };
-    let info = wire::encode(&SeqOf([entry]))?;
+    let info = wire::encode(&SeqOf([etype_info2_entry(centry, etype)?]))?;
     wire::encode(&SeqOf([
         PaDataOut { r#type: pa_type::ETYPE_INFO2, value: &info },
         PaDataOut { r#type: pa_type::ENC_TIMESTAMP, value: &[] },

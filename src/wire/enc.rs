@@ -998,8 +998,8 @@ pub struct KdcRepOut<'a> {
     pub pvno: i32,
     /// msg-type.
     pub msg_type: i32,
-    /// padata.
-    pub padata: Option<Vec<PaData>>,
+    /// padata (the AS-REP's one PA-ETYPE-INFO2).
+    pub padata: Option<SeqOf<PaDataOut<'a>, 1>>,
     /// crealm.
     pub crealm: Str<'a>,
     /// cname.
@@ -1717,12 +1717,12 @@ mod tests {
             };
             same_as(&ticket, &rasn_ticket);
             let decoded_name = g.name();
-            let (padata, rep_enc) = (g.opt(Gen::padata), g.enc_data());
+            let (padata, rep_enc) = (g.opt(|g| PaData { r#type: g.i32(), value: g.octets() }), g.enc_data());
             for (n, echo) in [(cname, false), (Name::Decoded(&decoded_name), true)] {
                 let rep = KdcRepOut {
                     pvno: 5,
                     msg_type: 13,
-                    padata: padata.clone(),
+                    padata: padata.as_ref().map(|p| SeqOf([PaDataOut { r#type: p.r#type, value: &p.value }])),
                     crealm,
                     cname: n,
                     ticket: TicketOut { enc_part: sealed(&enc_part), ..ticket },
@@ -1731,7 +1731,7 @@ mod tests {
                 let rasn_rep = KdcRep {
                     pvno: Integer::from(5),
                     msg_type: Integer::from(13),
-                    padata: padata.clone(),
+                    padata: padata.clone().map(|p| vec![p]),
                     crealm: kstring(client.realm()).unwrap(),
                     cname: if echo { decoded_name.clone() } else { principal_name(&client).unwrap() },
                     ticket: rasn_ticket.clone(),
