@@ -608,3 +608,24 @@ fn kdc_api_and_outcome() {
     let (part, _) = open_rep_part(&rep, &alice_key(Enctype::Aes256CtsHmacSha196), usage::AS_REP_ENC_PART);
     assert_eq!(part.key.r#type, 18);
 }
+
+#[test]
+fn cname_is_echoed_as_it_came() {
+    // The reply's cname is the request's, byte for byte: UTF-8 text (written from the client's
+    // principal) and Latin-1 bytes (which the KDC reads as the same name, and echoes as sent).
+    let realm = Realm::new();
+    let mut e = PrincipalEntry::new(principal("caf\u{e9}"));
+    e.set_password(b"pw", &Enctype::ALL, 1).unwrap();
+    e.requires_preauth = false;
+    realm.kdc.put_principal(e).unwrap();
+    for (bytes, name_type) in [(&b"caf\xc3\xa9"[..], 1), (&b"caf\xe9"[..], 1), (&b"caf\xe9"[..], 10)] {
+        let encoded = AsReqParams::new("caf\u{e9}", realm.now()).encode();
+        let mut req = wire::decode::<wire::AsReq>(&encoded).unwrap();
+        let cname = req.0.req_body.cname.as_mut().unwrap();
+        cname.r#type = name_type;
+        cname.string = vec![wire::kstring_bytes(bytes).unwrap()];
+        let sent = cname.clone();
+        let rep = as_rep(&realm.handle(&wire::encode(&req).unwrap()));
+        assert_eq!(rep.cname, sent, "{bytes:02x?}");
+    }
+}

@@ -7,8 +7,8 @@ use crate::proto::{self, TicketContents};
 use crate::time::Time;
 use crate::wire::{
     self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRepOut, AsReq, EncAsRepPartOut,
-    EncKdcRepPartOut, EncryptedData, EtypeInfo2Entry, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, PaData,
-    PaEncTsEnc, Str, TransitedEncoding,
+    EncKdcRepPartOut, EncryptedData, EtypeInfo2EntryOut, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, PaDataOut,
+    PaEncTsEnc, SeqOf, Str, TransitedEncoding,
 };
 
 use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
@@ -16,14 +16,22 @@ use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
 pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
     let mut req = wire::decode::<AsReq>(request)?.0;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::AS_REQ)?;
-    // Moved out of the request, not copied (issue 17): nothing below reads body.sname or
-    // body.addresses again. The cname stays: the reply echoes it as it came.
+    // Moved out of the request, not copied (issue 17): nothing below reads body.sname,
+    // body.cname or body.addresses again.
     let sname = req.req_body.sname.take();
     let addresses = req.req_body.addresses.take();
+    let cname = req.req_body.cname.take().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
+    // The reply echoes the cname as it came. The client's Principal writes the same bytes when
+    // every component is UTF-8 in GeneralString's alphabet (nearly always): then the name is
+    // moved into it; otherwise a copy is kept to echo.
+    let echo = cname
+        .string
+        .iter()
+        .any(|c| !(std::str::from_utf8(c).is_ok() && wire::in_general_string(c)))
+        .then(|| cname.clone());
     let body = &req.req_body;
-    let cname = body.cname.as_ref().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
     // The names live in facts (the log and error replies name them) and are borrowed from there.
-    let client: &Principal = facts.client.insert(wire::principal_from(cname, &body.realm)?);
+    let client: &Principal = facts.client.insert(wire::principal_from_owned(cname, &body.realm)?);
     let sname = sname.ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
     let server: &Principal = facts.service.insert(wire::principal_from_owned(sname, &body.realm)?);
     // Both names carry the request's realm.
@@ -147,15 +155,14 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         caddr: contents.addresses.as_ref(),
     });
     let enc_part = proto::seal_out(&reply_key.key, usage::AS_REP_ENC_PART, &part, Some(reply_key.kvno))?;
+    let etype_info2 = wire::encode(&SeqOf([etype_info2_entry(&centry, reply_etype)?]))?;
     let rep = AsRepOut(KdcRepOut {
         pvno: wire::PVNO as i32,
         msg_type: msg_type::AS_REP.into(),
-        padata: Some(vec![PaData {
-            r#type: pa_type::ETYPE_INFO2,
-            value: wire::octets(wire::encode(&vec![etype_info2_entry(&centry, reply_etype)?])?),
-        }]),
+        padata: Some(SeqOf([PaDataOut { r#type: pa_type::ETYPE_INFO2, value: &etype_info2 }])),
         crealm: Str::new(client.realm())?,
-        cname: Name::Decoded(cname),
+        // The client's name was checked above to give the bytes that came (or is the copy).
+        cname: echo.as_ref().map_or(Name::Of(client), Name::Decoded),
         ticket,
         enc_part,
     });
@@ -186,21 +193,23 @@ fn verify_timestamp(kdc: &Kdc, centry: &PrincipalEntry, value: &[u8], now: Time)
     Ok(())
 }
 
-fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInfo2Entry> {
+/// The ETYPE-INFO2-ENTRY of the client's current key of `etype`: its salt and s2kparams,
+/// borrowed (issue 17).
+fn etype_info2_entry(centry: &PrincipalEntry, etype: Enctype) -> Result<EtypeInfo2EntryOut<'_>> {
     let k = centry.current_key(etype).ok_or_else(|| Error::invalid("no key"))?;
-    Ok(EtypeInfo2Entry {
+    Ok(EtypeInfo2EntryOut {
         etype: etype.id(),
-        salt: Some(wire::kstring_bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
-        s2kparams: k.s2kparams.clone().map(wire::octets),
+        salt: Some(Str::bytes(&k.salt).ok_or_else(|| Error::invalid("salt not representable"))?),
+        s2kparams: k.s2kparams.as_deref(),
     })
 }
 
-/// The METHOD-DATA of a PREAUTH_REQUIRED error: ETYPE-INFO2 for the reply enctype, and PA-ENC-TIMESTAMP.
+/// The METHOD-DATA of a PREAUTH_REQUIRED error: ETYPE-INFO2 for the reply enctype, and
+/// PA-ENC-TIMESTAMP.
 fn preauth_method_data(centry: &PrincipalEntry, etype: Enctype) -> Result<Vec<u8>> {
-    let info = wire::encode(&vec![etype_info2_entry(centry, etype)?])?;
-    let method_data = vec![
-        PaData { r#type: pa_type::ETYPE_INFO2, value: wire::octets(info) },
-        PaData { r#type: pa_type::ENC_TIMESTAMP, value: wire::octets(Vec::new()) },
-    ];
-    wire::encode(&method_data)
+    let info = wire::encode(&SeqOf([etype_info2_entry(centry, etype)?]))?;
+    wire::encode(&SeqOf([
+        PaDataOut { r#type: pa_type::ETYPE_INFO2, value: &info },
+        PaDataOut { r#type: pa_type::ENC_TIMESTAMP, value: &[] },
+    ]))
 }

@@ -148,7 +148,7 @@ impl Kdc {
     /// The reply of a request that did not authenticate: a KRB-ERROR with the result as e-data.
     fn kpasswd_error_reply(&self, err: &Error, code: u16, now: Time, facts: &RequestFacts) -> Result<Vec<u8>> {
         let data = kp::result_data(code, proto::e_text(err.code()));
-        let krb_error = self.error_reply(err, now, facts.client.as_ref(), facts.service.as_ref(), Some(data));
+        let krb_error = self.error_reply(err, now, facts.client.as_ref(), facts.service.as_ref(), Some(&data));
         kp::frame(kp::VERSION_CHANGE, &[], &krb_error)
     }
 }

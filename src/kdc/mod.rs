@@ -32,7 +32,7 @@ use crate::crypto::{Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keytab::Keytab;
 use crate::principal::Principal;
-use crate::proto::{self, ErrorReply};
+use crate::proto;
 use crate::time::Time;
 
 /// The enctypes a new realm gives principals keys of when nothing else is said: MIT krb5 1.20's
@@ -227,7 +227,7 @@ impl Kdc {
             Ok(reply) => reply,
             Err(err) => {
                 let data = facts.e_data.take();
-                let reply = self.error_reply(&err, now, facts.client.as_ref(), facts.service.as_ref(), data);
+                let reply = self.error_reply(&err, now, facts.client.as_ref(), facts.service.as_ref(), data.as_deref());
                 facts.code = if err.code().is_kerberos() { err.code() } else { ErrorCode::KRB_ERR_GENERIC };
                 facts.detail = Some(err.message().to_string());
                 reply
@@ -245,13 +245,12 @@ impl Kdc {
         now: Time,
         client: Option<&Principal>,
         server: Option<&Principal>,
-        data: Option<Vec<u8>>,
+        data: Option<&[u8]>,
     ) -> Vec<u8> {
-        let reply = ErrorReply { realm: self.realm.clone(), server: server.cloned(), client: client.cloned(), data };
-        proto::krb_error(err, now, &reply).unwrap_or_else(|_| {
+        // Written from the borrowed names (issue 17): no clone of the realm or principals.
+        proto::krb_error_of(err, now, &self.realm, server, client, data).unwrap_or_else(|_| {
             // A name that cannot be encoded: answer without the names.
-            let bare = ErrorReply { realm: self.realm.clone(), ..Default::default() };
-            proto::krb_error(err, now, &bare).unwrap_or_default()
+            proto::krb_error_of(err, now, &self.realm, None, None, data).unwrap_or_default()
         })
     }
 

@@ -7,7 +7,7 @@
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
-use crate::wire::{self, msg_type, KrbError};
+use crate::wire::{self, msg_type, KrbError, KrbErrorOut, Name, Str};
 
 /// What goes into a KRB-ERROR besides the code and the time.
 #[derive(Debug, Clone, Default)]
@@ -26,29 +26,45 @@ pub struct ErrorReply {
 /// the wire as `KRB_ERR_GENERIC`. The e-text is [`e_text`] of the code sent; `err`'s message
 /// is not sent.
 pub fn krb_error(err: &Error, now: Time, reply: &ErrorReply) -> Result<Vec<u8>> {
+    krb_error_of(err, now, &reply.realm, reply.server.as_ref(), reply.client.as_ref(), reply.data.as_deref())
+}
+
+/// [`krb_error`] from borrowed parts (the KDC's every error reply): the realm of the server that
+/// answers, the server (krbtgt of `realm` when `None`), the client and the e-data. Written
+/// straight from them (issue 17), the same bytes as the rasn-typed KRB-ERROR.
+pub fn krb_error_of(
+    err: &Error,
+    now: Time,
+    realm: &str,
+    server: Option<&Principal>,
+    client: Option<&Principal>,
+    data: Option<&[u8]>,
+) -> Result<Vec<u8>> {
     let code = if err.code().is_kerberos() { err.code() } else { ErrorCode::KRB_ERR_GENERIC };
-    let sname = match &reply.server {
-        Some(s) => wire::principal_name(s)?,
-        None => wire::principal_name(&Principal::krbtgt(&reply.realm))?,
+    let krbtgt;
+    let server = match server {
+        Some(s) => s,
+        None => {
+            krbtgt = Principal::krbtgt(realm);
+            &krbtgt
+        }
     };
-    let (crealm, cname) = match &reply.client {
-        Some(c) => (Some(wire::kstring(c.realm())?), Some(wire::principal_name(c)?)),
+    let (crealm, cname) = match client {
+        Some(c) => (Some(Str::new(c.realm())?), Some(Name::of(c)?)),
         None => (None, None),
     };
-    let msg = KrbError {
-        pvno: wire::int(wire::PVNO),
-        msg_type: wire::int(msg_type::KRB_ERROR.into()),
-        ctime: None,
-        cusec: None,
-        stime: wire::kerberos_time(now),
-        susec: wire::int(now.subsec_micros().into()),
+    let msg = KrbErrorOut {
+        pvno: wire::PVNO as i32,
+        msg_type: msg_type::KRB_ERROR.into(),
+        stime: now,
+        susec: now.subsec_micros(),
         error_code: code.code(),
         crealm,
         cname,
-        realm: wire::kstring(&reply.realm)?,
-        sname,
-        e_text: Some(wire::kstring(e_text(code))?),
-        e_data: reply.data.clone().map(wire::octets),
+        realm: Str::new(realm)?,
+        sname: Name::of(server)?,
+        e_text: Some(Str::new(e_text(code))?),
+        e_data: data,
     };
     wire::encode(&msg)
 }
@@ -75,6 +91,78 @@ pub fn error_from_krb_error(e: &KrbError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The KRB-ERROR as it was built before issue 17's borrowed form: rasn values, then encoded.
+    fn via_rasn(err: &Error, now: Time, reply: &ErrorReply) -> Result<Vec<u8>> {
+        let code = if err.code().is_kerberos() { err.code() } else { ErrorCode::KRB_ERR_GENERIC };
+        let sname = match &reply.server {
+            Some(s) => wire::principal_name(s)?,
+            None => wire::principal_name(&Principal::krbtgt(&reply.realm))?,
+        };
+        let (crealm, cname) = match &reply.client {
+            Some(c) => (Some(wire::kstring(c.realm())?), Some(wire::principal_name(c)?)),
+            None => (None, None),
+        };
+        let msg = KrbError {
+            pvno: wire::int(wire::PVNO),
+            msg_type: wire::int(msg_type::KRB_ERROR.into()),
+            ctime: None,
+            cusec: None,
+            stime: wire::kerberos_time(now),
+            susec: wire::int(now.subsec_micros().into()),
+            error_code: code.code(),
+            crealm,
+            cname,
+            realm: wire::kstring(&reply.realm)?,
+            sname,
+            e_text: Some(wire::kstring(e_text(code))?),
+            e_data: reply.data.clone().map(wire::octets),
+        };
+        Ok(rasn::der::encode(&msg).unwrap())
+    }
+
+    #[test]
+    fn borrowed_krb_error_equals_rasn() {
+        let p = |comps: &[&str], realm: &str| {
+            Principal::new(1, comps.iter().map(|c| c.to_string()).collect(), realm).unwrap()
+        };
+        // "\u{e0}" is UTF-8 c3 a0: a0 is outside GeneralString's alphabet.
+        let names = [
+            None,
+            Some(p(&["alice"], "R.TEST")),
+            Some(p(&["HTTP", "host.r.test"], "R.TEST")),
+            Some(p(&["b\u{e0}d"], "R.TEST")),
+            Some(p(&["alice"], "R\u{e0}.TEST")),
+        ];
+        let now = Time::from_unix_parts(1_700_000_000, 123_456);
+        let mut refused = 0;
+        for realm in ["R.TEST", "R\u{e0}.TEST"] {
+            for server in &names {
+                for client in &names {
+                    for data in [None, Some(vec![]), Some(vec![0x30, 0x00]), Some(vec![7; 300])] {
+                        for code in [ErrorCode::KDC_ERR_PREAUTH_REQUIRED, ErrorCode::KTIX_ERR_BAD_FILE, ErrorCode(77)] {
+                            let err = Error::new(code, "x");
+                            let reply = ErrorReply {
+                                realm: realm.into(),
+                                server: server.clone(),
+                                client: client.clone(),
+                                data: data.clone(),
+                            };
+                            let ours = krb_error(&err, now, &reply);
+                            match via_rasn(&err, now, &reply) {
+                                Ok(theirs) => assert_eq!(ours.unwrap(), theirs, "{reply:?}"),
+                                Err(_) => {
+                                    assert!(ours.is_err(), "{reply:?}");
+                                    refused += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(refused > 0);
+    }
 
     #[test]
     fn e_text_is_fixed_per_code_and_never_the_message() {

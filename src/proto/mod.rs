@@ -14,7 +14,7 @@ pub use ap::{
     AuthChecksum, NewApReq, OpenedApReq, ReplayGuard, TicketKey, VerifiedApReq,
 };
 pub use cred::{build_krb_cred, open_krb_cred};
-pub use krb_error::{e_text, error_from_krb_error, krb_error, ErrorReply};
+pub use krb_error::{e_text, error_from_krb_error, krb_error, krb_error_of, ErrorReply};
 pub use ticket::{issue_ticket, open_ticket, TicketContents};
 
 use zeroize::Zeroizing;

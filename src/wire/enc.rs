@@ -781,15 +781,21 @@ impl Enc for RawDer<'_> {
     }
 }
 
-/// A KerberosString or Realm borrowed from text, checked once against GeneralString's alphabet.
+/// A KerberosString or Realm borrowed from text (or bytes, a salt), checked once against
+/// GeneralString's alphabet.
 #[derive(Clone, Copy, Debug)]
-pub struct Str<'a>(&'a str);
+pub struct Str<'a>(&'a [u8]);
 
 impl<'a> Str<'a> {
     /// `s`, or the error [`kstring`] gives for text a KerberosString cannot carry.
     pub fn new(s: &'a str) -> Result<Str<'a>> {
         check_kstring(s)?;
-        Ok(Str(s))
+        Ok(Str(s.as_bytes()))
+    }
+
+    /// Any bytes (a salt), `None` outside GeneralString's alphabet, as [`kstring_bytes`].
+    pub fn bytes(b: &'a [u8]) -> Option<Str<'a>> {
+        in_general_string(b).then_some(Str(b))
     }
 }
 
@@ -800,7 +806,7 @@ impl Enc for Str<'_> {
     }
     #[inline]
     fn enc(&self, out: &mut Vec<u8>) {
-        prim(out, GENERAL_STRING, self.0.as_bytes());
+        prim(out, GENERAL_STRING, self.0);
     }
 }
 
@@ -992,8 +998,8 @@ pub struct KdcRepOut<'a> {
     pub pvno: i32,
     /// msg-type.
     pub msg_type: i32,
-    /// padata.
-    pub padata: Option<Vec<PaData>>,
+    /// padata (the AS-REP's one PA-ETYPE-INFO2).
+    pub padata: Option<SeqOf<PaDataOut<'a>, 1>>,
     /// crealm.
     pub crealm: Str<'a>,
     /// cname.
@@ -1048,6 +1054,68 @@ pub struct ApReqOut<'a> {
     pub authenticator: EncryptedData,
 }
 
+/// A KRB-ERROR borrowing its names, e-text and e-data (every error reply of the KDC).
+#[derive(Clone, Copy, Debug)]
+pub struct KrbErrorOut<'a> {
+    /// pvno (5).
+    pub pvno: i32,
+    /// msg-type (30).
+    pub msg_type: i32,
+    /// stime.
+    pub stime: Time,
+    /// susec (0..=999999).
+    pub susec: u32,
+    /// error-code.
+    pub error_code: i32,
+    /// crealm.
+    pub crealm: Option<Str<'a>>,
+    /// cname.
+    pub cname: Option<Name<'a>>,
+    /// realm.
+    pub realm: Str<'a>,
+    /// sname.
+    pub sname: Name<'a>,
+    /// e-text.
+    pub e_text: Option<Str<'a>>,
+    /// e-data.
+    pub e_data: Option<&'a [u8]>,
+}
+
+/// A PA-DATA with a borrowed value.
+#[derive(Clone, Copy, Debug)]
+pub struct PaDataOut<'a> {
+    /// padata-type.
+    pub r#type: i32,
+    /// padata-value.
+    pub value: &'a [u8],
+}
+
+/// An ETYPE-INFO2-ENTRY borrowing the salt and s2kparams of a key.
+#[derive(Clone, Copy, Debug)]
+pub struct EtypeInfo2EntryOut<'a> {
+    /// etype.
+    pub etype: i32,
+    /// salt.
+    pub salt: Option<Str<'a>>,
+    /// s2kparams.
+    pub s2kparams: Option<&'a [u8]>,
+}
+
+/// A SEQUENCE OF borrowed values held in a fixed array (METHOD-DATA, ETYPE-INFO2): no `Vec`.
+#[derive(Clone, Copy, Debug)]
+pub struct SeqOf<T, const N: usize>(pub [T; N]);
+
+impl<T: Enc, const N: usize> Enc for SeqOf<T, N> {
+    fn der_len(&self) -> usize {
+        tlv_len(self.0.iter().map(T::der_len).sum())
+    }
+    fn enc(&self, out: &mut Vec<u8>) {
+        let seq = open(out, SEQUENCE);
+        self.0.iter().for_each(|v| v.enc(out));
+        close(out, seq);
+    }
+}
+
 sequence!(sized KeyBytes<'_> { 0 => etype, 1 => value });
 sequence!(sized EncryptedDataOut { 0 => etype, 1 => kvno, 2 => cipher });
 sequence!(LastReqEntry { 0 => r#type, 1 => value });
@@ -1091,6 +1159,21 @@ sequence!(AuthenticatorOut<'_> [app 2] {
     7 => seq_number,
 });
 sequence!(ApReqOut<'_> [app 14] { 0 => pvno, 1 => msg_type, 2 => ap_options, 3 => ticket, 4 => authenticator });
+sequence!(KrbErrorOut<'_> [app 30] {
+    0 => pvno,
+    1 => msg_type,
+    4 => stime,
+    5 => susec,
+    6 => error_code,
+    7 => crealm,
+    8 => cname,
+    9 => realm,
+    10 => sname,
+    11 => e_text,
+    12 => e_data,
+});
+sequence!(sized PaDataOut<'_> { 1 => r#type, 2 => value });
+sequence!(EtypeInfo2EntryOut<'_> { 0 => etype, 1 => salt, 2 => s2kparams });
 application!(
     AsRepOut<'_> = 11,
     TgsRepOut<'_> = 13,
@@ -1106,7 +1189,16 @@ to_der_via_enc!(
     EncTgsRepPartOut<'_>,
     AuthenticatorOut<'_>,
     ApReqOut<'_>,
+    KrbErrorOut<'_>,
 );
+
+impl<T: Enc, const N: usize> ToDer for SeqOf<T, N> {
+    fn write_der(&self, out: &mut Vec<u8>) -> Result<()> {
+        out.reserve_exact(self.der_len());
+        self.enc(out);
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -1625,12 +1717,12 @@ mod tests {
             };
             same_as(&ticket, &rasn_ticket);
             let decoded_name = g.name();
-            let (padata, rep_enc) = (g.opt(Gen::padata), g.enc_data());
+            let (padata, rep_enc) = (g.opt(|g| PaData { r#type: g.i32(), value: g.octets() }), g.enc_data());
             for (n, echo) in [(cname, false), (Name::Decoded(&decoded_name), true)] {
                 let rep = KdcRepOut {
                     pvno: 5,
                     msg_type: 13,
-                    padata: padata.clone(),
+                    padata: padata.as_ref().map(|p| SeqOf([PaDataOut { r#type: p.r#type, value: &p.value }])),
                     crealm,
                     cname: n,
                     ticket: TicketOut { enc_part: sealed(&enc_part), ..ticket },
@@ -1639,7 +1731,7 @@ mod tests {
                 let rasn_rep = KdcRep {
                     pvno: Integer::from(5),
                     msg_type: Integer::from(13),
-                    padata: padata.clone(),
+                    padata: padata.clone().map(|p| vec![p]),
                     crealm: kstring(client.realm()).unwrap(),
                     cname: if echo { decoded_name.clone() } else { principal_name(&client).unwrap() },
                     ticket: rasn_ticket.clone(),
@@ -1674,6 +1766,68 @@ mod tests {
                     authorization_data: None,
                 },
             );
+            // KRB-ERROR: client name, e-text and e-data each absent or present.
+            let (stime, susec, error_code) = (g.our_time(), g.u32() % 1_000_000, g.i32());
+            let with_client = g.coin();
+            let text = client.components()[0].as_str();
+            let (e_text, e_data) = (g.coin().then_some(text), g.opt(Gen::bytes));
+            same_as(
+                &KrbErrorOut {
+                    pvno: 5,
+                    msg_type: 30,
+                    stime,
+                    susec,
+                    error_code,
+                    crealm: with_client.then_some(crealm),
+                    cname: with_client.then_some(cname),
+                    realm: srealm,
+                    sname,
+                    e_text: e_text.map(|t| Str::new(t).unwrap()),
+                    e_data: e_data.as_deref(),
+                },
+                &KrbError {
+                    pvno: Integer::from(5),
+                    msg_type: Integer::from(30),
+                    ctime: None,
+                    cusec: None,
+                    stime: kerberos_time(stime),
+                    susec: Integer::from(susec),
+                    error_code,
+                    crealm: with_client.then(|| kstring(client.realm()).unwrap()),
+                    cname: with_client.then(|| principal_name(&client).unwrap()),
+                    realm: kstring(server.realm()).unwrap(),
+                    sname: principal_name(&server).unwrap(),
+                    e_text: e_text.map(|t| kstring(t).unwrap()),
+                    e_data: e_data.clone().map(octets),
+                },
+            );
+            // METHOD-DATA and ETYPE-INFO2: salts of any bytes (some outside GeneralString's
+            // alphabet, refused by both), s2kparams absent or present.
+            let (salt, s2kparams) = (g.bytes(), g.opt(Gen::bytes));
+            assert_eq!(Str::bytes(&salt).is_some(), kstring_bytes(&salt).is_some());
+            let entry = EtypeInfo2EntryOut {
+                etype: g.i32(),
+                salt: g.coin().then(|| Str::bytes(&salt)).flatten(),
+                s2kparams: s2kparams.as_deref(),
+            };
+            let rasn_entry = EtypeInfo2Entry {
+                etype: entry.etype,
+                salt: entry.salt.map(|_| kstring_bytes(&salt).unwrap()),
+                s2kparams: s2kparams.clone().map(octets),
+            };
+            same_as(&entry, &rasn_entry);
+            same_as(&SeqOf([entry]), &vec![rasn_entry.clone()]);
+            same_as(&SeqOf([entry, entry]), &vec![rasn_entry.clone(), rasn_entry]);
+            let (t1, t2, v1) = (g.i32(), g.i32(), g.bytes());
+            same_as(
+                &SeqOf([PaDataOut { r#type: t1, value: &v1 }, PaDataOut { r#type: t2, value: &[] }]),
+                &vec![
+                    PaData { r#type: t1, value: octets(v1.clone()) },
+                    PaData { r#type: t2, value: octets(Vec::new()) },
+                ],
+            );
+            same_as(&SeqOf::<PaDataOut, 0>([]), &Vec::<PaData>::new());
+
             let ticket_der = encode(&ticket).unwrap();
             same_as(
                 &ApReqOut {

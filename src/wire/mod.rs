@@ -22,7 +22,8 @@ pub use dec::{
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
 pub use enc::{
     ApReqOut, AsRepOut, AuthenticatorOut, EncAsRepPartOut, EncKdcRepPartOut, EncTgsRepPartOut, EncTicketPartOut,
-    EncryptedDataOut, KdcRepOut, KeyBytes, LastReqEntry, Name, RawDer, Str, TgsRepOut, TicketOut,
+    EncryptedDataOut, EtypeInfo2EntryOut, KdcRepOut, KeyBytes, KrbErrorOut, LastReqEntry, Name, PaDataOut, RawDer,
+    SeqOf, Str, TgsRepOut, TicketOut,
 };
 use rasn::types::BitString;
 pub use rasn_kerberos::{
