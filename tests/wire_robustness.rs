@@ -86,6 +86,15 @@ fn dec_authenticator_direct(b: &[u8]) -> Outcome {
     dec::<Authenticator>(b)
 }
 
+/// `decode_ap_req` (borrowed from the input, as the TGS, the acceptor, GSS and kpasswd read AP-REQs) agrees with
+/// the rasn-typed decoding and its conversions; the outcome is that of the rasn-typed decoding.
+fn dec_ap_req_direct(b: &[u8]) -> Outcome {
+    if let Err(why) = wire::ap_req_paths_agree(b) {
+        panic!("{why}: {b:02x?}");
+    }
+    dec::<ApReq>(b)
+}
+
 /// `decode_enc_kdc_rep_part`, re-encoded under the tag it reported.
 fn dec_enc_kdc_rep_part(b: &[u8]) -> Outcome {
     outcome(wire::decode_enc_kdc_rep_part(b), b, |(part, tag)| match *tag {
@@ -171,7 +180,8 @@ fn cases() -> Vec<Case> {
         wire::decode_enc_kdc_rep_part(&open(&alice, usage::AS_REP_ENC_PART, &nf_rep.0.enc_part)).unwrap();
     let tgt_session = Key::from_parts(nf_part.key.r#type, &nf_part.key.value).unwrap();
     let tgs: TgsReq = wire::decode(&tgs_req).unwrap();
-    let pa_tgs: ApReq = wire::decode(&wire::find_padata(&tgs.0.padata, wire::pa_type::TGS_REQ).unwrap().value).unwrap();
+    let pa_tgs_bytes = wire::find_padata(&tgs.0.padata, wire::pa_type::TGS_REQ).unwrap().value.to_vec();
+    let pa_tgs: ApReq = wire::decode(&pa_tgs_bytes).unwrap();
     let tgs_authenticator = open(&tgt_session, usage::TGS_REQ_AUTH, &pa_tgs.authenticator);
     let ap: ApReq = wire::decode(&ap_req).unwrap();
     let server =
@@ -220,7 +230,8 @@ fn cases() -> Vec<Case> {
         // Also decoded straight into the library's types (dec_enc_ticket_part_direct checks the two agree).
         Case { name: "EncTicketPart", decode: dec_enc_ticket_part_direct, samples: vec![tgt_part, svc_part_bytes] },
         Case { name: "Ticket", decode: dec::<Ticket>, samples: tickets_bytes },
-        Case { name: "AP-REQ", decode: dec::<ApReq>, samples: vec![ap_req] },
+        // Also decoded borrowed (dec_ap_req_direct checks the two agree); the second is the PA-TGS-REQ's.
+        Case { name: "AP-REQ", decode: dec_ap_req_direct, samples: vec![ap_req, pa_tgs_bytes] },
         Case { name: "AP-REP", decode: dec::<ApRep>, samples: vec![ap_rep] },
         Case {
             name: "Authenticator",

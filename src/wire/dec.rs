@@ -1005,6 +1005,99 @@ pub fn decode_authenticator(bytes: &[u8]) -> Result<AuthenticatorIn<'_>> {
     decode_all_by(bytes, "Authenticator", authenticator_in)
 }
 
+/// An EncryptedData whose cipher text is borrowed from the input (cipher text is not secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncryptedDataIn<'a> {
+    /// etype.
+    pub etype: i32,
+    /// kvno.
+    pub kvno: Option<u32>,
+    /// cipher.
+    pub cipher: &'a [u8],
+}
+
+impl<'a> From<&'a EncryptedData> for EncryptedDataIn<'a> {
+    fn from(e: &'a EncryptedData) -> Self {
+        EncryptedDataIn { etype: e.etype, kvno: e.kvno, cipher: &e.cipher }
+    }
+}
+
+fn encrypted_data_in<'a>(d: &mut Der<'a>) -> R<EncryptedDataIn<'a>> {
+    let mut s = d.sequence()?;
+    let v = EncryptedDataIn {
+        etype: s.req(0, "etype")?,
+        kvno: s.opt(1, "kvno")?,
+        cipher: s.req_by(2, "cipher", |d| d.primitive(OCTET_STRING))?,
+    };
+    s.done()?;
+    Ok(v)
+}
+
+/// A Ticket as an AP-REQ carries it, borrowed from the request: the header fields a key source
+/// needs and the cipher text.
+#[derive(Clone, Debug)]
+pub struct TicketIn<'a> {
+    /// tkt-vno.
+    pub tkt_vno: Integer,
+    /// realm (checked GeneralString bytes).
+    pub realm: &'a [u8],
+    /// sname.
+    pub sname: NameIn<'a>,
+    /// enc-part.
+    pub enc_part: EncryptedDataIn<'a>,
+}
+
+fn ticket_in<'a>(d: &mut Der<'a>) -> R<TicketIn<'a>> {
+    let mut a = d.application(1)?;
+    let mut s = a.sequence()?;
+    let v = TicketIn {
+        tkt_vno: s.req(0, "tkt-vno")?,
+        realm: s.req_by(1, "realm", general_string)?,
+        sname: s.req_by(2, "sname", name_in)?,
+        enc_part: s.req_by(3, "enc-part", encrypted_data_in)?,
+    };
+    s.done()?;
+    a.done()?;
+    Ok(v)
+}
+
+/// An AP-REQ borrowed from the request bytes: the ticket's header and cipher text and the
+/// authenticator's cipher text are slices of the input, nothing is copied.
+#[derive(Clone, Debug)]
+pub struct ApReqIn<'a> {
+    /// pvno.
+    pub pvno: Integer,
+    /// msg-type.
+    pub msg_type: Integer,
+    /// ap-options, as [`FlagBits::from_bits`] reads them.
+    pub ap_options: Flags,
+    /// ticket.
+    pub ticket: TicketIn<'a>,
+    /// authenticator.
+    pub authenticator: EncryptedDataIn<'a>,
+}
+
+fn ap_req_in<'a>(d: &mut Der<'a>) -> R<ApReqIn<'a>> {
+    let mut a = d.application(14)?;
+    let mut s = a.sequence()?;
+    let v = ApReqIn {
+        pvno: s.req(0, "pvno")?,
+        msg_type: s.req(1, "msg-type")?,
+        ap_options: s.req_by(2, "ap-options", flags)?,
+        ticket: s.req_by(3, "ticket", ticket_in)?,
+        authenticator: s.req_by(4, "authenticator", encrypted_data_in)?,
+    };
+    s.done()?;
+    a.done()?;
+    Ok(v)
+}
+
+/// Decodes an AP-REQ into [`ApReqIn`], borrowing from `bytes`: accepts what `decode::<ApReq>`
+/// accepts, `KTIX_ERR_MALFORMED` otherwise.
+pub fn decode_ap_req(bytes: &[u8]) -> Result<ApReqIn<'_>> {
+    decode_all_by(bytes, "ApReq", ap_req_in)
+}
+
 /// Both decodings of one input, or `Err` when they disagree on its acceptance (`Ok(None)`: both
 /// refuse it, with `KTIX_ERR_MALFORMED`).
 fn both<A, B>(direct: Result<A>, typed: Result<B>) -> std::result::Result<Option<(A, B)>, String> {
@@ -1084,6 +1177,30 @@ pub fn enc_ticket_part_paths_agree(bytes: &[u8]) -> std::result::Result<bool, St
         ("caddr", new.caddr == old.caddr),
         ("authorization-data", new.authorization_data == old.authorization_data),
     ])
+}
+
+/// The differential check of [`decode_ap_req`], as [`enc_ticket_part_paths_agree`].
+#[doc(hidden)]
+pub fn ap_req_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
+    let Some((new, old)) = both(decode_ap_req(bytes), decode::<ApReq>(bytes))? else {
+        return Ok(false);
+    };
+    same_fields(&[
+        ("pvno", new.pvno == old.pvno),
+        ("msg-type", new.msg_type == old.msg_type),
+        ("ap-options", new.ap_options == Flags::from_bits(&old.ap_options.0)),
+        ("ticket", same_ticket(&new.ticket, &old.ticket)),
+        ("authenticator", new.authenticator == EncryptedDataIn::from(&old.authenticator)),
+    ])
+}
+
+/// A borrowed ticket and a rasn-typed one hold the same values (the server's name as
+/// `principal_from` makes it).
+fn same_ticket(new: &TicketIn<'_>, old: &Ticket) -> bool {
+    new.tkt_vno == old.tkt_vno
+        && new.realm == old.realm.as_bytes()
+        && same_principal(new.sname.principal(new.realm), principal_from(&old.sname, &old.realm))
+        && new.enc_part == EncryptedDataIn::from(&old.enc_part)
 }
 
 /// Implements [`FromDer`] through the hand-written [`Dec`].
