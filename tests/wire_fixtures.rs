@@ -174,6 +174,7 @@ fn every_fixture_decodes_as_its_type_and_re_encodes_exactly() {
                 check_req_body(&bytes, &m.0, &what);
             }
             msg_type::TGS_REQ => {
+                assert_eq!(wire::tgs_req_paths_agree(&bytes), Ok(true), "{what}");
                 let m: TgsReq = round_trip(&bytes, &what);
                 wire::check_header(&m.0.pvno, &m.0.msg_type, t).unwrap();
                 check_req_body(&bytes, &m.0, &what);

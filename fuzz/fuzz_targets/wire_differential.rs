@@ -70,6 +70,7 @@ const TYPES: &[fn(&[u8])] = &[
     check_enc_ticket_part_direct,
     check_authenticator_direct,
     check_ap_req_direct,
+    check_tgs_req_direct,
 ];
 
 /// The EncTicketPart decoded straight into the library's types (as a TGS and an acceptor open tickets) agrees with
@@ -92,6 +93,14 @@ fn check_authenticator_direct(data: &[u8]) {
 /// the rasn-typed decoding and its conversions.
 fn check_ap_req_direct(data: &[u8]) {
     if let Err(why) = wire::ap_req_paths_agree(data) {
+        panic!("{why}");
+    }
+}
+
+/// The TGS-REQ decoded borrowed from its bytes (as the KDC reads TGS-REQs) agrees with the rasn-typed decoding and
+/// its conversions.
+fn check_tgs_req_direct(data: &[u8]) {
+    if let Err(why) = wire::tgs_req_paths_agree(data) {
         panic!("{why}");
     }
 }
