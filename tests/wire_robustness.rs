@@ -86,6 +86,24 @@ fn dec_authenticator_direct(b: &[u8]) -> Outcome {
     dec::<Authenticator>(b)
 }
 
+/// `decode_ap_req` (borrowed from the input, as the TGS, the acceptor, GSS and kpasswd read AP-REQs) agrees with
+/// the rasn-typed decoding and its conversions; the outcome is that of the rasn-typed decoding.
+fn dec_ap_req_direct(b: &[u8]) -> Outcome {
+    if let Err(why) = wire::ap_req_paths_agree(b) {
+        panic!("{why}: {b:02x?}");
+    }
+    dec::<ApReq>(b)
+}
+
+/// `decode_tgs_req` (borrowed from the input, as the KDC reads TGS-REQs) agrees with the rasn-typed decoding and
+/// its conversions; the outcome is that of the rasn-typed decoding.
+fn dec_tgs_req_direct(b: &[u8]) -> Outcome {
+    if let Err(why) = wire::tgs_req_paths_agree(b) {
+        panic!("{why}: {b:02x?}");
+    }
+    dec::<TgsReq>(b)
+}
+
 /// `decode_enc_kdc_rep_part`, re-encoded under the tag it reported.
 fn dec_enc_kdc_rep_part(b: &[u8]) -> Outcome {
     outcome(wire::decode_enc_kdc_rep_part(b), b, |(part, tag)| match *tag {
@@ -171,9 +189,21 @@ fn cases() -> Vec<Case> {
         wire::decode_enc_kdc_rep_part(&open(&alice, usage::AS_REP_ENC_PART, &nf_rep.0.enc_part)).unwrap();
     let tgt_session = Key::from_parts(nf_part.key.r#type, &nf_part.key.value).unwrap();
     let tgs: TgsReq = wire::decode(&tgs_req).unwrap();
-    let pa_tgs: ApReq = wire::decode(&wire::find_padata(&tgs.0.padata, wire::pa_type::TGS_REQ).unwrap().value).unwrap();
+    let pa_tgs_bytes = wire::find_padata(&tgs.0.padata, wire::pa_type::TGS_REQ).unwrap().value.to_vec();
+    let pa_tgs: ApReq = wire::decode(&pa_tgs_bytes).unwrap();
     let tgs_authenticator = open(&tgt_session, usage::TGS_REQ_AUTH, &pa_tgs.authenticator);
     let ap: ApReq = wire::decode(&ap_req).unwrap();
+    // The TGS-REQ with every optional body field the capture lacks (cname, from, rtime, addresses,
+    // enc-authorization-data, additional-tickets), for the borrowed decoding's checks of them.
+    let mut full = tgs.clone();
+    let b = &mut full.0.req_body;
+    b.cname = Some(rep.0.cname.clone());
+    b.from = Some(b.till.clone());
+    b.rtime = Some(b.till.clone());
+    b.addresses = Some(vec![HostAddress { addr_type: 2, address: wire::octets(vec![127, 0, 0, 1]) }]);
+    b.enc_authorization_data = Some(rep.0.enc_part.clone());
+    b.additional_tickets = Some(vec![rep.0.ticket.clone(), ap.ticket.clone()]);
+    let tgs_req_full = wire::encode(&full).unwrap();
     let server =
         keytab_key(&root().join("server.keytab"), "host/server.ktix.test@KTIX.TEST", 2, Enctype::Aes256CtsHmacSha196);
     let svc_part_bytes = open(&server, usage::TICKET, &ap.ticket.enc_part);
@@ -213,14 +243,16 @@ fn cases() -> Vec<Case> {
     let tickets_bytes = vec![ticket];
     vec![
         Case { name: "AS-REQ", decode: dec::<AsReq>, samples: vec![as_req_0, as_req_1.clone()] },
-        Case { name: "TGS-REQ", decode: dec::<TgsReq>, samples: vec![tgs_req.clone()] },
+        // Also decoded borrowed (dec_tgs_req_direct checks the two agree).
+        Case { name: "TGS-REQ", decode: dec_tgs_req_direct, samples: vec![tgs_req.clone(), tgs_req_full] },
         Case { name: "AS-REP", decode: dec::<AsRep>, samples: vec![as_rep] },
         Case { name: "TGS-REP", decode: dec::<TgsRep>, samples: vec![tgs_rep] },
         Case { name: "EncKDCRepPart", decode: dec_enc_kdc_rep_part, samples: vec![enc_tgs_rep_part, enc_as_rep_part] },
         // Also decoded straight into the library's types (dec_enc_ticket_part_direct checks the two agree).
         Case { name: "EncTicketPart", decode: dec_enc_ticket_part_direct, samples: vec![tgt_part, svc_part_bytes] },
         Case { name: "Ticket", decode: dec::<Ticket>, samples: tickets_bytes },
-        Case { name: "AP-REQ", decode: dec::<ApReq>, samples: vec![ap_req] },
+        // Also decoded borrowed (dec_ap_req_direct checks the two agree); the second is the PA-TGS-REQ's.
+        Case { name: "AP-REQ", decode: dec_ap_req_direct, samples: vec![ap_req, pa_tgs_bytes] },
         Case { name: "AP-REP", decode: dec::<ApRep>, samples: vec![ap_rep] },
         Case {
             name: "Authenticator",
@@ -782,7 +814,7 @@ fn every_decoder_survives_mutations() {
 #[test]
 fn req_body_bytes_agrees_with_the_decoder() {
     let tgs = fixture("nofast/aes256-cts-hmac-sha1-96/02-tgs-req-nofast.der");
-    let case = Case { name: "crafted TGS-REQ", decode: dec::<TgsReq>, samples: vec![tgs.clone()] };
+    let case = Case { name: "crafted TGS-REQ", decode: dec_tgs_req_direct, samples: vec![tgs.clone()] };
     let mut failures = Vec::new();
     let mut r = Runner { case: &case, stats: Stats::default(), failures: &mut failures };
 

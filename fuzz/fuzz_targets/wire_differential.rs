@@ -69,6 +69,8 @@ const TYPES: &[fn(&[u8])] = &[
     check::<EtypeInfo2Entry>,
     check_enc_ticket_part_direct,
     check_authenticator_direct,
+    check_ap_req_direct,
+    check_tgs_req_direct,
 ];
 
 /// The EncTicketPart decoded straight into the library's types (as a TGS and an acceptor open tickets) agrees with
@@ -83,6 +85,22 @@ fn check_enc_ticket_part_direct(data: &[u8]) {
 /// agrees with the rasn-typed decoding and its conversions.
 fn check_authenticator_direct(data: &[u8]) {
     if let Err(why) = wire::authenticator_paths_agree(data) {
+        panic!("{why}");
+    }
+}
+
+/// The AP-REQ decoded borrowed from its bytes (as the TGS, the acceptor, GSS and kpasswd read AP-REQs) agrees with
+/// the rasn-typed decoding and its conversions.
+fn check_ap_req_direct(data: &[u8]) {
+    if let Err(why) = wire::ap_req_paths_agree(data) {
+        panic!("{why}");
+    }
+}
+
+/// The TGS-REQ decoded borrowed from its bytes (as the KDC reads TGS-REQs) agrees with the rasn-typed decoding and
+/// its conversions.
+fn check_tgs_req_direct(data: &[u8]) {
+    if let Err(why) = wire::tgs_req_paths_agree(data) {
         panic!("{why}");
     }
 }

@@ -7,30 +7,31 @@ use crate::proto::{self, ApReqCheck, AuthChecksum, TicketContents};
 use crate::time::Time;
 use crate::wire::{
     self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AuthorizationData, EncKdcRepPartOut,
-    EncTgsRepPartOut, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, Str, TgsRepOut, TgsReq,
+    EncTgsRepPartOut, Flags, KdcRepOut, LastReqEntry, Name, Str, TgsRepOut,
 };
 
 use super::{min_time, requested_limit, Kdc, RequestFacts};
 
 pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
-    let mut req = wire::decode::<TgsReq>(request)?.0;
+    // Borrowed from the request (issue 17): the PA-DATA values, the names and the cipher texts
+    // are read where they lie; only what the KDC uses is made a value.
+    let req = wire::decode_tgs_req(request)?;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::TGS_REQ)?;
-    // The requested server's name, moved out of the request rather than copied (issue 17);
-    // nothing below reads body.sname again.
     let body_bytes = wire::req_body_bytes(request)?;
-    let sname = req.req_body.sname.take().map(|s| wire::principal_from_owned(s, &req.req_body.realm)).transpose()?;
-    let body = &req.req_body;
+    let body = &req.body;
+    let sname = body.sname.map(|s| s.principal(body.realm)).transpose()?;
     // facts.service names the requested server from here on (for error replies and the log);
     // RENEW/VALIDATE replace it by the ticket's own server below.
     facts.service = sname;
     // PA-FX-FAST (which MIT clients always add) is ignored: the reply is a plain TGS-REP.
-    let pa = wire::find_padata(&req.padata, pa_type::TGS_REQ)
+    let pa = req
+        .find_padata(pa_type::TGS_REQ)
         .ok_or_else(|| Error::new(ErrorCode::KDC_ERR_PADATA_TYPE_NOSUPP, "TGS-REQ without PA-TGS-REQ"))?;
-    let ap_req = proto::decode_ap_req(&pa.value).map_err(|e| e.context("PA-TGS-REQ"))?;
+    let ap_req = proto::decode_ap_req(pa).map_err(|e| e.context("PA-TGS-REQ"))?;
 
     // The ticket: normally this realm's TGT; RENEW and VALIDATE may present a ticket for any of
     // the realm's servers (all its keys are here).
-    let options = Flags::from_bits(&body.kdc_options.0);
+    let options = body.kdc_options;
     let renew = options.has(opt::RENEW);
     let validate = options.has(opt::VALIDATE);
     let tgt_key = |tgt_server: &Principal, etype: i32, kvno: Option<u32>| {
@@ -132,7 +133,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             ));
         }
         let sentry = kdc.server_entry(server, now)?;
-        let till = requested_limit(Some(wire::time_from(&body.till)));
+        let till = requested_limit(Some(body.till));
         let end = min_time([
             till,
             Some(tgt.end_time),
@@ -175,7 +176,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
                     && sentry.allow_renewable =>
             {
                 min_time([
-                    requested_limit(body.rtime.as_ref().map(wire::time_from)),
+                    requested_limit(body.rtime),
                     Some(tgt_renew),
                     Some(start.plus_secs(policy.max_renewable_life)),
                     sentry.max_renewable_life.map(|l| start.plus_secs(l)),
@@ -185,7 +186,8 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
             _ => None,
         };
         flags = flags.with_if(tf::RENEWABLE, renew_till.is_some());
-        let authorization_data = merge_authz(tgt.authorization_data, body, &tgt.session_key, subkey.as_ref())?;
+        let authorization_data =
+            merge_authz(tgt.authorization_data, body.enc_authorization_data, &tgt.session_key, subkey.as_ref())?;
         let c = TicketContents {
             flags,
             session_key: kdc.new_session_key(&body.etype, &sentry)?,
@@ -240,11 +242,11 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
 /// enc-authorization-data (sealed in the subkey, usage 5, or the session key, usage 4).
 fn merge_authz(
     from_tgt: Option<AuthorizationData>,
-    body: &wire::KdcReqBody,
+    enc_authorization_data: Option<wire::EncryptedDataIn<'_>>,
     session_key: &Key,
     subkey: Option<&Key>,
 ) -> Result<Option<AuthorizationData>> {
-    let Some(enc) = &body.enc_authorization_data else {
+    let Some(enc) = enc_authorization_data else {
         return Ok(from_tgt);
     };
     let extra: AuthorizationData = match subkey {

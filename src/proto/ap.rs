@@ -13,8 +13,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
 use crate::wire::{
-    self, ap_options, msg_type, ticket_flags as tf, ApRep, ApReq, ApReqOut, AuthenticatorOut, AuthorizationData,
-    Checksum, EncApRepPart, FlagBits, Flags, Name, RawDer, Str, Ticket,
+    self, ap_options, msg_type, ticket_flags as tf, ApRep, ApReqIn, ApReqOut, AuthenticatorOut, AuthorizationData,
+    Checksum, EncApRepPart, Flags, Name, RawDer, Str, Ticket,
 };
 
 use super::{
@@ -115,9 +115,10 @@ pub fn build_ap_req(req: &NewApReq<'_>) -> Result<(Vec<u8>, Time)> {
 /// The identifier of a Ticket, \[APPLICATION 1\] constructed.
 const TICKET_TAG: u8 = 0x61;
 
-/// Decodes an AP-REQ and checks its header (pvno 5, msg-type 14).
-pub fn decode_ap_req(bytes: &[u8]) -> Result<ApReq> {
-    let req = wire::decode::<ApReq>(bytes)?;
+/// Decodes an AP-REQ, borrowing its ticket and authenticator from `bytes` (issue 17: no copies
+/// of the cipher texts), and checks its header (pvno 5, msg-type 14).
+pub fn decode_ap_req(bytes: &[u8]) -> Result<ApReqIn<'_>> {
+    let req = wire::decode_ap_req(bytes)?;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::AP_REQ)?;
     Ok(req)
 }
@@ -211,21 +212,21 @@ pub struct VerifiedApReq {
 /// `_NOKEY`), then the authenticator with the ticket's session key for `auth_usage`.
 /// User-to-user AP-REQs (USE-SESSION-KEY) are `KRB_AP_ERR_METHOD`.
 pub fn open_ap_req<'a>(
-    req: &'a ApReq,
+    req: &ApReqIn<'a>,
     auth_usage: u32,
     key_for: impl FnOnce(&Principal, i32, Option<u32>) -> Result<TicketKey>,
 ) -> Result<OpenedApReq<'a>> {
-    let options = Flags::from_bits(&req.ap_options.0);
+    let options = req.ap_options;
     if options.has(ap_options::USE_SESSION_KEY) {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_METHOD, "user-to-user tickets are not supported"));
     }
-    let server = wire::principal_from(&req.ticket.sname, &req.ticket.realm)?;
+    let server = req.ticket.sname.principal(req.ticket.realm)?;
     let enc = &req.ticket.enc_part;
     let TicketKey { key, kvno } = key_for(&server, enc.etype, enc.kvno)?;
     let ticket_enctype = key.enctype();
     let ticket = open_ticket(&req.ticket, &key)?;
     let plain =
-        open_bytes(&ticket.session_key, auth_usage, &req.authenticator).map_err(|e| e.context("authenticator"))?;
+        open_bytes(&ticket.session_key, auth_usage, req.authenticator).map_err(|e| e.context("authenticator"))?;
     // Decoded straight into our types; the subkey is read from the plaintext (wiped on drop)
     // into the Key, no other copy made.
     let decoded = wire::decode_authenticator(&plain).map_err(|e| e.context("authenticator"))?;
@@ -247,13 +248,13 @@ pub fn open_ap_req<'a>(
         ticket,
         auth,
         subkey,
-        sealed_authenticator: &req.authenticator.cipher,
+        sealed_authenticator: req.authenticator.cipher,
     })
 }
 
 /// [`open_ap_req`], then [`OpenedApReq::verify`].
 pub fn verify_ap_req(
-    req: &ApReq,
+    req: &ApReqIn<'_>,
     auth_usage: u32,
     key_for: impl FnOnce(&Principal, i32, Option<u32>) -> Result<TicketKey>,
     now: Time,
@@ -441,7 +442,8 @@ mod tests {
     }
 
     impl Fixture {
-        fn ap_req(&self, usage: u32, checksum: AuthChecksum<'_>, now: Time) -> (ApReq, Time) {
+        /// An AP-REQ's bytes (checked to decode) and its authenticator time.
+        fn ap_req(&self, usage: u32, checksum: AuthChecksum<'_>, now: Time) -> (Vec<u8>, Time) {
             let subkey = Key::random(self.session_key.enctype()).unwrap();
             let (bytes, ctime) = build_ap_req(&NewApReq {
                 ticket: &self.ticket,
@@ -455,12 +457,13 @@ mod tests {
                 mutual: true,
             })
             .unwrap();
-            (decode_ap_req(&bytes).unwrap(), ctime)
+            decode_ap_req(&bytes).unwrap();
+            (bytes, ctime)
         }
 
-        fn verify(&self, req: &ApReq, usage: u32, now: Time, check: &ApReqCheck<'_>) -> Result<VerifiedApReq> {
+        fn verify(&self, req: &[u8], usage: u32, now: Time, check: &ApReqCheck<'_>) -> Result<VerifiedApReq> {
             let key = self.service_key.clone();
-            verify_ap_req(req, usage, |_, _, _| Ok(TicketKey { key, kvno: 3 }), now, check)
+            verify_ap_req(&decode_ap_req(req)?, usage, |_, _, _| Ok(TicketKey { key, kvno: 3 }), now, check)
         }
     }
 
@@ -585,6 +588,7 @@ mod tests {
     fn the_key_source_decides_and_names_the_server() {
         let f = fixture(Flags::NONE);
         let (req, _) = f.ap_req(usage::AP_REQ_AUTH, AuthChecksum::None, NOW);
+        let req = decode_ap_req(&req).unwrap();
         let asked = Cell::new(None);
         let err = open_ap_req(&req, usage::AP_REQ_AUTH, |server, etype, kvno| {
             asked.set(Some((server.to_string(), etype, kvno)));

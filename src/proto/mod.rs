@@ -15,13 +15,13 @@ pub use ap::{
 };
 pub use cred::{build_krb_cred, open_krb_cred};
 pub use krb_error::{e_text, error_from_krb_error, krb_error, krb_error_of, ErrorReply};
-pub use ticket::{issue_ticket, open_ticket, TicketContents};
+pub use ticket::{issue_ticket, open_ticket, SealedTicket, TicketContents};
 
 use zeroize::Zeroizing;
 
 use crate::crypto::{Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
-use crate::wire::{self, EncryptedData, EncryptedDataOut, EncryptionKey};
+use crate::wire::{self, EncryptedData, EncryptedDataIn, EncryptedDataOut, EncryptionKey};
 
 /// Encodes `value` and encrypts it in `key` for `usage` into an EncryptedData carrying `kvno`.
 pub fn seal<T: wire::ToDer>(key: &Key, usage: u32, value: &T, kvno: Option<u32>) -> Result<EncryptedData> {
@@ -48,7 +48,8 @@ fn encrypt(key: &Key, usage: u32, plain: &[u8], kvno: Option<u32>) -> Result<Enc
 ///
 /// An EncryptedData of another enctype than the key's is `KRB_AP_ERR_BAD_INTEGRITY` (the key
 /// cannot open it); tampering, a wrong key or a wrong usage too.
-pub fn open_bytes(key: &Key, usage: u32, data: &EncryptedData) -> Result<Zeroizing<Vec<u8>>> {
+pub fn open_bytes<'d>(key: &Key, usage: u32, data: impl Into<EncryptedDataIn<'d>>) -> Result<Zeroizing<Vec<u8>>> {
+    let data = data.into();
     if data.etype != key.enctype().id() {
         return Err(Error::integrity(format!(
             "data encrypted with enctype {} cannot be opened with a {} key",
@@ -56,13 +57,13 @@ pub fn open_bytes(key: &Key, usage: u32, data: &EncryptedData) -> Result<Zeroizi
             key.enctype()
         )));
     }
-    key.decrypt(usage, &data.cipher)
+    key.decrypt(usage, data.cipher)
 }
 
 /// Decrypts and decodes an EncryptedData. Failing to decrypt is `KRB_AP_ERR_BAD_INTEGRITY` (see
 /// [`open_bytes`]); plaintext that passed the integrity check but does not decode as `T` is
 /// `KTIX_ERR_MALFORMED`, as for any message that does not decode.
-pub fn open<T: wire::FromDer>(key: &Key, usage: u32, data: &EncryptedData) -> Result<T> {
+pub fn open<'d, T: wire::FromDer>(key: &Key, usage: u32, data: impl Into<EncryptedDataIn<'d>>) -> Result<T> {
     let plain = open_bytes(key, usage, data)?;
     wire::decode::<T>(&plain)
 }

@@ -5,7 +5,8 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::time::Time;
 use crate::wire::{
-    self, AuthorizationData, EncTicketPartOut, Flags, HostAddresses, Name, Str, Ticket, TicketOut, TransitedEncoding,
+    self, AuthorizationData, EncTicketPartOut, EncryptedDataIn, Flags, HostAddresses, Name, Str, Ticket, TicketIn,
+    TicketOut, TransitedEncoding,
 };
 
 use super::{key_bytes, key_from_bytes, open_bytes, seal_out, PVNO};
@@ -68,12 +69,35 @@ pub fn issue_ticket<'a>(
     Ok(TicketOut { tkt_vno: PVNO, realm: Str::new(server.realm())?, sname: Name::of(server)?, enc_part })
 }
 
+/// What [`open_ticket`] reads of a ticket: its version and its sealed part, from a ticket
+/// borrowed from a request (`wire::TicketIn`) or a decoded one.
+#[derive(Clone, Copy, Debug)]
+pub struct SealedTicket<'a> {
+    /// tkt-vno.
+    pub tkt_vno: &'a wire::Integer,
+    /// enc-part.
+    pub enc_part: EncryptedDataIn<'a>,
+}
+
+impl<'a> From<&'a TicketIn<'a>> for SealedTicket<'a> {
+    fn from(t: &'a TicketIn<'a>) -> Self {
+        SealedTicket { tkt_vno: &t.tkt_vno, enc_part: t.enc_part }
+    }
+}
+
+impl<'a> From<&'a Ticket> for SealedTicket<'a> {
+    fn from(t: &'a Ticket) -> Self {
+        SealedTicket { tkt_vno: &t.tkt_vno, enc_part: (&t.enc_part).into() }
+    }
+}
+
 /// Opens a ticket with the server's key. A ticket that does not open is `KRB_AP_ERR_BAD_INTEGRITY`.
-pub fn open_ticket(ticket: &Ticket, server_key: &Key) -> Result<TicketContents> {
-    if wire::int_value(&ticket.tkt_vno, "tkt-vno")? != wire::PVNO {
+pub fn open_ticket<'a>(ticket: impl Into<SealedTicket<'a>>, server_key: &Key) -> Result<TicketContents> {
+    let ticket = ticket.into();
+    if wire::int_value(ticket.tkt_vno, "tkt-vno")? != wire::PVNO {
         return Err(Error::new(ErrorCode::KRB_AP_ERR_BADVERSION, "ticket version is not 5"));
     }
-    let plain = open_bytes(server_key, usage::TICKET, &ticket.enc_part).map_err(|e| e.context("ticket"))?;
+    let plain = open_bytes(server_key, usage::TICKET, ticket.enc_part).map_err(|e| e.context("ticket"))?;
     // Decoded straight into our types; the session key is read from the plaintext (wiped on
     // drop) into the Key, no other copy made.
     let part = wire::decode_enc_ticket_part(&plain).map_err(|e| e.context("ticket"))?;

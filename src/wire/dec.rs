@@ -1005,6 +1005,220 @@ pub fn decode_authenticator(bytes: &[u8]) -> Result<AuthenticatorIn<'_>> {
     decode_all_by(bytes, "Authenticator", authenticator_in)
 }
 
+/// An EncryptedData whose cipher text is borrowed from the input (cipher text is not secret).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncryptedDataIn<'a> {
+    /// etype.
+    pub etype: i32,
+    /// kvno.
+    pub kvno: Option<u32>,
+    /// cipher.
+    pub cipher: &'a [u8],
+}
+
+impl<'a> From<&'a EncryptedData> for EncryptedDataIn<'a> {
+    fn from(e: &'a EncryptedData) -> Self {
+        EncryptedDataIn { etype: e.etype, kvno: e.kvno, cipher: &e.cipher }
+    }
+}
+
+fn encrypted_data_in<'a>(d: &mut Der<'a>) -> R<EncryptedDataIn<'a>> {
+    let mut s = d.sequence()?;
+    let v = EncryptedDataIn {
+        etype: s.req(0, "etype")?,
+        kvno: s.opt(1, "kvno")?,
+        cipher: s.req_by(2, "cipher", |d| d.primitive(OCTET_STRING))?,
+    };
+    s.done()?;
+    Ok(v)
+}
+
+/// A Ticket as an AP-REQ carries it, borrowed from the request: the header fields a key source
+/// needs and the cipher text.
+#[derive(Clone, Debug)]
+pub struct TicketIn<'a> {
+    /// tkt-vno.
+    pub tkt_vno: Integer,
+    /// realm (checked GeneralString bytes).
+    pub realm: &'a [u8],
+    /// sname.
+    pub sname: NameIn<'a>,
+    /// enc-part.
+    pub enc_part: EncryptedDataIn<'a>,
+}
+
+fn ticket_in<'a>(d: &mut Der<'a>) -> R<TicketIn<'a>> {
+    let mut a = d.application(1)?;
+    let mut s = a.sequence()?;
+    let v = TicketIn {
+        tkt_vno: s.req(0, "tkt-vno")?,
+        realm: s.req_by(1, "realm", general_string)?,
+        sname: s.req_by(2, "sname", name_in)?,
+        enc_part: s.req_by(3, "enc-part", encrypted_data_in)?,
+    };
+    s.done()?;
+    a.done()?;
+    Ok(v)
+}
+
+/// An AP-REQ borrowed from the request bytes: the ticket's header and cipher text and the
+/// authenticator's cipher text are slices of the input, nothing is copied.
+#[derive(Clone, Debug)]
+pub struct ApReqIn<'a> {
+    /// pvno.
+    pub pvno: Integer,
+    /// msg-type.
+    pub msg_type: Integer,
+    /// ap-options, as [`FlagBits::from_bits`] reads them.
+    pub ap_options: Flags,
+    /// ticket.
+    pub ticket: TicketIn<'a>,
+    /// authenticator.
+    pub authenticator: EncryptedDataIn<'a>,
+}
+
+fn ap_req_in<'a>(d: &mut Der<'a>) -> R<ApReqIn<'a>> {
+    let mut a = d.application(14)?;
+    let mut s = a.sequence()?;
+    let v = ApReqIn {
+        pvno: s.req(0, "pvno")?,
+        msg_type: s.req(1, "msg-type")?,
+        ap_options: s.req_by(2, "ap-options", flags)?,
+        ticket: s.req_by(3, "ticket", ticket_in)?,
+        authenticator: s.req_by(4, "authenticator", encrypted_data_in)?,
+    };
+    s.done()?;
+    a.done()?;
+    Ok(v)
+}
+
+/// Decodes an AP-REQ into [`ApReqIn`], borrowing from `bytes`: accepts what `decode::<ApReq>`
+/// accepts, `KTIX_ERR_MALFORMED` otherwise.
+pub fn decode_ap_req(bytes: &[u8]) -> Result<ApReqIn<'_>> {
+    decode_all_by(bytes, "ApReq", ap_req_in)
+}
+
+/// A PA-DATA's type and value, the value borrowed.
+fn pa_data_in<'a>(d: &mut Der<'a>) -> R<(i32, &'a [u8])> {
+    let mut s = d.sequence()?;
+    let v = (s.req(1, "padata-type")?, s.req_by(2, "padata-value", |d| d.primitive(OCTET_STRING))?);
+    s.done()?;
+    Ok(v)
+}
+
+/// The contents of a SEQUENCE OF whose every item `item` reads (checked, not kept).
+fn checked_seq_of<'a, T>(d: &mut Der<'a>, item: impl Fn(&mut Der<'a>) -> R<T>) -> R<&'a [u8]> {
+    let all = d.sequence()?;
+    let mut each = all;
+    while !each.rest.is_empty() {
+        item(&mut each)?;
+    }
+    Ok(all.rest)
+}
+
+/// The items of a checked SEQUENCE OF (from [`checked_seq_of`]), read again.
+fn items_of<'a, T, F: Fn(&mut Der<'a>) -> R<T> + 'a>(contents: &'a [u8], item: F) -> impl Iterator<Item = T> + 'a {
+    let mut d = Der::new(contents);
+    std::iter::from_fn(move || if d.rest.is_empty() { None } else { item(&mut d).ok() })
+}
+
+/// A KDC-REQ-BODY as the TGS reads it, borrowed from the request: the names as [`NameIn`], the
+/// times as [`Time`], enc-authorization-data's cipher text as a slice; the fields the KDC does
+/// not use (cname, from, additional-tickets) are checked as the rasn-typed decoding checks them.
+#[derive(Debug)]
+pub struct KdcReqBodyIn<'a> {
+    /// kdc-options, as [`FlagBits::from_bits`] reads them.
+    pub kdc_options: Flags,
+    /// cname.
+    pub cname: Option<NameIn<'a>>,
+    /// realm (checked GeneralString bytes).
+    pub realm: &'a [u8],
+    /// sname.
+    pub sname: Option<NameIn<'a>>,
+    /// from.
+    pub from: Option<Time>,
+    /// till.
+    pub till: Time,
+    /// rtime.
+    pub rtime: Option<Time>,
+    /// nonce.
+    pub nonce: u32,
+    /// etype.
+    pub etype: Vec<i32>,
+    /// addresses.
+    pub addresses: Option<HostAddresses>,
+    /// enc-authorization-data.
+    pub enc_authorization_data: Option<EncryptedDataIn<'a>>,
+    /// The contents of additional-tickets' SEQUENCE OF Ticket (each checked).
+    additional_tickets: Option<&'a [u8]>,
+}
+
+fn kdc_req_body_in<'a>(d: &mut Der<'a>) -> R<KdcReqBodyIn<'a>> {
+    let mut s = d.sequence()?;
+    let v = KdcReqBodyIn {
+        kdc_options: s.req_by(0, "kdc-options", flags)?,
+        cname: s.opt_by(1, "cname", name_in)?,
+        realm: s.req_by(2, "realm", general_string)?,
+        sname: s.opt_by(3, "sname", name_in)?,
+        from: s.opt_by(4, "from", time)?,
+        till: s.req_by(5, "till", time)?,
+        rtime: s.opt_by(6, "rtime", time)?,
+        nonce: s.req(7, "nonce")?,
+        etype: s.req(8, "etype")?,
+        addresses: s.opt(9, "addresses")?,
+        enc_authorization_data: s.opt_by(10, "enc-authorization-data", encrypted_data_in)?,
+        additional_tickets: s.opt_by(11, "additional-tickets", |d| checked_seq_of(d, ticket_in))?,
+    };
+    s.done()?;
+    Ok(v)
+}
+
+/// A TGS-REQ as the KDC reads it, borrowed from the request bytes: the PA-DATA values are slices
+/// of the input (the PA-TGS-REQ is decoded from its slice by `decode_ap_req`).
+#[derive(Debug)]
+pub struct TgsReqIn<'a> {
+    /// pvno.
+    pub pvno: Integer,
+    /// msg-type.
+    pub msg_type: Integer,
+    /// The contents of padata's SEQUENCE OF PA-DATA (each checked).
+    padata: Option<&'a [u8]>,
+    /// req-body.
+    pub body: KdcReqBodyIn<'a>,
+}
+
+impl<'a> TgsReqIn<'a> {
+    /// The PA-DATA (type, value), in order.
+    pub fn padata(&self) -> impl Iterator<Item = (i32, &'a [u8])> {
+        items_of(self.padata.unwrap_or_default(), pa_data_in)
+    }
+
+    /// The value of the first PA-DATA of `pa_type`, as [`find_padata`] finds it.
+    pub fn find_padata(&self, pa_type: i32) -> Option<&'a [u8]> {
+        self.padata().find(|&(t, _)| t == pa_type).map(|(_, v)| v)
+    }
+}
+
+fn tgs_req_in<'a>(d: &mut Der<'a>) -> R<TgsReqIn<'a>> {
+    let mut a = d.application(12)?;
+    let mut s = a.sequence()?;
+    let v = TgsReqIn {
+        pvno: s.req(1, "pvno")?,
+        msg_type: s.req(2, "msg-type")?,
+        padata: s.opt_by(3, "padata", |d| checked_seq_of(d, pa_data_in))?,
+        body: s.req_by(4, "req-body", kdc_req_body_in)?,
+    };
+    s.done()?;
+    a.done()?;
+    Ok(v)
+}
+
+/// Decodes a TGS-REQ into [`TgsReqIn`], borrowing from `bytes`: accepts what `decode::<TgsReq>`
+/// accepts, `KTIX_ERR_MALFORMED` otherwise.
+pub fn decode_tgs_req(bytes: &[u8]) -> Result<TgsReqIn<'_>> {
+    decode_all_by(bytes, "TgsReq", tgs_req_in)
+}
+
 /// Both decodings of one input, or `Err` when they disagree on its acceptance (`Ok(None)`: both
 /// refuse it, with `KTIX_ERR_MALFORMED`).
 fn both<A, B>(direct: Result<A>, typed: Result<B>) -> std::result::Result<Option<(A, B)>, String> {
@@ -1083,6 +1297,74 @@ pub fn enc_ticket_part_paths_agree(bytes: &[u8]) -> std::result::Result<bool, St
         ("renew-till", new.renew_till == opt_time(&old.renew_till)),
         ("caddr", new.caddr == old.caddr),
         ("authorization-data", new.authorization_data == old.authorization_data),
+    ])
+}
+
+/// The differential check of [`decode_ap_req`], as [`enc_ticket_part_paths_agree`].
+#[doc(hidden)]
+pub fn ap_req_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
+    let Some((new, old)) = both(decode_ap_req(bytes), decode::<ApReq>(bytes))? else {
+        return Ok(false);
+    };
+    same_fields(&[
+        ("pvno", new.pvno == old.pvno),
+        ("msg-type", new.msg_type == old.msg_type),
+        ("ap-options", new.ap_options == Flags::from_bits(&old.ap_options.0)),
+        ("ticket", same_ticket(&new.ticket, &old.ticket)),
+        ("authenticator", new.authenticator == EncryptedDataIn::from(&old.authenticator)),
+    ])
+}
+
+/// A borrowed ticket and a rasn-typed one hold the same values (the server's name as
+/// `principal_from` makes it).
+fn same_ticket(new: &TicketIn<'_>, old: &Ticket) -> bool {
+    new.tkt_vno == old.tkt_vno
+        && new.realm == old.realm.as_bytes()
+        && same_principal(new.sname.principal(new.realm), principal_from(&old.sname, &old.realm))
+        && new.enc_part == EncryptedDataIn::from(&old.enc_part)
+}
+
+/// The differential check of [`decode_tgs_req`], as [`enc_ticket_part_paths_agree`].
+#[doc(hidden)]
+pub fn tgs_req_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
+    let Some((new, old)) = both(decode_tgs_req(bytes), decode::<TgsReq>(bytes))? else {
+        return Ok(false);
+    };
+    let (old, (nb, ob)) = (&old.0, (&new.body, &old.0.req_body));
+    let padata: Vec<(i32, &[u8])> = new.padata().collect();
+    let old_padata: Option<Vec<(i32, &[u8])>> =
+        old.padata.as_ref().map(|p| p.iter().map(|p| (p.r#type, &p.value[..])).collect());
+    let name = |n: Option<NameIn<'_>>, o: &Option<PrincipalName>| match (n, o) {
+        (Some(n), Some(o)) => same_principal(n.principal(nb.realm), principal_from(o, &ob.realm)),
+        (n, o) => n.is_none() && o.is_none(),
+    };
+    let tickets: Option<Vec<TicketIn<'_>>> = nb.additional_tickets.map(|c| items_of(c, ticket_in).collect());
+    let same_tickets = match (&tickets, &ob.additional_tickets) {
+        (Some(n), Some(o)) => n.len() == o.len() && n.iter().zip(o).all(|(n, o)| same_ticket(n, o)),
+        (n, o) => n.is_none() && o.is_none(),
+    };
+    same_fields(&[
+        ("pvno", new.pvno == old.pvno),
+        ("msg-type", new.msg_type == old.msg_type),
+        (
+            "padata",
+            (new.padata.is_some() == old.padata.is_some()) && Some(&padata) == old_padata.as_ref().or(Some(&vec![])),
+        ),
+        ("kdc-options", nb.kdc_options == Flags::from_bits(&ob.kdc_options.0)),
+        ("cname", name(nb.cname, &ob.cname)),
+        ("realm", nb.realm == ob.realm.as_bytes()),
+        ("sname", name(nb.sname, &ob.sname)),
+        ("from", nb.from == opt_time(&ob.from)),
+        ("till", nb.till == time_from(&ob.till)),
+        ("rtime", nb.rtime == opt_time(&ob.rtime)),
+        ("nonce", nb.nonce == ob.nonce),
+        ("etype", nb.etype == ob.etype),
+        ("addresses", nb.addresses == ob.addresses),
+        (
+            "enc-authorization-data",
+            nb.enc_authorization_data == ob.enc_authorization_data.as_ref().map(EncryptedDataIn::from),
+        ),
+        ("additional-tickets", same_tickets),
     ])
 }
 

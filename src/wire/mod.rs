@@ -16,8 +16,9 @@ pub use rasn::types::{Integer, OctetString};
 pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
 pub use codec::{FromDer, ToDer};
 pub use dec::{
-    authenticator_paths_agree, decode_authenticator, decode_enc_ticket_part, enc_ticket_part_paths_agree,
-    AuthenticatorIn, EncTicketPartIn, NameIn,
+    ap_req_paths_agree, authenticator_paths_agree, decode_ap_req, decode_authenticator, decode_enc_ticket_part,
+    decode_tgs_req, enc_ticket_part_paths_agree, tgs_req_paths_agree, ApReqIn, AuthenticatorIn, EncTicketPartIn,
+    EncryptedDataIn, KdcReqBodyIn, NameIn, TgsReqIn, TicketIn,
 };
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
 pub use enc::{

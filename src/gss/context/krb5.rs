@@ -11,7 +11,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
 use crate::proto::{self, AuthChecksum, NewApReq, VerifiedApReq};
 use crate::time::{Clock, Time};
-use crate::wire::{self, ap_options, ticket_flags as tf, FlagBits};
+use crate::wire::{self, ap_options, ticket_flags as tf};
 
 use super::super::bindings::{self, ChannelBindings};
 use super::super::checksum::GssChecksum;
@@ -370,10 +370,10 @@ fn error_token(input: &[u8], err: &Error, now: Time) -> Option<Vec<u8>> {
         return None;
     }
     let req = proto::decode_ap_req(body).ok()?;
-    if !wire::Flags::from_bits(&req.ap_options.0).has(ap_options::MUTUAL_REQUIRED) {
+    if !req.ap_options.has(ap_options::MUTUAL_REQUIRED) {
         return None;
     }
-    let server = wire::principal_from(&req.ticket.sname, &req.ticket.realm).ok()?;
+    let server = req.ticket.sname.principal(req.ticket.realm).ok()?;
     let reply = proto::ErrorReply { realm: server.realm().to_string(), server: Some(server), ..Default::default() };
     let krb_error = proto::krb_error(err, now, &reply).ok()?;
     Some(token::krb5_token(TOK_KRB_ERROR, &krb_error))
