@@ -67,42 +67,26 @@ where
     outcome(ours, b, wire::encode)
 }
 
-/// `decode_enc_ticket_part` (straight into the library's types, as a TGS and an acceptor open tickets) agrees
-/// with the rasn-typed decoding and its conversions on every input; the outcome is that of the rasn-typed decoding
-/// (`dec`, which checks it against rasn's).
-fn dec_enc_ticket_part_direct(b: &[u8]) -> Outcome {
-    if let Err(why) = wire::enc_ticket_part_paths_agree(b) {
-        panic!("{why}: {b:02x?}");
-    }
-    dec::<EncTicketPart>(b)
+/// `$name` decodes as the library's hot paths do, straight into its own types or borrowing from
+/// the input (`decode_enc_ticket_part` as a TGS and an acceptor open tickets, `decode_authenticator`
+/// as the AP-REQ verification opens authenticators, `decode_ap_req` as the TGS, the acceptor, GSS
+/// and kpasswd read AP-REQs, `decode_tgs_req` as the KDC reads TGS-REQs): `$agree` checks that path
+/// against the rasn-typed decoding of `$T` and its conversions, and the outcome is that of the
+/// rasn-typed decoding.
+macro_rules! direct {
+    ($name:ident, $agree:path, $T:ty) => {
+        fn $name(b: &[u8]) -> Outcome {
+            if let Err(why) = $agree(b) {
+                panic!("{why}: {b:02x?}");
+            }
+            dec::<$T>(b)
+        }
+    };
 }
-
-/// `decode_authenticator` (straight into the library's types, as the AP-REQ verification opens authenticators)
-/// agrees with the rasn-typed decoding and its conversions; the outcome is that of the rasn-typed decoding.
-fn dec_authenticator_direct(b: &[u8]) -> Outcome {
-    if let Err(why) = wire::authenticator_paths_agree(b) {
-        panic!("{why}: {b:02x?}");
-    }
-    dec::<Authenticator>(b)
-}
-
-/// `decode_ap_req` (borrowed from the input, as the TGS, the acceptor, GSS and kpasswd read AP-REQs) agrees with
-/// the rasn-typed decoding and its conversions; the outcome is that of the rasn-typed decoding.
-fn dec_ap_req_direct(b: &[u8]) -> Outcome {
-    if let Err(why) = wire::ap_req_paths_agree(b) {
-        panic!("{why}: {b:02x?}");
-    }
-    dec::<ApReq>(b)
-}
-
-/// `decode_tgs_req` (borrowed from the input, as the KDC reads TGS-REQs) agrees with the rasn-typed decoding and
-/// its conversions; the outcome is that of the rasn-typed decoding.
-fn dec_tgs_req_direct(b: &[u8]) -> Outcome {
-    if let Err(why) = wire::tgs_req_paths_agree(b) {
-        panic!("{why}: {b:02x?}");
-    }
-    dec::<TgsReq>(b)
-}
+direct!(dec_enc_ticket_part_direct, wire::enc_ticket_part_paths_agree, EncTicketPart);
+direct!(dec_authenticator_direct, wire::authenticator_paths_agree, Authenticator);
+direct!(dec_ap_req_direct, wire::ap_req_paths_agree, ApReq);
+direct!(dec_tgs_req_direct, wire::tgs_req_paths_agree, TgsReq);
 
 /// `decode_enc_kdc_rep_part`, re-encoded under the tag it reported.
 fn dec_enc_kdc_rep_part(b: &[u8]) -> Outcome {

@@ -73,37 +73,23 @@ const TYPES: &[fn(&[u8])] = &[
     check_tgs_req_direct,
 ];
 
-/// The EncTicketPart decoded straight into the library's types (as a TGS and an acceptor open tickets) agrees with
-/// the rasn-typed decoding and its conversions.
-fn check_enc_ticket_part_direct(data: &[u8]) {
-    if let Err(why) = wire::enc_ticket_part_paths_agree(data) {
-        panic!("{why}");
-    }
+/// `$name`: a decoding path straight into the library's types or borrowing from the input (the
+/// EncTicketPart and Authenticator as the KDC and the acceptor open them, the AP-REQ as the TGS,
+/// the acceptor, GSS and kpasswd read it, the TGS-REQ as the KDC reads it) agrees with the
+/// rasn-typed decoding and its conversions (`$agree`).
+macro_rules! check_direct {
+    ($name:ident, $agree:path) => {
+        fn $name(data: &[u8]) {
+            if let Err(why) = $agree(data) {
+                panic!("{why}");
+            }
+        }
+    };
 }
-
-/// The Authenticator decoded straight into the library's types (as the AP-REQ verification opens authenticators)
-/// agrees with the rasn-typed decoding and its conversions.
-fn check_authenticator_direct(data: &[u8]) {
-    if let Err(why) = wire::authenticator_paths_agree(data) {
-        panic!("{why}");
-    }
-}
-
-/// The AP-REQ decoded borrowed from its bytes (as the TGS, the acceptor, GSS and kpasswd read AP-REQs) agrees with
-/// the rasn-typed decoding and its conversions.
-fn check_ap_req_direct(data: &[u8]) {
-    if let Err(why) = wire::ap_req_paths_agree(data) {
-        panic!("{why}");
-    }
-}
-
-/// The TGS-REQ decoded borrowed from its bytes (as the KDC reads TGS-REQs) agrees with the rasn-typed decoding and
-/// its conversions.
-fn check_tgs_req_direct(data: &[u8]) {
-    if let Err(why) = wire::tgs_req_paths_agree(data) {
-        panic!("{why}");
-    }
-}
+check_direct!(check_enc_ticket_part_direct, wire::enc_ticket_part_paths_agree);
+check_direct!(check_authenticator_direct, wire::authenticator_paths_agree);
+check_direct!(check_ap_req_direct, wire::ap_req_paths_agree);
+check_direct!(check_tgs_req_direct, wire::tgs_req_paths_agree);
 
 fuzz_target!(|data: &[u8]| {
     if let Some((&pick, input)) = data.split_first() {
