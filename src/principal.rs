@@ -1,6 +1,6 @@
 //! Principal names: `component/component@REALM`, with RFC 1964 / MIT escaping.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -153,30 +153,42 @@ impl Principal {
     /// The name without the realm, escaped (`host/server.ktix.test`).
     pub fn name_without_realm(&self) -> String {
         let mut out = String::new();
+        let _ = self.write_name(&mut out); // writing to a String cannot fail
+        out
+    }
+
+    /// Writes the escaped components, `/`-separated (no intermediate `String`).
+    fn write_name(&self, out: &mut impl fmt::Write) -> fmt::Result {
         for (i, c) in self.components.iter().enumerate() {
             if i > 0 {
-                out.push('/');
+                out.write_char('/')?;
             }
-            escape_into(&mut out, c);
+            write_escaped(out, c)?;
         }
-        out
+        Ok(())
     }
 }
 
-fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '/' | '@' | '\\' => {
-                out.push('\\');
-                out.push(c)
-            }
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\0' => out.push_str("\\0"),
-            _ => out.push(c),
-        }
+/// Writes `s` with the name syntax's special characters escaped (`\/`, `\@`, `\\`, and `\n`,
+/// `\t`, `\b`, `\0` for the control characters MIT escapes), the plain runs in one piece each.
+fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let escaped = match c {
+            '/' => "\\/",
+            '@' => "\\@",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\t' => "\\t",
+            '\u{8}' => "\\b",
+            '\0' => "\\0",
+            _ => continue,
+        };
+        out.write_str(&s[plain..i])?;
+        out.write_str(escaped)?;
+        plain = i + c.len_utf8();
     }
+    out.write_str(&s[plain..])
 }
 
 /// `text` without backslashes, split into its components and realm (`None`: no `@`): what
@@ -230,10 +242,9 @@ fn bad_name(text: &str, why: &str) -> Error {
 
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = self.name_without_realm();
-        out.push('@');
-        escape_into(&mut out, &self.realm);
-        f.write_str(&out)
+        self.write_name(f)?;
+        f.write_char('@')?;
+        write_escaped(f, &self.realm)
     }
 }
 
@@ -303,6 +314,16 @@ mod tests {
         let e = Principal::parse("we\\/ird\\@x@R", None).unwrap();
         assert_eq!(e.components(), ["we/ird@x"]);
         assert_eq!(e.to_string(), "we\\/ird\\@x@R");
+        // Every escaped character, at the start, the end and between multi-byte ones; the
+        // escaped text parses back to the same name.
+        let odd =
+            Principal::new(name_type::PRINCIPAL, vec!["/é@".into(), "a\\b\nc\td\u{8}e\0".into(), "ü".into()], "R@É/")
+                .unwrap();
+        let text = odd.to_string();
+        assert_eq!(text, "\\/é\\@/a\\\\b\\nc\\td\\be\\0/ü@R\\@É\\/");
+        assert_eq!(odd.name_without_realm(), "\\/é\\@/a\\\\b\\nc\\td\\be\\0/ü");
+        assert_eq!(Principal::parse(&text, None).unwrap().components(), odd.components());
+        assert_eq!(Principal::parse(&text, None).unwrap().realm(), "R@É/");
     }
 
     #[test]
