@@ -9,7 +9,7 @@ use openssl::symm::Mode;
 use zeroize::Zeroizing;
 
 use super::cts::{self, AesKey};
-use super::hmac::{Hash, HmacKey};
+use super::hmac::{Hash, HmacKey, MAX_DIGEST};
 use super::nfold::folded_block;
 use crate::error::Result;
 
@@ -20,8 +20,8 @@ use crate::error::Result;
 /// all of them come from one CBC update, in the base key's kept context.
 pub(super) fn dk(base: &AesKey, constant: &[u8], len: usize) -> Result<Secret> {
     let blocks = len.div_ceil(cts::BLOCK).max(1);
-    let mut out = Secret { bytes: Zeroizing::new([0u8; SECRET_MAX]), len };
-    if (blocks + 1) * cts::BLOCK > SECRET_MAX {
+    let mut out = Secret::zeroed(len);
+    if (blocks + 1) * cts::BLOCK > MAX_DIGEST {
         return Err(crate::error::Error::invalid(format!("a derived key of {len} bytes")));
     }
     out.bytes[..cts::BLOCK].copy_from_slice(&folded_block(constant));
@@ -37,29 +37,17 @@ pub(super) fn kdf_hmac_sha2(hash: Hash, key: &[u8], label: &[u8], context: &[u8]
 /// KDF-HMAC-SHA2 with the key already set up as an HMAC key.
 pub(super) fn kdf_with(mac: &HmacKey, label: &[u8], context: &[u8], len: usize) -> Secret {
     let k = ((len * 8) as u32).to_be_bytes();
-    let d = mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k]);
-    let mut out = Secret { bytes: Zeroizing::new([0u8; SECRET_MAX]), len };
-    out.bytes[..len].copy_from_slice(&d[..len]);
+    let mut out = mac.mac(&[&1u32.to_be_bytes(), label, &[0], context, &k]);
+    // k-truncate: the bytes past `len` stay in the buffer, wiped with it.
+    assert!(len <= out.len, "KDF-HMAC-SHA2 of {len} bytes from one HMAC block");
+    out.len = len;
     out
 }
 
-/// Room for a derived key (at most 32 bytes, or a 48-byte PRF output) and DK's work blocks (a
-/// 32-byte key: two blocks and the spare one).
-const SECRET_MAX: usize = 48;
-
-/// A derived key or KDF output on the stack, wiped when dropped (no heap buffer per derivation).
-pub(super) struct Secret {
-    bytes: Zeroizing<[u8; SECRET_MAX]>,
-    len: usize,
-}
-
-impl Deref for Secret {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
+/// A derived key or KDF output on the stack, wiped when dropped (no heap buffer per derivation):
+/// HMAC's digest type, whose 48 bytes also hold DK's work blocks for a 32-byte key (two blocks
+/// and the spare one).
+pub(super) use super::hmac::Digest as Secret;
 
 /// The keys derived from a base key for one key usage (RFC 3961 §5.3): Kc for checksums,
 /// Ke for encryption, Ki for integrity. For known-answer tests and inspection; the hot paths use

@@ -32,13 +32,21 @@ impl Hash {
 }
 
 /// The largest digest (SHA-384).
-const MAX_DIGEST: usize = 48;
+pub(super) const MAX_DIGEST: usize = 48;
 
 /// A digest or MAC, on the stack and wiped when dropped (it may be key material: a KDF output,
-/// HMAC's inner hash).
+/// HMAC's inner hash). Derived keys use it too (`derive::Secret`): `bytes` is the whole buffer
+/// (DK's work blocks), `len` how much of it is the value.
 pub(super) struct Digest {
-    bytes: Zeroizing<[u8; MAX_DIGEST]>,
-    len: usize,
+    pub(super) bytes: Zeroizing<[u8; MAX_DIGEST]>,
+    pub(super) len: usize,
+}
+
+impl Digest {
+    /// `len` zero bytes (at most [`MAX_DIGEST`]).
+    pub(super) fn zeroed(len: usize) -> Digest {
+        Digest { bytes: Zeroizing::new([0u8; MAX_DIGEST]), len }
+    }
 }
 
 impl Deref for Digest {
@@ -87,7 +95,7 @@ sha!(Sha384, 128, 48);
 fn digest<S: Sha>(data: &[u8]) -> Digest {
     let mut s = S::default();
     s.update(data);
-    let mut d = Digest { bytes: Zeroizing::new([0u8; MAX_DIGEST]), len: S::LEN };
+    let mut d = Digest::zeroed(S::LEN);
     s.finish_into(&mut d.bytes[..]);
     d
 }
@@ -155,7 +163,7 @@ fn absorb_pads<S: Sha>(inner: &mut S, outer: &mut S, key: &[u8]) {
 /// HMAC from the padded states: the inner hash of `parts`, then the outer hash of it, both
 /// finished into the one output buffer.
 fn mac<S: Sha>(inner: &S, outer: &S, parts: &[&[u8]]) -> Digest {
-    let mut d = Digest { bytes: Zeroizing::new([0u8; MAX_DIGEST]), len: S::LEN };
+    let mut d = Digest::zeroed(S::LEN);
     let mut h = inner.clone();
     for p in parts {
         h.update(p);
