@@ -233,23 +233,28 @@ impl ErrorCode {
 
     /// The symbolic name; codes outside the table are named `KRB_ERR_<n>` / `KTIX_ERR_<n>`.
     pub fn name(self) -> String {
+        self.to_string()
+    }
+
+    /// Writes [`ErrorCode::name`] to `out` (no `String` for a known name).
+    pub(crate) fn write_name(self, out: &mut impl fmt::Write) -> fmt::Result {
         match self.known_name() {
-            Some(n) => n.to_string(),
-            None if self.is_kerberos() => format!("KRB_ERR_{}", self.0),
-            None => format!("KTIX_ERR_{}", self.0),
+            Some(n) => out.write_str(n),
+            None if self.is_kerberos() => write!(out, "KRB_ERR_{}", self.0),
+            None => write!(out, "KTIX_ERR_{}", self.0),
         }
     }
 }
 
 impl fmt::Debug for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.name(), self.0)
+        write!(f, "{self}({})", self.0)
     }
 }
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
+        self.write_name(f)
     }
 }
 

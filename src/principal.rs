@@ -1,6 +1,6 @@
 //! Principal names: `component/component@REALM`, with RFC 1964 / MIT escaping.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -157,6 +157,14 @@ impl Principal {
         out
     }
 
+    /// Writes the name as `Display` shows it, to any writer (a `String` takes it without
+    /// `core::fmt`'s formatter in between).
+    pub(crate) fn write_to(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        self.write_name(out)?;
+        out.write_char('@')?;
+        write_escaped(out, &self.realm)
+    }
+
     /// Writes the escaped components, `/`-separated (no intermediate `String`).
     fn write_name(&self, out: &mut impl fmt::Write) -> fmt::Result {
         for (i, c) in self.components.iter().enumerate() {
@@ -242,9 +250,7 @@ fn bad_name(text: &str, why: &str) -> Error {
 
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_name(f)?;
-        f.write_char('@')?;
-        write_escaped(f, &self.realm)
+        self.write_to(f)
     }
 }
 

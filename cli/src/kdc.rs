@@ -193,10 +193,11 @@ fn metrics_addr(addr: &str) -> Result<std::net::SocketAddr> {
 fn fan_out(sinks: &[LogSink]) -> RequestLogger {
     let sinks = sinks.to_vec();
     Arc::new(move |entry: &RequestLog| {
-        let line = entry.to_string();
-        for sink in &sinks {
-            sink.write_line(&line);
-        }
+        entry.with_line(|line| {
+            for sink in &sinks {
+                sink.write_line(line);
+            }
+        })
     })
 }
 

@@ -364,14 +364,33 @@ fn put_pair(buf: &mut [u8], n: &mut usize, v: u32) {
     *n += 2;
 }
 
-/// Writes `v` in decimal, zero-padded to at least `width` digits, at `buf[*n..]`.
-fn put_decimal(buf: &mut [u8], n: &mut usize, mut v: u64, width: usize) {
-    let digits = v.checked_ilog10().map_or(1, |d| d as usize + 1).max(width);
-    for slot in buf[*n..*n + digits].iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
+/// `v` in decimal, zero-padded to at least `width` digits (at most 20, a `u64`'s most): the digits
+/// are `digits[start..]` of the returned `(digits, start)`.
+pub(crate) fn decimal(mut v: u64, width: usize) -> ([u8; 20], usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    // Two digits per division, from the right; the zeros already there are the padding.
+    while v >= 100 {
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&pair((v % 100) as u32));
+        v /= 100;
     }
-    *n += digits;
+    if v >= 10 {
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&pair(v as u32));
+    } else {
+        i -= 1;
+        digits[i] = b'0' + v as u8;
+    }
+    (digits, i.min(digits.len() - width.min(digits.len())))
+}
+
+/// Writes `v` in decimal, zero-padded to at least `width` digits, at `buf[*n..]`.
+fn put_decimal(buf: &mut [u8], n: &mut usize, v: u64, width: usize) {
+    let (digits, start) = decimal(v, width);
+    let len = digits.len() - start;
+    buf[*n..*n + len].copy_from_slice(&digits[start..]);
+    *n += len;
 }
 
 /// The GeneralizedTime text of `t` in X.690's canonical form, as rasn writes it: UTC,

@@ -9,6 +9,9 @@ mod dec;
 mod der;
 mod enc;
 
+/// Decimal digits (the DER time encoder's; the KDC's log lines use them too).
+pub(crate) use enc::decimal;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use rasn::types::GeneralString;
 pub use rasn::types::{Integer, OctetString};

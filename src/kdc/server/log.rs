@@ -19,6 +19,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::kdc::{Outcome, RequestFacts};
 use crate::principal::Principal;
 use crate::time::Time;
+use crate::wire::decimal;
 
 /// Which transport a request came over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,66 +66,113 @@ pub struct RequestLog {
     pub elapsed: Duration,
 }
 
+impl RequestLog {
+    /// Appends the line (its `Display` form) to `out`.
+    ///
+    /// Written piece by piece into the string, without `core::fmt` for the fixed-width numbers,
+    /// names and codes: the server formats one line per request on its own threads, and
+    /// `write!` with width specifiers cost several times as much.
+    pub fn write_line(&self, out: &mut String) {
+        let (y, mo, d, h, mi, s) = self.time.civil();
+        if y < 0 {
+            out.push('-');
+        }
+        push_decimal(out, y.unsigned_abs(), if y < 0 { 3 } else { 4 });
+        for (sep, v) in [('-', mo), ('-', d), ('T', h), (':', mi), (':', s)] {
+            out.push(sep);
+            push_decimal(out, u64::from(v), 2);
+        }
+        out.push('.');
+        push_decimal(out, u64::from(self.time.subsec_micros()), 6);
+        out.push_str("Z ");
+        out.push_str(self.transport.as_str());
+        out.push_str(" peer=");
+        match self.peer {
+            SocketAddr::V4(v4) => {
+                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    push_decimal(out, u64::from(octet), 1);
+                }
+                out.push(':');
+                push_decimal(out, u64::from(v4.port()), 1);
+            }
+            SocketAddr::V6(v6) => {
+                let _ = write!(out, "{v6}");
+            }
+        }
+        out.push_str(" exchange=");
+        out.push_str(self.facts.kind.as_str());
+        out.push_str(" client=");
+        push_principal(out, self.facts.client.as_ref());
+        out.push_str(" service=");
+        push_principal(out, self.facts.service.as_ref());
+        out.push_str(" result=");
+        let _ = self.facts.code.write_name(out);
+        out.push_str(" etype=");
+        out.push_str(self.facts.session_enctype.map_or("-", |e| e.name()));
+        out.push_str(" req=");
+        push_decimal(out, self.request_len as u64, 1);
+        out.push_str(" rep=");
+        push_decimal(out, self.reply_len as u64, 1);
+        out.push_str(" us=");
+        push_decimal(out, u64::try_from(self.elapsed.as_micros()).unwrap_or(u64::MAX), 1);
+        if let Some(d) = &self.facts.detail {
+            let _ = write!(out, " detail={d:?}");
+        }
+    }
+
+    /// Calls `f` with the line, formatted into a per-thread buffer (no allocation per line once
+    /// warm): what the loggers write.
+    pub fn with_line<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        LINE.with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => {
+                line.clear();
+                self.write_line(&mut line);
+                f(&line)
+            }
+            // Only if a logger formats a line from inside a line being formatted.
+            Err(_) => f(&self.to_string()),
+        })
+    }
+}
+
 impl fmt::Display for RequestLog {
     /// One line of `key=value` fields, e.g.
     /// `2026-01-02T03:04:05.000006Z udp peer=127.0.0.1:50000 exchange=AS client=alice@R
     /// service=krbtgt/R@R result=KDC_ERR_NONE etype=aes256-cts-hmac-sha384-192 req=243 rep=712
     /// us=95`; values with spaces, quotes or control characters are quoted and escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (y, mo, d, h, mi, s) = self.time.civil();
-        write!(
-            f,
-            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z {} peer={} exchange={}",
-            self.time.subsec_micros(),
-            self.transport,
-            self.peer,
-            self.facts.kind.as_str()
-        )?;
-        f.write_str(" client=")?;
-        write_principal(f, self.facts.client.as_ref())?;
-        f.write_str(" service=")?;
-        write_principal(f, self.facts.service.as_ref())?;
-        write!(f, " result={}", self.facts.code)?;
-        match self.facts.session_enctype {
-            Some(e) => write!(f, " etype={}", e.name())?,
-            None => f.write_str(" etype=-")?,
-        }
-        write!(f, " req={} rep={} us={}", self.request_len, self.reply_len, self.elapsed.as_micros())?;
-        if let Some(d) = &self.facts.detail {
-            write!(f, " detail={d:?}")?;
-        }
-        Ok(())
+        let mut line = String::with_capacity(192);
+        self.write_line(&mut line);
+        f.write_str(&line)
     }
 }
 
 thread_local! {
-    /// Scratch space for a principal's text while a log line is formatted (the line is formatted
-    /// on the server's threads, once per request: no allocation per line once warm).
-    static PRINCIPAL_TEXT: RefCell<String> = const { RefCell::new(String::new()) };
-    /// The line being formatted, for [`LogSink::logger`].
+    /// The line being formatted, for [`RequestLog::with_line`].
     static LINE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// A principal as a log value (see [`write_value`]), `-` for none.
-fn write_principal(f: &mut fmt::Formatter<'_>, p: Option<&Principal>) -> fmt::Result {
-    let Some(p) = p else { return f.write_str("-") };
-    PRINCIPAL_TEXT.with(|text| match text.try_borrow_mut() {
-        Ok(mut text) => {
-            text.clear();
-            write!(text, "{p}")?;
-            write_value(f, &text)
-        }
-        // Only if a logger formats a line from inside a line being formatted.
-        Err(_) => write_value(f, &p.to_string()),
-    })
+/// `v` in decimal, zero-padded to at least `width` digits.
+fn push_decimal(out: &mut String, v: u64, width: usize) {
+    let (digits, start) = decimal(v, width);
+    // ASCII bytes as chars: no UTF-8 validation of a copy.
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
-/// A log value as it is when it is plain, quoted and escaped otherwise (no log injection).
-fn write_value(f: &mut fmt::Formatter<'_>, v: &str) -> fmt::Result {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\') {
-        f.write_str(v)
-    } else {
-        write!(f, "{v:?}")
+/// A principal as a log value, `-` for none: as it is when it is plain, quoted and escaped
+/// otherwise (no log injection; a name with an escape has a backslash, so it is quoted too).
+fn push_principal(out: &mut String, p: Option<&Principal>) {
+    let Some(p) = p else { return out.push('-') };
+    let start = out.len();
+    let _ = p.write_to(out);
+    let text = &out[start..];
+    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+    if !plain {
+        let text = out.split_off(start);
+        let _ = write!(out, "{text:?}");
     }
 }
 
@@ -446,14 +494,7 @@ impl LogSink {
     pub fn logger(&self) -> RequestLogger {
         let sink = self.clone();
         Arc::new(move |entry: &RequestLog| {
-            LINE.with(|line| match line.try_borrow_mut() {
-                Ok(mut line) => {
-                    line.clear();
-                    let _ = write!(line, "{entry}");
-                    sink.write_line(&line);
-                }
-                Err(_) => sink.write_line(&entry.to_string()),
-            })
+            entry.with_line(|line| sink.write_line(line));
         })
     }
 }
@@ -556,6 +597,93 @@ mod tests {
         assert!(line.contains("result=KDC_ERR_C_PRINCIPAL_UNKNOWN etype=- req=10 rep=20 us=7"), "{line}");
         assert!(line.ends_with("detail=\"no\\nsuch\""), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    /// The line as the `write!`-based formatter of the previous rounds made it: the reference
+    /// the piecewise writer must match.
+    fn reference_line(e: &RequestLog) -> String {
+        let value = |p: Option<&Principal>| match p {
+            None => "-".to_string(),
+            Some(p) => {
+                let v = p.to_string();
+                if !v.is_empty() && v.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\') {
+                    v
+                } else {
+                    format!("{v:?}")
+                }
+            }
+        };
+        let (y, mo, d, h, mi, s) = e.time.civil();
+        let mut line = format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z {} peer={} exchange={} client={} service={} result={} etype={} req={} rep={} us={}",
+            e.time.subsec_micros(),
+            e.transport,
+            e.peer,
+            e.facts.kind.as_str(),
+            value(e.facts.client.as_ref()),
+            value(e.facts.service.as_ref()),
+            e.facts.code.name(),
+            e.facts.session_enctype.map_or("-", |t| t.name()),
+            e.request_len,
+            e.reply_len,
+            e.elapsed.as_micros()
+        );
+        if let Some(d) = &e.facts.detail {
+            line.push_str(&format!(" detail={d:?}"));
+        }
+        line
+    }
+
+    #[test]
+    fn log_lines_match_the_reference_formatter() {
+        use crate::crypto::Enctype;
+        use crate::kdc::ExchangeKind;
+        let names = ["alice@R", "krbtgt/KTIX.TEST@KTIX.TEST", "a b@R", "we\\/ird@R", "x\"y@R", "café@R", "t\tab@R"];
+        let peers =
+            ["127.0.0.1:88", "0.0.0.0:0", "255.255.255.255:65535", "[::1]:750", "[fe80::1%2]:88", "10.1.2.3:50000"];
+        let times = [
+            (0, 0),
+            (1_790_000_000, 42),
+            (1_790_000_059, 999_999),
+            (253_402_300_799, 5),
+            (-1, 1),
+            (-62_000_000_000, 0),
+        ];
+        let codes = [
+            ErrorCode::KDC_ERR_NONE,
+            ErrorCode::KDC_ERR_PREAUTH_REQUIRED,
+            ErrorCode(77),
+            ErrorCode(ErrorCode::KTIX_BASE + 999),
+        ];
+        let mut n = 0u64;
+        for (ti, &(secs, us)) in times.iter().enumerate() {
+            for (pi, peer) in peers.iter().enumerate() {
+                for (ci, &code) in codes.iter().enumerate() {
+                    n += 1;
+                    let pick = |i: usize| (i + ti + pi + ci) % names.len();
+                    let entry = RequestLog {
+                        time: Time::from_unix_parts(secs, us),
+                        transport: if n.is_multiple_of(2) { Protocol::Udp } else { Protocol::Tcp },
+                        peer: peer.parse().unwrap(),
+                        facts: RequestFacts {
+                            kind: [ExchangeKind::As, ExchangeKind::Tgs, ExchangeKind::Kpasswd, ExchangeKind::Unknown]
+                                [ci],
+                            client: (!n.is_multiple_of(3)).then(|| Principal::parse(names[pick(0)], None).unwrap()),
+                            service: (!n.is_multiple_of(4)).then(|| Principal::parse(names[pick(3)], None).unwrap()),
+                            code,
+                            detail: n.is_multiple_of(2).then(|| format!("why\n \"{n}\"")),
+                            session_enctype: (!n.is_multiple_of(5)).then_some(Enctype::Aes256CtsHmacSha384192),
+                            ..RequestFacts::new(ExchangeKind::As)
+                        },
+                        request_len: (n * 37) as usize,
+                        reply_len: if n == 7 { usize::MAX } else { (n * 101) as usize },
+                        elapsed: Duration::from_micros(n * n * 1000),
+                    };
+                    assert_eq!(entry.to_string(), reference_line(&entry));
+                    assert_eq!(entry.with_line(str::to_string), reference_line(&entry));
+                }
+            }
+        }
     }
 
     #[test]
