@@ -71,24 +71,9 @@ impl Acceptor {
     /// ``ApError`` subclass (``TicketError``, ``SkewError``, ``ReplayError``, ``IntegrityError``
     /// …) when it does not verify. The GIL is released while it works.
     fn accept(&self, py: Python<'_>, ap_req: PyBackedBytes) -> PyResult<Accepted> {
-        let a = py.detach(|| self.inner.accept(&ap_req)).or_raise(py)?;
-        // The session key and subkey stay behind (dropped, so zeroized, here).
-        Ok(Accepted {
-            client: a.client.to_string(),
-            server: a.server.to_string(),
-            auth_time: a.auth_time,
-            start_time: a.start_time,
-            end_time: a.end_time,
-            renew_till: a.renew_till,
-            flags: a.flags,
-            authorization_data: a.authorization_data,
-            seq_number: a.seq_number,
-            checksum: a.checksum,
-            ap_rep: a.ap_rep,
-            kvno: a.kvno,
-            enctype: a.ticket_enctype.id(),
-            session_enctype: a.session_key.enctype().id(),
-        })
+        // The result is made without the GIL too: dropping the session key and subkey (zeroizing
+        // them, freeing their derived keys' OpenSSL contexts) is ≈ 3,200 instructions.
+        py.detach(|| self.inner.accept(&ap_req).map(Accepted::from)).or_raise(py)
     }
 
     /// The keytab this acceptor uses.
@@ -115,8 +100,10 @@ impl Acceptor {
 /// back for mutual authentication. Holds no keys. Times are timezone-aware UTC datetimes.
 #[pyclass(frozen, module = "ktix")]
 pub struct Accepted {
-    client: String,
-    server: String,
+    // The principals as the core returned them, formatted by the getters: formatting both on
+    // every call cost ≈ 2,700 instructions (of ≈ 66,000 per call from Python).
+    client: Principal,
+    server: Principal,
     auth_time: Time,
     start_time: Time,
     end_time: Time,
@@ -131,18 +118,41 @@ pub struct Accepted {
     session_enctype: i32,
 }
 
+impl From<ktix::acceptor::Accepted> for Accepted {
+    /// Everything but the keys, moved as it is: the session key and subkey are dropped (so
+    /// zeroized) here.
+    fn from(a: ktix::acceptor::Accepted) -> Accepted {
+        Accepted {
+            enctype: a.ticket_enctype.id(),
+            session_enctype: a.session_key.enctype().id(),
+            client: a.client,
+            server: a.server,
+            auth_time: a.auth_time,
+            start_time: a.start_time,
+            end_time: a.end_time,
+            renew_till: a.renew_till,
+            flags: a.flags,
+            authorization_data: a.authorization_data,
+            seq_number: a.seq_number,
+            checksum: a.checksum,
+            ap_rep: a.ap_rep,
+            kvno: a.kvno,
+        }
+    }
+}
+
 #[pymethods]
 impl Accepted {
     /// The authenticated client, e.g. ``"alice@KTIX.TEST"``.
     #[getter]
-    fn client(&self) -> &str {
-        &self.client
+    fn client(&self) -> String {
+        self.client.to_string()
     }
 
     /// The service the ticket was for, e.g. ``"host/server.ktix.test@KTIX.TEST"``.
     #[getter]
-    fn server(&self) -> &str {
-        &self.server
+    fn server(&self) -> String {
+        self.server.to_string()
     }
 
     /// The AP-REP to send to the client when it asked for mutual authentication, else ``None``.
