@@ -30,7 +30,7 @@
 //! `KTIX_ERR_EXISTS`), and [`PrincipalStore::record_failure`] reads the counter `FOR UPDATE`,
 //! so lockout counts from several KDCs add up.
 //!
-//! Each process caches decoded entries (the LRU of [`super::SqliteStore`]) for one generation.
+//! Each process caches decoded entries (the read cache of [`super::SqliteStore`]) for one generation.
 //! A `get` trusts the cache for at most [`REVALIDATE`] after it last read the counter, so a write
 //! from any process is seen by every KDC within that time (and at once by the writing process);
 //! the cached path costs no round trip.
