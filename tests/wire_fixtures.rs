@@ -168,6 +168,7 @@ fn every_fixture_decodes_as_its_type_and_re_encodes_exactly() {
         let mtype = |m: &rasn::types::Integer| wire::int_value(m, "msg-type").unwrap();
         match t {
             msg_type::AS_REQ => {
+                assert_eq!(wire::as_req_paths_agree(&bytes), Ok(true), "{what}");
                 let m: AsReq = round_trip(&bytes, &what);
                 assert_eq!(mtype(&m.0.msg_type), 10);
                 wire::check_header(&m.0.pvno, &m.0.msg_type, t).unwrap();

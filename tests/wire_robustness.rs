@@ -70,7 +70,8 @@ where
 /// `$name` decodes as the library's hot paths do, straight into its own types or borrowing from
 /// the input (`decode_enc_ticket_part` as a TGS and an acceptor open tickets, `decode_authenticator`
 /// as the AP-REQ verification opens authenticators, `decode_ap_req` as the TGS, the acceptor, GSS
-/// and kpasswd read AP-REQs, `decode_tgs_req` as the KDC reads TGS-REQs): `$agree` checks that path
+/// and kpasswd read AP-REQs, `decode_tgs_req`/`decode_as_req` as the KDC reads KDC-REQs,
+/// `decode_encrypted_data` as it reads PA-ENC-TIMESTAMP): `$agree` checks that path
 /// against the rasn-typed decoding of `$T` and its conversions, and the outcome is that of the
 /// rasn-typed decoding.
 macro_rules! direct {
@@ -87,6 +88,8 @@ direct!(dec_enc_ticket_part_direct, wire::enc_ticket_part_paths_agree, EncTicket
 direct!(dec_authenticator_direct, wire::authenticator_paths_agree, Authenticator);
 direct!(dec_ap_req_direct, wire::ap_req_paths_agree, ApReq);
 direct!(dec_tgs_req_direct, wire::tgs_req_paths_agree, TgsReq);
+direct!(dec_as_req_direct, wire::as_req_paths_agree, AsReq);
+direct!(dec_encrypted_data_direct, wire::encrypted_data_paths_agree, EncryptedData);
 
 /// `decode_enc_kdc_rep_part`, re-encoded under the tag it reported.
 fn dec_enc_kdc_rep_part(b: &[u8]) -> Outcome {
@@ -226,7 +229,8 @@ fn cases() -> Vec<Case> {
 
     let tickets_bytes = vec![ticket];
     vec![
-        Case { name: "AS-REQ", decode: dec::<AsReq>, samples: vec![as_req_0, as_req_1.clone()] },
+        // Also decoded borrowed (dec_as_req_direct checks the two agree).
+        Case { name: "AS-REQ", decode: dec_as_req_direct, samples: vec![as_req_0, as_req_1.clone()] },
         // Also decoded borrowed (dec_tgs_req_direct checks the two agree).
         Case { name: "TGS-REQ", decode: dec_tgs_req_direct, samples: vec![tgs_req.clone(), tgs_req_full] },
         Case { name: "AS-REP", decode: dec::<AsRep>, samples: vec![as_rep] },
@@ -252,7 +256,8 @@ fn cases() -> Vec<Case> {
         Case { name: "ETYPE-INFO2", decode: dec::<EtypeInfo2>, samples: vec![etype_info2] },
         Case { name: "METHOD-DATA", decode: dec::<MethodData>, samples: vec![method_data] },
         Case { name: "PrincipalName", decode: dec::<PrincipalName>, samples: vec![sname] },
-        Case { name: "EncryptedData", decode: dec::<EncryptedData>, samples: vec![enc_data, pa_ts] },
+        // Also decoded borrowed, as the KDC reads PA-ENC-TIMESTAMP (dec_encrypted_data_direct).
+        Case { name: "EncryptedData", decode: dec_encrypted_data_direct, samples: vec![enc_data, pa_ts] },
         Case { name: "Checksum", decode: dec::<Checksum>, samples: vec![gss_cksum, pa_149] },
         Case { name: "AuthorizationData", decode: dec::<AuthorizationData>, samples: authz_samples },
         Case { name: "req_body_bytes", decode: dec_req_body, samples: vec![as_req_1, tgs_req] },

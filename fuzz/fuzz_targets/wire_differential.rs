@@ -71,11 +71,14 @@ const TYPES: &[fn(&[u8])] = &[
     check_authenticator_direct,
     check_ap_req_direct,
     check_tgs_req_direct,
+    check_as_req_direct,
+    check_encrypted_data_direct,
 ];
 
 /// `$name`: a decoding path straight into the library's types or borrowing from the input (the
 /// EncTicketPart and Authenticator as the KDC and the acceptor open them, the AP-REQ as the TGS,
-/// the acceptor, GSS and kpasswd read it, the TGS-REQ as the KDC reads it) agrees with the
+/// the acceptor, GSS and kpasswd read it, the AS-REQ and TGS-REQ as the KDC reads them, an
+/// EncryptedData as it reads PA-ENC-TIMESTAMP) agrees with the
 /// rasn-typed decoding and its conversions (`$agree`).
 macro_rules! check_direct {
     ($name:ident, $agree:path) => {
@@ -90,6 +93,8 @@ check_direct!(check_enc_ticket_part_direct, wire::enc_ticket_part_paths_agree);
 check_direct!(check_authenticator_direct, wire::authenticator_paths_agree);
 check_direct!(check_ap_req_direct, wire::ap_req_paths_agree);
 check_direct!(check_tgs_req_direct, wire::tgs_req_paths_agree);
+check_direct!(check_as_req_direct, wire::as_req_paths_agree);
+check_direct!(check_encrypted_data_direct, wire::encrypted_data_paths_agree);
 
 fuzz_target!(|data: &[u8]| {
     if let Some((&pick, input)) = data.split_first() {

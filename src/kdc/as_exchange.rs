@@ -6,34 +6,25 @@ use crate::principal::Principal;
 use crate::proto::{self, TicketContents};
 use crate::time::Time;
 use crate::wire::{
-    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRepOut, AsReq, EncAsRepPartOut,
-    EncKdcRepPartOut, EncryptedData, EtypeInfo2EntryOut, FlagBits, Flags, KdcRepOut, LastReqEntry, Name, PaDataOut,
-    PaEncTsEnc, SeqOf, Str, TransitedEncoding,
+    self, kdc_options as opt, msg_type, pa_type, ticket_flags as tf, AsRepOut, EncAsRepPartOut, EncKdcRepPartOut,
+    EtypeInfo2EntryOut, Flags, KdcRepOut, LastReqEntry, Name, PaDataOut, PaEncTsEnc, SeqOf, Str, TransitedEncoding,
 };
 
 use super::{min_time, requested_limit, Kdc, PrincipalEntry, RequestFacts};
 
 pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFacts) -> Result<Vec<u8>> {
-    let mut req = wire::decode::<AsReq>(request)?.0;
+    // Borrowed from the request bytes (issue 17): the names are read from it in place, and the
+    // reply echoes the cname from it.
+    let mut req = wire::decode_as_req(request)?;
     wire::check_header(&req.pvno, &req.msg_type, msg_type::AS_REQ)?;
-    // Moved out of the request, not copied (issue 17): nothing below reads body.sname,
-    // body.cname or body.addresses again.
-    let sname = req.req_body.sname.take();
-    let addresses = req.req_body.addresses.take();
-    let cname = req.req_body.cname.take().ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
-    // The reply echoes the cname as it came. The client's Principal writes the same bytes when
-    // every component is UTF-8 in GeneralString's alphabet (nearly always): then the name is
-    // moved into it; otherwise a copy is kept to echo.
-    let echo = cname
-        .string
-        .iter()
-        .any(|c| !(std::str::from_utf8(c).is_ok() && wire::in_general_string(c)))
-        .then(|| cname.clone());
-    let body = &req.req_body;
+    // Moved out of the request, not copied: nothing below reads body.addresses again.
+    let addresses = req.body.addresses.take();
+    let body = &req.body;
+    let cname = body.cname.ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
+    let sname = body.sname.ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
     // The names live in facts (the log and error replies name them) and are borrowed from there.
-    let client: &Principal = facts.client.insert(wire::principal_from_owned(cname, &body.realm)?);
-    let sname = sname.ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
-    let server: &Principal = facts.service.insert(wire::principal_from_owned(sname, &body.realm)?);
+    let client: &Principal = facts.client.insert(cname.principal(body.realm)?);
+    let server: &Principal = facts.service.insert(sname.principal(body.realm)?);
     // Both names carry the request's realm.
     if client.realm() != kdc.realm() {
         return Err(Error::new(
@@ -58,9 +49,9 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         })?;
     let reply_key = centry.current_key(reply_etype).expect("checked above");
 
-    let pre_authenticated = match wire::find_padata(&req.padata, pa_type::ENC_TIMESTAMP) {
-        Some(pa) => {
-            let checked = verify_timestamp(kdc, &centry, &pa.value, now);
+    let pre_authenticated = match req.find_padata(pa_type::ENC_TIMESTAMP) {
+        Some(value) => {
+            let checked = verify_timestamp(kdc, &centry, value, now);
             // Failed pre-authentications count towards the policy's lockout; a success ends
             // the count.
             match (&checked, &cpolicy) {
@@ -80,13 +71,13 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         None => false,
     };
 
-    let options = Flags::from_bits(&body.kdc_options.0);
+    let options = body.kdc_options;
     if options.has(opt::POSTDATED) || options.has(opt::ALLOW_POSTDATE) {
         return Err(Error::new(ErrorCode::KDC_ERR_CANNOT_POSTDATE, "postdated tickets are not issued"));
     }
     let policy = kdc.policy();
     let start = now.whole_seconds();
-    let till = requested_limit(Some(wire::time_from(&body.till)));
+    let till = requested_limit(Some(body.till));
     let end = min_time([
         till,
         Some(start.plus_secs(policy.max_life)),
@@ -106,7 +97,7 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         flags = flags.with(tf::PROXIABLE);
     }
     let renewable_allowed = centry.allow_renewable && sentry.allow_renewable && policy.max_renewable_life > 0;
-    let mut rtime = if options.has(opt::RENEWABLE) { body.rtime.as_ref().map(wire::time_from) } else { None };
+    let mut rtime = if options.has(opt::RENEWABLE) { body.rtime } else { None };
     if options.has(opt::RENEWABLE_OK) && !options.has(opt::RENEWABLE) && till.is_some_and(|t| t > end) {
         rtime = till;
     }
@@ -161,8 +152,9 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
         msg_type: msg_type::AS_REP.into(),
         padata: Some(SeqOf([PaDataOut { r#type: pa_type::ETYPE_INFO2, value: &etype_info2 }])),
         crealm: Str::new(client.realm())?,
-        // The client's name was checked above to give the bytes that came (or is the copy).
-        cname: echo.as_ref().map_or(Name::Of(client), Name::Decoded),
+        // The cname as it came (its components' bytes, whatever the client's Principal makes of
+        // bytes that are not UTF-8).
+        cname: Name::In(cname),
         ticket,
         enc_part,
     });
@@ -172,14 +164,14 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
 /// Checks PA-ENC-TIMESTAMP: opens with the client's key (`KDC_ERR_PREAUTH_FAILED` when it
 /// does not) and checks the time against the skew (`KRB_AP_ERR_SKEW`).
 fn verify_timestamp(kdc: &Kdc, centry: &PrincipalEntry, value: &[u8], now: Time) -> Result<()> {
-    let enc = wire::decode::<EncryptedData>(value).map_err(|e| e.context("PA-ENC-TIMESTAMP"))?;
+    let enc = wire::decode_encrypted_data(value).map_err(|e| e.context("PA-ENC-TIMESTAMP"))?;
     let etype = Enctype::from_i32(enc.etype)
         .map_err(|_| Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, "PA-ENC-TIMESTAMP in an unsupported enctype"))?;
     let key =
         centry.current_key(etype).filter(|k| enc.kvno.is_none_or(|v| v == 0 || v == k.kvno)).ok_or_else(|| {
             Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, format!("{} has no current {etype} key", centry.principal))
         })?;
-    let ts: PaEncTsEnc = proto::open(&key.key, usage::PA_ENC_TIMESTAMP, &enc).map_err(|e| match e.code() {
+    let ts: PaEncTsEnc = proto::open(&key.key, usage::PA_ENC_TIMESTAMP, enc).map_err(|e| match e.code() {
         ErrorCode::KRB_AP_ERR_BAD_INTEGRITY => {
             Error::new(ErrorCode::KDC_ERR_PREAUTH_FAILED, "pre-authentication failed (wrong password?)")
         }

@@ -865,7 +865,7 @@ fn key_bytes<'a>(d: &mut Der<'a>) -> R<KeyBytes<'a>> {
 /// GeneralStrings), made a [`Principal`] by [`NameIn::principal`].
 #[derive(Clone, Copy, Debug)]
 pub struct NameIn<'a> {
-    name_type: i32,
+    pub(super) name_type: i32,
     /// The contents of the SEQUENCE OF GeneralString.
     strings: &'a [u8],
 }
@@ -885,7 +885,12 @@ fn name_in<'a>(d: &mut Der<'a>) -> R<NameIn<'a>> {
     Ok(NameIn { name_type, strings })
 }
 
-impl NameIn<'_> {
+impl<'a> NameIn<'a> {
+    /// The components' bytes (checked when the name was decoded).
+    pub(super) fn components(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        items_of(self.strings, general_string)
+    }
+
     /// The principal of this name in `realm` (a decoded Realm's bytes), as
     /// [`principal_from`] makes it from the rasn values.
     pub fn principal(&self, realm: &[u8]) -> Result<Principal> {
@@ -1173,10 +1178,11 @@ fn kdc_req_body_in<'a>(d: &mut Der<'a>) -> R<KdcReqBodyIn<'a>> {
     Ok(v)
 }
 
-/// A TGS-REQ as the KDC reads it, borrowed from the request bytes: the PA-DATA values are slices
-/// of the input (the PA-TGS-REQ is decoded from its slice by `decode_ap_req`).
+/// An AS-REQ or TGS-REQ (a KDC-REQ) as the KDC reads it, borrowed from the request bytes: the
+/// PA-DATA values are slices of the input (a PA-TGS-REQ is decoded from its slice by
+/// `decode_ap_req`, a PA-ENC-TIMESTAMP by `decode_encrypted_data`).
 #[derive(Debug)]
-pub struct TgsReqIn<'a> {
+pub struct KdcReqIn<'a> {
     /// pvno.
     pub pvno: Integer,
     /// msg-type.
@@ -1187,7 +1193,7 @@ pub struct TgsReqIn<'a> {
     pub body: KdcReqBodyIn<'a>,
 }
 
-impl<'a> TgsReqIn<'a> {
+impl<'a> KdcReqIn<'a> {
     /// The PA-DATA (type, value), in order.
     pub fn padata(&self) -> impl Iterator<Item = (i32, &'a [u8])> {
         items_of(self.padata.unwrap_or_default(), pa_data_in)
@@ -1199,10 +1205,11 @@ impl<'a> TgsReqIn<'a> {
     }
 }
 
-fn tgs_req_in<'a>(d: &mut Der<'a>) -> R<TgsReqIn<'a>> {
-    let mut a = d.application(12)?;
+/// A KDC-REQ under its application tag (10: AS-REQ, 12: TGS-REQ).
+fn kdc_req_in<'a>(d: &mut Der<'a>, tag: u32) -> R<KdcReqIn<'a>> {
+    let mut a = d.application(tag)?;
     let mut s = a.sequence()?;
-    let v = TgsReqIn {
+    let v = KdcReqIn {
         pvno: s.req(1, "pvno")?,
         msg_type: s.req(2, "msg-type")?,
         padata: s.opt_by(3, "padata", |d| checked_seq_of(d, pa_data_in))?,
@@ -1213,10 +1220,22 @@ fn tgs_req_in<'a>(d: &mut Der<'a>) -> R<TgsReqIn<'a>> {
     Ok(v)
 }
 
-/// Decodes a TGS-REQ into [`TgsReqIn`], borrowing from `bytes`: accepts what `decode::<TgsReq>`
+/// Decodes an AS-REQ into [`KdcReqIn`], borrowing from `bytes`: accepts what `decode::<AsReq>`
 /// accepts, `KTIX_ERR_MALFORMED` otherwise.
-pub fn decode_tgs_req(bytes: &[u8]) -> Result<TgsReqIn<'_>> {
-    decode_all_by(bytes, "TgsReq", tgs_req_in)
+pub fn decode_as_req(bytes: &[u8]) -> Result<KdcReqIn<'_>> {
+    decode_all_by(bytes, "AsReq", |d| kdc_req_in(d, 10))
+}
+
+/// Decodes a TGS-REQ into [`KdcReqIn`], borrowing from `bytes`: accepts what `decode::<TgsReq>`
+/// accepts, `KTIX_ERR_MALFORMED` otherwise.
+pub fn decode_tgs_req(bytes: &[u8]) -> Result<KdcReqIn<'_>> {
+    decode_all_by(bytes, "TgsReq", |d| kdc_req_in(d, 12))
+}
+
+/// Decodes an EncryptedData borrowing its cipher text from `bytes` (a PA-ENC-TIMESTAMP's value):
+/// accepts what `decode::<EncryptedData>` accepts, `KTIX_ERR_MALFORMED` otherwise.
+pub fn decode_encrypted_data(bytes: &[u8]) -> Result<EncryptedDataIn<'_>> {
+    decode_all_by(bytes, "EncryptedData", encrypted_data_in)
 }
 
 /// Both decodings of one input, or `Err` when they disagree on its acceptance (`Ok(None)`: both
@@ -1324,18 +1343,40 @@ fn same_ticket(new: &TicketIn<'_>, old: &Ticket) -> bool {
         && new.enc_part == EncryptedDataIn::from(&old.enc_part)
 }
 
+/// The differential check of [`decode_as_req`], as [`enc_ticket_part_paths_agree`].
+#[doc(hidden)]
+pub fn as_req_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
+    kdc_req_paths_agree(decode_as_req(bytes), decode::<AsReq>(bytes).map(|r| r.0))
+}
+
 /// The differential check of [`decode_tgs_req`], as [`enc_ticket_part_paths_agree`].
 #[doc(hidden)]
 pub fn tgs_req_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
-    let Some((new, old)) = both(decode_tgs_req(bytes), decode::<TgsReq>(bytes))? else {
+    kdc_req_paths_agree(decode_tgs_req(bytes), decode::<TgsReq>(bytes).map(|r| r.0))
+}
+
+/// The differential check of [`decode_encrypted_data`], as [`enc_ticket_part_paths_agree`].
+#[doc(hidden)]
+pub fn encrypted_data_paths_agree(bytes: &[u8]) -> std::result::Result<bool, String> {
+    let Some((new, old)) = both(decode_encrypted_data(bytes), decode::<EncryptedData>(bytes))? else {
         return Ok(false);
     };
-    let (old, (nb, ob)) = (&old.0, (&new.body, &old.0.req_body));
+    same_fields(&[("EncryptedData", new == EncryptedDataIn::from(&old))])
+}
+
+fn kdc_req_paths_agree(new: Result<KdcReqIn<'_>>, old: Result<KdcReq>) -> std::result::Result<bool, String> {
+    let Some((new, old)) = both(new, old)? else {
+        return Ok(false);
+    };
+    let (nb, ob) = (&new.body, &old.req_body);
     let padata: Vec<(i32, &[u8])> = new.padata().collect();
     let old_padata: Option<Vec<(i32, &[u8])>> =
         old.padata.as_ref().map(|p| p.iter().map(|p| (p.r#type, &p.value[..])).collect());
     let name = |n: Option<NameIn<'_>>, o: &Option<PrincipalName>| match (n, o) {
-        (Some(n), Some(o)) => same_principal(n.principal(nb.realm), principal_from(o, &ob.realm)),
+        (Some(n), Some(o)) => {
+            same_principal(n.principal(nb.realm), principal_from(o, &ob.realm))
+                && encode(&Name::In(n)).ok() == encode(o).ok()
+        }
         (n, o) => n.is_none() && o.is_none(),
     };
     let tickets: Option<Vec<TicketIn<'_>>> = nb.additional_tickets.map(|c| items_of(c, ticket_in).collect());

@@ -837,6 +837,9 @@ pub enum Name<'a> {
     Of(&'a Principal),
     /// A decoded PrincipalName.
     Decoded(&'a PrincipalName),
+    /// A PrincipalName as read from a request: its name type and components' bytes, written in
+    /// DER whatever length forms they came in.
+    In(NameIn<'a>),
 }
 
 impl<'a> Name<'a> {
@@ -849,31 +852,39 @@ impl<'a> Name<'a> {
     }
 }
 
+/// The length of a PrincipalName of `name_type` and `components`.
+fn name_len<'c>(name_type: i32, components: impl Iterator<Item = &'c [u8]>) -> usize {
+    let strings: usize = components.map(|c| tlv_len(c.len())).sum();
+    tlv_len(name_type.field_len() + tlv_len(tlv_len(strings)))
+}
+
+/// Writes a PrincipalName of `name_type` and `components`.
+fn enc_name<'c>(out: &mut Vec<u8>, name_type: i32, components: impl Iterator<Item = &'c [u8]>) {
+    let seq = open(out, SEQUENCE);
+    name_type.put_field(0, out);
+    let field = open(out, ctx(1));
+    let strings = open(out, SEQUENCE);
+    for c in components {
+        prim(out, GENERAL_STRING, c);
+    }
+    close(out, strings);
+    close(out, field);
+    close(out, seq);
+}
+
 impl Enc for Name<'_> {
     fn der_len(&self) -> usize {
         match self {
-            Name::Of(p) => {
-                let strings: usize = p.components().iter().map(|c| tlv_len(c.len())).sum();
-                tlv_len(p.name_type().field_len() + tlv_len(tlv_len(strings)))
-            }
+            Name::Of(p) => name_len(p.name_type(), p.components().iter().map(|c| c.as_bytes())),
             Name::Decoded(n) => n.der_len(),
+            Name::In(n) => name_len(n.name_type, n.components()),
         }
     }
     fn enc(&self, out: &mut Vec<u8>) {
         match self {
-            Name::Of(p) => {
-                let seq = open(out, SEQUENCE);
-                p.name_type().put_field(0, out);
-                let field = open(out, ctx(1));
-                let strings = open(out, SEQUENCE);
-                for c in p.components() {
-                    prim(out, GENERAL_STRING, c.as_bytes());
-                }
-                close(out, strings);
-                close(out, field);
-                close(out, seq);
-            }
+            Name::Of(p) => enc_name(out, p.name_type(), p.components().iter().map(|c| c.as_bytes())),
             Name::Decoded(n) => n.enc(out),
+            Name::In(n) => enc_name(out, n.name_type, n.components()),
         }
     }
 }
@@ -1209,6 +1220,7 @@ to_der_via_enc!(
     AuthenticatorOut<'_>,
     ApReqOut<'_>,
     KrbErrorOut<'_>,
+    Name<'_>,
 );
 
 impl<T: Enc, const N: usize> ToDer for SeqOf<T, N> {

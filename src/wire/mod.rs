@@ -19,9 +19,10 @@ pub use rasn::types::{Integer, OctetString};
 pub use crate::flags::{ap_options, kdc_options, ticket_flags, Flags};
 pub use codec::{FromDer, ToDer};
 pub use dec::{
-    ap_req_paths_agree, authenticator_paths_agree, decode_ap_req, decode_authenticator, decode_enc_ticket_part,
-    decode_tgs_req, enc_ticket_part_paths_agree, tgs_req_paths_agree, ApReqIn, AuthenticatorIn, EncTicketPartIn,
-    EncryptedDataIn, KdcReqBodyIn, NameIn, TgsReqIn, TicketIn,
+    ap_req_paths_agree, as_req_paths_agree, authenticator_paths_agree, decode_ap_req, decode_as_req,
+    decode_authenticator, decode_enc_ticket_part, decode_encrypted_data, decode_tgs_req, enc_ticket_part_paths_agree,
+    encrypted_data_paths_agree, tgs_req_paths_agree, ApReqIn, AuthenticatorIn, EncTicketPartIn, EncryptedDataIn,
+    KdcReqBodyIn, KdcReqIn, NameIn, TicketIn,
 };
 pub use der::{message_tag, push_len, req_body_bytes, tlv, Tlv};
 pub use enc::{
