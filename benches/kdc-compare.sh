@@ -7,8 +7,9 @@
 #
 # Environment: THREADS (client thread counts, default "4"); KTIX_BIN (a ktix binary to measure
 # instead of building this tree's); RSS_SECONDS (after the cells, a TGS load of that many seconds
-# with 4 threads on ktix alone, its RSS sampled every 10 s; default 0: none); KEEP=1 keeps the
-# work directory.
+# with 4 threads on ktix alone, its RSS sampled every 10 s; default 0: none); CALLGRIND=1 (at the
+# end, ktix's instructions per AS and TGS request under the same load, with valgrind); KEEP=1
+# keeps the work directory.
 #
 # Needs MIT krb5 (krb5-kdc, krb5-admin-server, krb5-user, libkrb5-dev: scripts/setup.sh installs
 # them) and the workplace's peer harness (mit-realm.sh, mit-stop.sh, kdc-load.c) in
@@ -94,12 +95,19 @@ done
 # MIT's kdc.conf, with ktix's own request log file (its [logging] kdc = FILE:… is MIT's log).
 sed "s|FILE:.*/kdc\.log|FILE:$work/ktix/requests.log|" "$work/mit/kdc.conf" >"$work/ktix/kdc.conf"
 : >"$work/ktix/requests.log"
-"$ktix" kdc serve --db "$db" --listen 127.0.0.1:0 --config "$work/ktix/kdc.conf" 2>"$work/ktix/kdc.log" &
-ktix_pid=$!
-for _ in $(seq 100); do grep -q 'listening on' "$work/ktix/kdc.log" && break; sleep 0.05; done
-ktix_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/ktix/kdc.log" | head -n1)
-[[ -n $ktix_port ]] || { cat "$work/ktix/kdc.log" >&2; exit 1; }
-sed "s/127\.0\.0\.1:$mit_port/127.0.0.1:$ktix_port/" "$work/mit/krb5.conf" >"$work/ktix/krb5.conf"
+# Starts `ktix kdc serve` (under the command given first, if any: valgrind) on a free port, with
+# its stderr in $1; sets ktix_pid and writes the krb5.conf naming it to $2.
+start_ktix() {
+    local err=$1 krb5conf=$2 port
+    shift 2
+    "$@" "$ktix" kdc serve --db "$db" --listen 127.0.0.1:0 --config "$work/ktix/kdc.conf" 2>"$err" &
+    ktix_pid=$!
+    for _ in $(seq 600); do grep -q 'listening on' "$err" && break; sleep 0.05; done
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$err" | head -n1)
+    [[ -n $port ]] || { cat "$err" >&2; exit 1; }
+    sed "s/127\.0\.0\.1:$mit_port/127.0.0.1:$port/" "$work/mit/krb5.conf" >"$krb5conf"
+}
+start_ktix "$work/ktix/kdc.log" "$work/ktix/krb5.conf"
 
 mit_pid=$(cat "$work/mit/kdc.pid")
 declare -A conf=([ktix]=$work/ktix/krb5.conf [mit]=$work/mit/krb5.conf)
@@ -189,6 +197,44 @@ if ((rss_secs > 0)); then
     wait "$load_pid"
     echo
     echo "load: $(cat "$work/rss-load.out")"
+fi
+# Instructions per request of ktix's UDP workers (callgrind): the KDC started under valgrind for a
+# short and a longer kdc-load of each exchange, (I(long) − I(short)) / (requests(long) −
+# requests(short)), so start-up and warm-up cancel; requests counted by the request log's lines.
+if [[ -n ${CALLGRIND:-} ]]; then
+    command -v valgrind >/dev/null || { echo "kdc-compare: CALLGRIND needs valgrind" >&2; exit 2; }
+    kill "$ktix_pid"
+    wait "$ktix_pid" 2>/dev/null || true
+    echo
+    echo "ktix instructions per request under kdc-load (4 threads), callgrind of the UDP workers:"
+    echo
+    echo "| exchange | instructions per request | requests (short / long load) |"
+    echo "|---|---|---|"
+    for mode in as tgs; do
+        declare -A ir=() reqs=()
+        for s in 4 10; do
+            out=$work/callgrind.$mode.$s
+            start_ktix "$work/ktix/cg.log" "$work/ktix/cg-krb5.conf" \
+                valgrind --tool=callgrind --callgrind-out-file="$out"
+            if [[ $mode == as ]]; then
+                args=("FILE:${keytab[ktix]}")
+            else
+                KRB5_CONFIG=$work/ktix/cg-krb5.conf kinit -k -t "${keytab[ktix]}" -c "FILE:$work/cg.tgt" user0
+                args=("FILE:$work/cg.tgt" host/server.ktix.test)
+            fi
+            before=$(wc -l <"$work/ktix/requests.log")
+            # Under valgrind a few exchanges may time out: only the requests served count.
+            KRB5_CONFIG=$work/ktix/cg-krb5.conf "$work/kdc-load" "$mode" "$s" 4 "${args[@]}" >/dev/null || true
+            sleep 0.2
+            reqs[$s]=$(($(wc -l <"$work/ktix/requests.log") - before))
+            kill "$ktix_pid"
+            wait "$ktix_pid" 2>/dev/null || true
+            ir[$s]=$(callgrind_annotate --inclusive=yes "$out" | awk '/udp_worker \[/ && !n++ { gsub(",", "", $1); print $1 }')
+        done
+        name=$([[ $mode == as ]] && echo "AS (2 per exchange)" || echo TGS)
+        printf '| %s | %d | %d / %d |\n' "$name" $(((ir[10] - ir[4]) / (reqs[10] - reqs[4]))) "${reqs[4]}" "${reqs[10]}"
+    done
+    ktix_pid=
 fi
 bad=0
 for key in "${!fails[@]}"; do
