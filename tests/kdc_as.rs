@@ -518,6 +518,18 @@ fn other_as_errors() {
     // Garbage with an AS-REQ tag: a KRB-ERROR, not a panic.
     let reply = realm.handle(&[0x6a, 0x03, 0x30, 0x01, 0x00]);
     assert!(krb_error(&reply).error_code != 0);
+    // An AS-REQ without sname: refused, its error naming the client that was read.
+    let mut req = wire::decode::<wire::AsReq>(&AsReqParams::new("alice", now).encode()).unwrap();
+    req.0.req_body.sname = None;
+    let outcome = realm.kdc.process(&wire::encode(&req).unwrap(), now);
+    assert!(outcome.facts.detail.as_deref().is_some_and(|d| d.contains("without sname")), "{:?}", outcome.facts);
+    assert_eq!(outcome.facts.client, Some(principal("alice")));
+    let err = krb_error(&outcome.reply);
+    assert_ne!(err.error_code, 0);
+    assert_eq!(
+        wire::principal_from(err.cname.as_ref().unwrap(), err.crealm.as_ref().unwrap()).unwrap(),
+        principal("alice")
+    );
 }
 
 #[test]

@@ -21,9 +21,10 @@ pub(super) fn handle(kdc: &Kdc, request: &[u8], now: Time, facts: &mut RequestFa
     let addresses = req.body.addresses.take();
     let body = &req.body;
     let cname = body.cname.ok_or_else(|| Error::malformed("AS-REQ without cname"))?;
-    let sname = body.sname.ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
-    // The names live in facts (the log and error replies name them) and are borrowed from there.
+    // The names live in facts (the log and error replies name them) and are borrowed from there;
+    // the client is known to them even when the sname is bad.
     let client: &Principal = facts.client.insert(cname.principal(body.realm)?);
+    let sname = body.sname.ok_or_else(|| Error::malformed("AS-REQ without sname"))?;
     let server: &Principal = facts.service.insert(sname.principal(body.realm)?);
     // Both names carry the request's realm.
     if client.realm() != kdc.realm() {
