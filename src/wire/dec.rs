@@ -885,6 +885,12 @@ fn name_in<'a>(d: &mut Der<'a>) -> R<NameIn<'a>> {
     Ok(NameIn { name_type, strings })
 }
 
+/// A PrincipalName's DER read as a [`NameIn`] (for the encoder's tests).
+#[cfg(test)]
+pub(super) fn decode_name_in(bytes: &[u8]) -> Result<NameIn<'_>> {
+    decode_all_by(bytes, "PrincipalName", name_in)
+}
+
 impl<'a> NameIn<'a> {
     /// The components' bytes (checked when the name was decoded).
     pub(super) fn components(&self) -> impl Iterator<Item = &'a [u8]> + 'a {

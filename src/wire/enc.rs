@@ -830,13 +830,11 @@ impl Enc for Str<'_> {
 }
 
 /// A PrincipalName: a [`Principal`]'s (components checked once, as [`principal_name`] checks
-/// them), or one decoded from a message and sent back as it came.
+/// them), or one read from a request and sent back as it came.
 #[derive(Clone, Copy, Debug)]
 pub enum Name<'a> {
     /// A principal's name type and components.
     Of(&'a Principal),
-    /// A decoded PrincipalName.
-    Decoded(&'a PrincipalName),
     /// A PrincipalName as read from a request: its name type and components' bytes, written in
     /// DER whatever length forms they came in.
     In(NameIn<'a>),
@@ -876,14 +874,12 @@ impl Enc for Name<'_> {
     fn der_len(&self) -> usize {
         match self {
             Name::Of(p) => name_len(p.name_type(), p.components().iter().map(|c| c.as_bytes())),
-            Name::Decoded(n) => n.der_len(),
             Name::In(n) => name_len(n.name_type, n.components()),
         }
     }
     fn enc(&self, out: &mut Vec<u8>) {
         match self {
             Name::Of(p) => enc_name(out, p.name_type(), p.components().iter().map(|c| c.as_bytes())),
-            Name::Decoded(n) => n.enc(out),
             Name::In(n) => enc_name(out, n.name_type, n.components()),
         }
     }
@@ -1626,7 +1622,7 @@ mod tests {
                         // Mostly ASCII; Latin-1 text becomes UTF-8 that a KerberosString often cannot carry.
                         k.iter_mut().for_each(|b| *b &= 0x7f);
                     }
-                    let s = kstring_into_text(k);
+                    let s = kstring_text(&k);
                     if s.is_empty() {
                         "x".to_string()
                     } else {
@@ -1749,7 +1745,11 @@ mod tests {
             same_as(&ticket, &rasn_ticket);
             let decoded_name = g.name();
             let (padata, rep_enc) = (g.opt(|g| PaData { r#type: g.i32(), value: g.octets() }), g.enc_data());
-            for (n, echo) in [(cname, false), (Name::Decoded(&decoded_name), true)] {
+            // A name read from a request and echoed (the AS-REP's cname) encodes as rasn encodes
+            // the decoded name.
+            let decoded_der = encode(&decoded_name).unwrap();
+            let echoed = Name::In(super::dec::decode_name_in(&decoded_der).unwrap());
+            for (n, echo) in [(cname, false), (echoed, true)] {
                 let rep = KdcRepOut {
                     pvno: 5,
                     msg_type: 13,

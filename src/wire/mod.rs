@@ -223,16 +223,7 @@ fn kstring_unchecked(b: &[u8]) -> KerberosString {
 
 /// The text of a KerberosString (UTF-8, else Latin-1 as MIT passes bytes through).
 pub fn kstring_text(s: &KerberosString) -> String {
-    kstring_into_text(s.clone())
-}
-
-/// [`kstring_text`] for a KerberosString given by value: UTF-8 bytes become the `String` without
-/// a copy.
-pub fn kstring_into_text(s: KerberosString) -> String {
-    match String::from_utf8(s.into_vec()) {
-        Ok(t) => t,
-        Err(e) => latin1(e.as_bytes()),
-    }
+    bytes_text(s)
 }
 
 /// [`kstring_text`] of a KerberosString's bytes.
@@ -258,13 +249,7 @@ pub fn principal_name(p: &Principal) -> Result<PrincipalName> {
 
 /// A principal from a PrincipalName and a realm.
 pub fn principal_from(name: &PrincipalName, realm: &Realm) -> Result<Principal> {
-    principal_from_owned(name.clone(), realm)
-}
-
-/// [`principal_from`] for a decoded name given by value: its components are moved into the
-/// [`Principal`], not copied (the KDC's request paths, issue 17).
-pub fn principal_from_owned(name: PrincipalName, realm: &Realm) -> Result<Principal> {
-    Principal::new(name.r#type, name.string.into_iter().map(kstring_into_text).collect(), kstring_text(realm))
+    Principal::new(name.r#type, name.string.iter().map(kstring_text).collect(), kstring_text(realm))
         .map_err(|e| Error::malformed(format_args!("principal name: {}", e.message())))
 }
 
@@ -354,17 +339,15 @@ mod tests {
     }
 
     #[test]
-    fn principal_by_value_equals_by_reference() {
+    fn principal_from_reads_utf8_and_latin1() {
         let realm = kstring("M.TEST").unwrap();
         // UTF-8 and Latin-1 (0xE9 alone is not UTF-8) components.
         let latin1 = KerberosString::from_bytes(b"caf\xe9").unwrap();
         let name = PrincipalName { r#type: 3, string: vec![kstring("host").unwrap(), latin1] };
-        let by_ref = principal_from(&name, &realm).unwrap();
-        let by_value = principal_from_owned(name, &realm).unwrap();
-        assert_eq!(by_value, by_ref);
-        assert_eq!(by_value.components(), ["host", "caf\u{e9}"]);
-        assert_eq!(by_value.name_type(), 3);
+        let p = principal_from(&name, &realm).unwrap();
+        assert_eq!(p.components(), ["host", "caf\u{e9}"]);
+        assert_eq!(p.name_type(), 3);
         let empty = PrincipalName { r#type: 1, string: vec![] };
-        assert_eq!(principal_from_owned(empty, &realm).unwrap_err().code(), ErrorCode::KTIX_ERR_MALFORMED);
+        assert_eq!(principal_from(&empty, &realm).unwrap_err().code(), ErrorCode::KTIX_ERR_MALFORMED);
     }
 }
