@@ -121,9 +121,12 @@ for k in ktix mit; do
     KRB5_CONFIG=${conf[$k]} kinit -k -t "${keytab[$k]}" -c "FILE:$work/$k.tgt" user0
 done
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# utime and stime of a process, in ticks.
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
+# Microseconds per exchange of D ticks over N exchanges.
+per_exchange() { awk -v d="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.0f", n ? d / hz / n * 1e6 : 0 }'; }
 
-declare -A rate cpu fails lines
+declare -A rate cpu user sys fails lines
 log "cells of ${secs} s; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in as tgs; do
     for threads in $thread_counts; do
@@ -134,9 +137,9 @@ for mode in as tgs; do
                 args=("FILE:$work/$k.tgt" host/server.ktix.test)
             fi
             lines_before=$(wc -l <"${kdclog[$k]}")
-            t0=$(cpu_ticks "${pid[$k]}")
+            read -r u0 s0 < <(cpu_ticks "${pid[$k]}")
             out=$(KRB5_CONFIG=${conf[$k]} "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}")
-            t1=$(cpu_ticks "${pid[$k]}")
+            read -r u1 s1 < <(cpu_ticks "${pid[$k]}")
             sleep 0.2 # ktix writes its log lines within 50 ms (buffered)
             lines_after=$(wc -l <"${kdclog[$k]}")
             ok=$(sed -n 's/.*: \([0-9]*\) ok, .*/\1/p' <<<"$out")
@@ -146,8 +149,11 @@ for mode in as tgs; do
             rate[$key]=$per_s
             fails[$key]=$failed
             lines[$key]=$((lines_after - lines_before))
-            cpu[$key]=$(awk -v d=$((t1 - t0)) -v hz="$clk_tck" -v n="$ok" 'BEGIN { printf "%.0f", n ? d / hz / n * 1e6 : 0 }')
-            log "$k: $out; KDC CPU $((t1 - t0)) ticks = ${cpu[$key]} us/exchange; ${lines[$key]} log lines"
+            cpu[$key]=$(per_exchange $((u1 - u0 + s1 - s0)) "$ok")
+            user[$key]=$(per_exchange $((u1 - u0)) "$ok")
+            sys[$key]=$(per_exchange $((s1 - s0)) "$ok")
+            log "$k: $out; KDC CPU $((u1 - u0 + s1 - s0)) ticks = ${cpu[$key]} us/exchange" \
+                "(user ${user[$key]}, system ${sys[$key]}); ${lines[$key]} log lines"
         done
     done
 done
@@ -160,7 +166,7 @@ log "MIT AS line: $(grep -m1 'AS_REQ.*ISSUE' "$work/mit/kdc.log" || true)"
 echo
 echo "loopback UDP, ${secs} s per cell, $(nproc) cores, $(date -u +%Y-%m-%d); client: kdc-load (MIT libkrb5 $(krb5-config --version | awk '{print $NF}'))"
 echo
-echo "| exchange | client threads | ktix req/s | MIT req/s | ktix/MIT req/s | ktix KDC CPU/exchange | MIT KDC CPU/exchange | MIT/ktix CPU |"
+echo "| exchange | client threads | ktix req/s | MIT req/s | ktix/MIT req/s | ktix KDC CPU/exchange (user + system) | MIT KDC CPU/exchange (user + system) | MIT/ktix CPU |"
 echo "|---|---|---|---|---|---|---|---|"
 for mode in as tgs; do
     for threads in $thread_counts; do
@@ -171,11 +177,13 @@ for mode in as tgs; do
         cb=${cpu[$mode/$threads/mit]}
         cpu_ratio=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.1f", a ? b / a : 0 }')
         name=$([[ $mode == as ]] && echo "AS (preauth)" || echo TGS)
-        printf '| %s | %d | %s | %s | %s | %s µs | %s µs | %s× |\n' "$name" "$threads" "$a" "$b" "$ratio" \
-            "$ca" "$cb" "$cpu_ratio"
+        k=$mode/$threads
+        printf '| %s | %d | %s | %s | %s | %s µs (%s + %s) | %s µs (%s + %s) | %s× |\n' "$name" "$threads" "$a" "$b" \
+            "$ratio" "$ca" "${user[$k/ktix]}" "${sys[$k/ktix]}" "$cb" "${user[$k/mit]}" "${sys[$k/mit]}" "$cpu_ratio"
     done
 done
-echo "(CPU per exchange: the KDC process's utime + stime over the cell, at CLK_TCK=$clk_tck resolution.)"
+echo "(CPU per exchange: the KDC process's utime + stime over the cell, at CLK_TCK=$clk_tck resolution; system time"
+echo " is the kernel's work for the process: receiving and sending its datagrams, waking it, its other system calls.)"
 
 # RSS of ktix under a long TGS load: sampled every 10 s from /proc/PID/status while kdc-load runs.
 rss_secs=${RSS_SECONDS:-0}
