@@ -5,7 +5,9 @@
 #
 #   bash benches/kdc-compare.sh [SECONDS_PER_CELL]      (default 5)
 #
-# Environment: THREADS (client thread counts, default "4"); KTIX_BIN (a ktix binary to measure
+# Environment: THREADS (client thread counts, default "4"); ROUNDS (how many times every cell is
+# run, the two KDCs alternating which goes first; the table shows each figure's median and the
+# CPU ratio of every round; default 1); KTIX_BIN (a ktix binary to measure
 # instead of building this tree's); RSS_SECONDS (after the cells, a TGS load of that many seconds
 # with 4 threads on ktix alone, its RSS sampled every 10 s; default 0: none); CALLGRIND=1 (at the
 # end, ktix's instructions per AS and TGS request under the same load, with valgrind); KEEP=1
@@ -126,34 +128,50 @@ cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # Microseconds per exchange of D ticks over N exchanges.
 per_exchange() { awk -v d="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.0f", n ? d / hz / n * 1e6 : 0 }'; }
 
-declare -A rate cpu user sys fails lines
-log "cells of ${secs} s; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for mode in as tgs; do
-    for threads in $thread_counts; do
-        for k in ktix mit; do
-            if [[ $mode == as ]]; then
-                args=("FILE:${keytab[$k]}")
-            else
-                args=("FILE:$work/$k.tgt" host/server.ktix.test)
-            fi
-            lines_before=$(wc -l <"${kdclog[$k]}")
-            read -r u0 s0 < <(cpu_ticks "${pid[$k]}")
-            out=$(KRB5_CONFIG=${conf[$k]} "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}")
-            read -r u1 s1 < <(cpu_ticks "${pid[$k]}")
-            sleep 0.2 # ktix writes its log lines within 50 ms (buffered)
-            lines_after=$(wc -l <"${kdclog[$k]}")
-            ok=$(sed -n 's/.*: \([0-9]*\) ok, .*/\1/p' <<<"$out")
-            failed=$(sed -n 's/.* ok, \([0-9]*\) failed.*/\1/p' <<<"$out")
-            per_s=$(sed -n 's/.* failed, \([0-9]*\) per second.*/\1/p' <<<"$out")
-            key=$mode/$threads/$k
-            rate[$key]=$per_s
-            fails[$key]=$failed
-            lines[$key]=$((lines_after - lines_before))
-            cpu[$key]=$(per_exchange $((u1 - u0 + s1 - s0)) "$ok")
-            user[$key]=$(per_exchange $((u1 - u0)) "$ok")
-            sys[$key]=$(per_exchange $((s1 - s0)) "$ok")
-            log "$k: $out; KDC CPU $((u1 - u0 + s1 - s0)) ticks = ${cpu[$key]} us/exchange" \
-                "(user ${user[$key]}, system ${sys[$key]}); ${lines[$key]} log lines"
+# The median of a list of numbers (the mean of the middle two for an even count, rounded).
+median() {
+    tr ' ' '\n' <<<"$1" | grep . | sort -n |
+        awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# Per cell key (exchange/threads/KDC): the values of every round, space-separated.
+declare -A rate cpu user sys fails lines ratios
+rounds=${ROUNDS:-1}
+log "cells of ${secs} s, ${rounds} round(s); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for ((round = 1; round <= rounds; round++)); do
+    # Odd rounds measure ktix first, even rounds MIT first: the order's effect cancels over rounds.
+    order=$( ((round % 2)) && echo "ktix mit" || echo "mit ktix")
+    for mode in as tgs; do
+        for threads in $thread_counts; do
+            for k in $order; do
+                if [[ $mode == as ]]; then
+                    args=("FILE:${keytab[$k]}")
+                else
+                    args=("FILE:$work/$k.tgt" host/server.ktix.test)
+                fi
+                lines_before=$(wc -l <"${kdclog[$k]}")
+                read -r u0 s0 < <(cpu_ticks "${pid[$k]}")
+                out=$(KRB5_CONFIG=${conf[$k]} "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}")
+                read -r u1 s1 < <(cpu_ticks "${pid[$k]}")
+                sleep 0.2 # ktix writes its log lines within 50 ms (buffered)
+                lines_after=$(wc -l <"${kdclog[$k]}")
+                ok=$(sed -n 's/.*: \([0-9]*\) ok, .*/\1/p' <<<"$out")
+                failed=$(sed -n 's/.* ok, \([0-9]*\) failed.*/\1/p' <<<"$out")
+                per_s=$(sed -n 's/.* failed, \([0-9]*\) per second.*/\1/p' <<<"$out")
+                key=$mode/$threads/$k
+                c=$(per_exchange $((u1 - u0 + s1 - s0)) "$ok")
+                rate[$key]+=" $per_s"
+                fails[$key]=$((${fails[$key]:-0} + failed))
+                lines[$key]=$((lines_after - lines_before))
+                cpu[$key]+=" $c"
+                user[$key]+=" $(per_exchange $((u1 - u0)) "$ok")"
+                sys[$key]+=" $(per_exchange $((s1 - s0)) "$ok")"
+                log "round $round, $k: $out; KDC CPU $((u1 - u0 + s1 - s0)) ticks = $c us/exchange" \
+                    "(user ${user[$key]##* }, system ${sys[$key]##* }); ${lines[$key]} log lines"
+            done
+            cell=$mode/$threads
+            ratios[$cell]+=" $(awk -v a="${cpu[$cell/ktix]##* }" -v b="${cpu[$cell/mit]##* }" \
+                'BEGIN { printf "%.1f", a ? b / a : 0 }')"
         done
     done
 done
@@ -170,18 +188,28 @@ echo "| exchange | client threads | ktix req/s | MIT req/s | ktix/MIT req/s | kt
 echo "|---|---|---|---|---|---|---|---|"
 for mode in as tgs; do
     for threads in $thread_counts; do
-        a=${rate[$mode/$threads/ktix]}
-        b=${rate[$mode/$threads/mit]}
+        k=$mode/$threads
+        a=$(median "${rate[$k/ktix]}")
+        b=$(median "${rate[$k/mit]}")
         ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-        ca=${cpu[$mode/$threads/ktix]}
-        cb=${cpu[$mode/$threads/mit]}
+        ca=$(median "${cpu[$k/ktix]}")
+        cb=$(median "${cpu[$k/mit]}")
         cpu_ratio=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.1f", a ? b / a : 0 }')
         name=$([[ $mode == as ]] && echo "AS (preauth)" || echo TGS)
-        k=$mode/$threads
         printf '| %s | %d | %s | %s | %s | %s µs (%s + %s) | %s µs (%s + %s) | %s× |\n' "$name" "$threads" "$a" "$b" \
-            "$ratio" "$ca" "${user[$k/ktix]}" "${sys[$k/ktix]}" "$cb" "${user[$k/mit]}" "${sys[$k/mit]}" "$cpu_ratio"
+            "$ratio" "$ca" "$(median "${user[$k/ktix]}")" "$(median "${sys[$k/ktix]}")" \
+            "$cb" "$(median "${user[$k/mit]}")" "$(median "${sys[$k/mit]}")" "$cpu_ratio"
     done
 done
+if ((rounds > 1)); then
+    echo "(Each figure is the median of ${rounds} rounds; the KDCs alternate which goes first. MIT/ktix CPU per round:"
+    for mode in as tgs; do
+        for threads in $thread_counts; do
+            echo " $mode with $threads threads:${ratios[$mode/$threads]}."
+        done
+    done
+    echo ")"
+fi
 echo "(CPU per exchange: the KDC process's utime + stime over the cell, at CLK_TCK=$clk_tck resolution; system time"
 echo " is the kernel's work for the process: receiving and sending its datagrams, waking it, its other system calls.)"
 
