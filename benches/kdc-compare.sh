@@ -7,7 +7,8 @@
 #
 # Environment: THREADS (client thread counts, default "4"); ROUNDS (how many times every cell is
 # run, the two KDCs alternating which goes first; the table shows each figure's median and the
-# CPU ratio of every round; default 1); KTIX_BIN (a ktix binary to measure
+# CPU ratio of every round; default 1); NO_FLOOR=1 (skip the floor cells: a UDP responder
+# without Kerberos, benches/udp_echo.c, under the same load); KTIX_BIN (a ktix binary to measure
 # instead of building this tree's); RSS_SECONDS (after the cells, a TGS load of that many seconds
 # with 4 threads on ktix alone, its RSS sampled every 10 s; default 0: none); CALLGRIND=1 (at the
 # end, ktix's instructions per AS and TGS request under the same load, with valgrind); KEEP=1
@@ -42,7 +43,12 @@ done
 
 work=$(mktemp -d /tmp/ktix-kdc-compare.XXXXXX)
 ktix_pid=
+echo_pid=
 cleanup() {
+    if [[ -n $echo_pid ]]; then
+        kill "$echo_pid" 2>/dev/null || true
+        wait "$echo_pid" 2>/dev/null || true
+    fi
     if [[ -n $ktix_pid ]]; then
         kill "$ktix_pid" 2>/dev/null || true
         wait "$ktix_pid" 2>/dev/null || true
@@ -79,6 +85,7 @@ fi
 thread_counts=${THREADS:-4}
 # shellcheck disable=SC2046
 cc -O2 -o "$work/kdc-load" "$peer/kdc-load.c" $(krb5-config --cflags --libs krb5) -lpthread
+cc -O2 -o "$work/udp_echo" benches/udp_echo.c -lpthread
 
 log "MIT realm (mit-realm.sh)"
 mit_port=$(pick_port)
@@ -128,6 +135,40 @@ cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # Microseconds per exchange of D ticks over N exchanges.
 per_exchange() { awk -v d="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.0f", n ? d / hz / n * 1e6 : 0 }'; }
 
+# The floor: benches/udp_echo.c (every datagram answered with itself, 2 threads on one socket, as
+# ktix's workers) under the same kdc-load: what the kernel costs any UDP server here per request
+# (an estimate: the client rejects the echoed replies, so it sends at another pace than against
+# a KDC, and how often a responder sleeps between datagrams depends on the pace). Appends the
+# answered datagrams per second and the CPU per datagram (total, user, system) to the arrays
+# under key $mode/$threads/floor.
+floor_cell() {
+    local mode=$1 threads=$2 port out answered u0 s0 u1 s1 args
+    port=$(pick_port)
+    "$work/udp_echo" "$port" 2 >"$work/echo.out" &
+    echo_pid=$!
+    for _ in $(seq 100); do grep -q listening "$work/echo.out" && break; sleep 0.05; done
+    sed "s/127\.0\.0\.1:$mit_port/127.0.0.1:$port/" "$work/mit/krb5.conf" >"$work/echo-krb5.conf"
+    if [[ $mode == as ]]; then
+        args=("FILE:${keytab[ktix]}")
+    else
+        args=("FILE:$work/ktix.tgt" host/server.ktix.test)
+    fi
+    read -r u0 s0 < <(cpu_ticks "$echo_pid")
+    KRB5_CONFIG=$work/echo-krb5.conf "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}" >/dev/null || true
+    read -r u1 s1 < <(cpu_ticks "$echo_pid")
+    kill "$echo_pid"
+    wait "$echo_pid" || true
+    echo_pid=
+    answered=$(sed -n 's/^answered //p' "$work/echo.out")
+    local key=$mode/$threads/floor
+    rate[$key]+=" $((answered / secs))"
+    cpu[$key]+=" $(per_exchange $((u1 - u0 + s1 - s0)) "$answered")"
+    user[$key]+=" $(per_exchange $((u1 - u0)) "$answered")"
+    sys[$key]+=" $(per_exchange $((s1 - s0)) "$answered")"
+    log "round $round, floor: $answered datagrams answered; CPU $((u1 - u0 + s1 - s0)) ticks" \
+        "= ${cpu[$key]##* } us/datagram (user ${user[$key]##* }, system ${sys[$key]##* })"
+}
+
 # The median of a list of numbers (the mean of the middle two for an even count, rounded).
 median() {
     tr ' ' '\n' <<<"$1" | grep . | sort -n |
@@ -169,6 +210,7 @@ for ((round = 1; round <= rounds; round++)); do
                 log "round $round, $k: $out; KDC CPU $((u1 - u0 + s1 - s0)) ticks = $c us/exchange" \
                     "(user ${user[$key]##* }, system ${sys[$key]##* }); ${lines[$key]} log lines"
             done
+            [[ -n ${NO_FLOOR:-} ]] || floor_cell "$mode" "$threads"
             cell=$mode/$threads
             ratios[$cell]+=" $(awk -v a="${cpu[$cell/ktix]##* }" -v b="${cpu[$cell/mit]##* }" \
                 'BEGIN { printf "%.1f", a ? b / a : 0 }')"
@@ -212,6 +254,24 @@ if ((rounds > 1)); then
 fi
 echo "(CPU per exchange: the KDC process's utime + stime over the cell, at CLK_TCK=$clk_tck resolution; system time"
 echo " is the kernel's work for the process: receiving and sending its datagrams, waking it, its other system calls.)"
+if [[ -z ${NO_FLOOR:-} ]]; then
+    echo
+    echo "The floor under the same load: benches/udp_echo.c answering every datagram with itself (no Kerberos)."
+    echo
+    echo "| exchange | client threads | datagrams/s | CPU per datagram (user + system) | floor per exchange | ktix above the floor |"
+    echo "|---|---|---|---|---|---|"
+    for mode in as tgs; do
+        for threads in $thread_counts; do
+            k=$mode/$threads
+            per=$(median "${cpu[$k/floor]}")
+            n=$([[ $mode == as ]] && echo 2 || echo 1) # datagrams per exchange: AS preauth + login
+            name=$([[ $mode == as ]] && echo "AS (preauth)" || echo TGS)
+            printf '| %s | %d | %s | %s µs (%s + %s) | %s µs | %s µs |\n' "$name" "$threads" \
+                "$(median "${rate[$k/floor]}")" "$per" "$(median "${user[$k/floor]}")" \
+                "$(median "${sys[$k/floor]}")" $((n * per)) $(($(median "${cpu[$k/ktix]}") - n * per))
+        done
+    done
+fi
 
 # RSS of ktix under a long TGS load: sampled every 10 s from /proc/PID/status while kdc-load runs.
 rss_secs=${RSS_SECONDS:-0}
