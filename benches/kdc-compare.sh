@@ -223,11 +223,16 @@ log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 log "ktix AS line: $(grep -m1 'exchange=AS .*result=KDC_ERR_NONE' "$work/ktix/requests.log" || true)"
 log "MIT AS line: $(grep -m1 'AS_REQ.*ISSUE' "$work/mit/kdc.log" || true)"
 
+# "T µs (U + S)": the median CPU of cell key $1, total (user + system).
+cpu_of() { printf '%s µs (%s + %s)' "$(median "${cpu[$1]}")" "$(median "${user[$1]}")" "$(median "${sys[$1]}")"; }
+exchange_name() { [[ $1 == as ]] && echo "AS (preauth)" || echo TGS; }
+
 echo
 echo "loopback UDP, ${secs} s per cell, $(nproc) cores, $(date -u +%Y-%m-%d); client: kdc-load (MIT libkrb5 $(krb5-config --version | awk '{print $NF}'))"
 echo
 echo "| exchange | client threads | ktix req/s | MIT req/s | ktix/MIT req/s | ktix KDC CPU/exchange (user + system) | MIT KDC CPU/exchange (user + system) | MIT/ktix CPU |"
 echo "|---|---|---|---|---|---|---|---|"
+floor_rows=
 for mode in as tgs; do
     for threads in $thread_counts; do
         k=$mode/$threads
@@ -237,10 +242,14 @@ for mode in as tgs; do
         ca=$(median "${cpu[$k/ktix]}")
         cb=$(median "${cpu[$k/mit]}")
         cpu_ratio=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.1f", a ? b / a : 0 }')
-        name=$([[ $mode == as ]] && echo "AS (preauth)" || echo TGS)
-        printf '| %s | %d | %s | %s | %s | %s µs (%s + %s) | %s µs (%s + %s) | %s× |\n' "$name" "$threads" "$a" "$b" \
-            "$ratio" "$ca" "$(median "${user[$k/ktix]}")" "$(median "${sys[$k/ktix]}")" \
-            "$cb" "$(median "${user[$k/mit]}")" "$(median "${sys[$k/mit]}")" "$cpu_ratio"
+        printf '| %s | %d | %s | %s | %s | %s | %s | %s× |\n' "$(exchange_name "$mode")" "$threads" "$a" "$b" \
+            "$ratio" "$(cpu_of "$k/ktix")" "$(cpu_of "$k/mit")" "$cpu_ratio"
+        if [[ -z ${NO_FLOOR:-} ]]; then
+            per=$(median "${cpu[$k/floor]}")
+            n=$([[ $mode == as ]] && echo 2 || echo 1) # datagrams per exchange: AS preauth + login
+            floor_rows+=$(printf '| %s | %d | %s | %s | %s µs | %s µs |' "$(exchange_name "$mode")" "$threads" \
+                "$(median "${rate[$k/floor]}")" "$(cpu_of "$k/floor")" $((n * per)) $((ca - n * per)))$'\n'
+        fi
     done
 done
 if ((rounds > 1)); then
@@ -254,23 +263,13 @@ if ((rounds > 1)); then
 fi
 echo "(CPU per exchange: the KDC process's utime + stime over the cell, at CLK_TCK=$clk_tck resolution; system time"
 echo " is the kernel's work for the process: receiving and sending its datagrams, waking it, its other system calls.)"
-if [[ -z ${NO_FLOOR:-} ]]; then
+if [[ -n $floor_rows ]]; then
     echo
     echo "The floor under the same load: benches/udp_echo.c answering every datagram with itself (no Kerberos)."
     echo
     echo "| exchange | client threads | datagrams/s | CPU per datagram (user + system) | floor per exchange | ktix above the floor |"
     echo "|---|---|---|---|---|---|"
-    for mode in as tgs; do
-        for threads in $thread_counts; do
-            k=$mode/$threads
-            per=$(median "${cpu[$k/floor]}")
-            n=$([[ $mode == as ]] && echo 2 || echo 1) # datagrams per exchange: AS preauth + login
-            name=$([[ $mode == as ]] && echo "AS (preauth)" || echo TGS)
-            printf '| %s | %d | %s | %s µs (%s + %s) | %s µs | %s µs |\n' "$name" "$threads" \
-                "$(median "${rate[$k/floor]}")" "$per" "$(median "${user[$k/floor]}")" \
-                "$(median "${sys[$k/floor]}")" $((n * per)) $(($(median "${cpu[$k/ktix]}") - n * per))
-        done
-    done
+    printf '%s' "$floor_rows"
 fi
 
 # RSS of ktix under a long TGS load: sampled every 10 s from /proc/PID/status while kdc-load runs.
