@@ -130,6 +130,16 @@ for k in ktix mit; do
     KRB5_CONFIG=${conf[$k]} kinit -k -t "${keytab[$k]}" -c "FILE:$work/$k.tgt" user0
 done
 
+# kdc-load's arguments after MODE SECONDS THREADS, into `args`: for `as` the keytab $2 to log in
+# with, for `tgs` the ccache $3 holding the TGT, and the service.
+set_load_args() {
+    if [[ $1 == as ]]; then
+        args=("FILE:$2")
+    else
+        args=("FILE:$3" host/server.ktix.test)
+    fi
+}
+
 # utime and stime of a process, in ticks.
 cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # Microseconds per exchange of D ticks over N exchanges.
@@ -142,17 +152,13 @@ per_exchange() { awk -v d="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.0f"
 # answered datagrams per second and the CPU per datagram (total, user, system) to the arrays
 # under key $mode/$threads/floor.
 floor_cell() {
-    local mode=$1 threads=$2 port out answered u0 s0 u1 s1 args
+    local mode=$1 threads=$2 port answered u0 s0 u1 s1 args
     port=$(pick_port)
     "$work/udp_echo" "$port" 2 >"$work/echo.out" &
     echo_pid=$!
     for _ in $(seq 100); do grep -q listening "$work/echo.out" && break; sleep 0.05; done
     sed "s/127\.0\.0\.1:$mit_port/127.0.0.1:$port/" "$work/mit/krb5.conf" >"$work/echo-krb5.conf"
-    if [[ $mode == as ]]; then
-        args=("FILE:${keytab[ktix]}")
-    else
-        args=("FILE:$work/ktix.tgt" host/server.ktix.test)
-    fi
+    set_load_args "$mode" "${keytab[ktix]}" "$work/ktix.tgt"
     read -r u0 s0 < <(cpu_ticks "$echo_pid")
     KRB5_CONFIG=$work/echo-krb5.conf "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}" >/dev/null || true
     read -r u1 s1 < <(cpu_ticks "$echo_pid")
@@ -160,6 +166,7 @@ floor_cell() {
     wait "$echo_pid" || true
     echo_pid=
     answered=$(sed -n 's/^answered //p' "$work/echo.out")
+    answered=${answered:-0} # no count: the responder did not stop cleanly
     local key=$mode/$threads/floor
     rate[$key]+=" $((answered / secs))"
     cpu[$key]+=" $(per_exchange $((u1 - u0 + s1 - s0)) "$answered")"
@@ -185,11 +192,7 @@ for ((round = 1; round <= rounds; round++)); do
     for mode in as tgs; do
         for threads in $thread_counts; do
             for k in $order; do
-                if [[ $mode == as ]]; then
-                    args=("FILE:${keytab[$k]}")
-                else
-                    args=("FILE:$work/$k.tgt" host/server.ktix.test)
-                fi
+                set_load_args "$mode" "${keytab[$k]}" "$work/$k.tgt"
                 lines_before=$(wc -l <"${kdclog[$k]}")
                 read -r u0 s0 < <(cpu_ticks "${pid[$k]}")
                 out=$(KRB5_CONFIG=${conf[$k]} "$work/kdc-load" "$mode" "$secs" "$threads" "${args[@]}")
@@ -311,12 +314,10 @@ if [[ -n ${CALLGRIND:-} ]]; then
             out=$work/callgrind.$mode.$s
             start_ktix "$work/ktix/cg.log" "$work/ktix/cg-krb5.conf" \
                 valgrind --tool=callgrind --callgrind-out-file="$out"
-            if [[ $mode == as ]]; then
-                args=("FILE:${keytab[ktix]}")
-            else
+            if [[ $mode == tgs ]]; then
                 KRB5_CONFIG=$work/ktix/cg-krb5.conf kinit -k -t "${keytab[ktix]}" -c "FILE:$work/cg.tgt" user0
-                args=("FILE:$work/cg.tgt" host/server.ktix.test)
             fi
+            set_load_args "$mode" "${keytab[ktix]}" "$work/cg.tgt"
             before=$(wc -l <"$work/ktix/requests.log")
             # Under valgrind a few exchanges may time out: only the requests served count.
             KRB5_CONFIG=$work/ktix/cg-krb5.conf "$work/kdc-load" "$mode" "$s" 4 "${args[@]}" >/dev/null || true

@@ -68,9 +68,6 @@ fn main() {
             }
         }
         "as-cold" | "tgs-cold" => {
-            // Each request after EVICT_KB KiB (default 2048) of other data is written, so it
-            // finds its code and data out of the core's caches, as a server's request does after
-            // other processes ran; prints the median µs of the requests alone.
             let req = if what == "as-cold" { &as_req } else { &tgs_req };
             let kib: usize = std::env::var("EVICT_KB").ok().and_then(|v| v.parse().ok()).unwrap_or(2048);
             let mut junk = vec![0u64; kib * 128];
