@@ -62,8 +62,10 @@ pub struct Network {
     is_reply: fn(&[u8]) -> bool,
 }
 
+/// What a KDC answers: an AS-REP, a TGS-REP or a KRB-ERROR. A request is none of them: above all
+/// not the client's own, read back by a socket the system connected to itself.
 fn is_kdc_reply(reply: &[u8]) -> bool {
-    wire::message_tag(reply).is_some()
+    matches!(wire::message_tag(reply), Some(msg_type::AS_REP | msg_type::TGS_REP | msg_type::KRB_ERROR))
 }
 
 fn is_kpasswd_reply(reply: &[u8]) -> bool {
@@ -135,6 +137,7 @@ impl Network {
         // A connected socket: the system delivers only datagrams from `addr`, and reports an
         // unreachable port as an error instead of a timeout.
         socket.connect(addr)?;
+        refuse_self(socket.local_addr()?, addr)?;
         socket.send(request)?;
         let deadline = Instant::now() + timeout;
         UDP_BUFFER.with(|cell| {
@@ -170,6 +173,7 @@ impl Network {
             .filter(|&n| n & 0x8000_0000 == 0)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "request too long for TCP"))?;
         let mut stream = TcpStream::connect_timeout(&addr, self.tcp_timeout)?;
+        refuse_self(stream.local_addr()?, addr)?;
         stream.set_nodelay(true)?;
         stream.set_write_timeout(Some(self.tcp_timeout))?;
         let mut frame = Vec::with_capacity(4 + request.len());
@@ -191,6 +195,20 @@ impl Network {
         read_exact_by(&mut stream, &mut reply, deadline)?;
         Ok(reply)
     }
+}
+
+/// An error when a socket was connected to itself. A port nobody listens on is an ordinary port
+/// to the system, and it may hand it to the very socket connecting there (on loopback, say,
+/// just after a KDC stopped); that socket would read its own request back. Reported as a
+/// refused port, which it is.
+fn refuse_self(local: SocketAddr, peer: SocketAddr) -> io::Result<()> {
+    if same_peer(local, peer) {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "nobody listens (the socket was connected to itself)",
+        ));
+    }
+    Ok(())
 }
 
 /// Same address and port (IPv6 flow labels aside).
@@ -373,6 +391,17 @@ mod tests {
         assert!(split_host_port(":88").is_err());
         assert!(split_host_port("host:70000").is_err());
         assert_eq!(resolve("[::1]:5").unwrap(), vec!["[::1]:5".parse::<SocketAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn only_replies_are_kdc_replies() {
+        for (tag, reply) in [(10, false), (11, true), (12, false), (13, true), (14, false), (30, true)] {
+            assert_eq!(is_kdc_reply(&[0x60 | tag, 0x00]), reply, "message type {tag}");
+        }
+        assert!(!is_kdc_reply(b""));
+        let a: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        assert_eq!(refuse_self(a, a).unwrap_err().kind(), io::ErrorKind::ConnectionRefused);
+        assert!(refuse_self("127.0.0.1:40001".parse().unwrap(), a).is_ok());
     }
 
     #[test]

@@ -221,10 +221,27 @@ pub struct KtixKdc {
 impl KtixKdc {
     /// Serves `realm` with the extra `ktix kdc serve` arguments `extra` (e.g. `--config F`,
     /// `--workers N`); the log goes to `log`. Waits until the server says it listens.
+    ///
+    /// The port is one of [`free_port`]'s, below the ephemeral range, not port 0: once a KDC
+    /// is stopped or killed, a client still trying it could otherwise be given its port for
+    /// its own socket, connect that socket to itself and read its own request as the reply
+    /// (MIT's kinit then fails with "Invalid message type"). Another process may take the port
+    /// between the check and ktix's bind; then ktix exits saying so and another port is tried.
     pub fn serve(realm: &KtixRealm, extra: &[&str], log: &Path) -> KtixKdc {
+        for _ in 0..5 {
+            let listen = format!("127.0.0.1:{}", free_port());
+            if let Some(kdc) = KtixKdc::try_serve(realm, &listen, extra, log) {
+                return kdc;
+            }
+        }
+        panic!("ktix kdc serve found its port taken five times:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+    }
+
+    /// Serves on `listen`; `None` when ktix exits because the address is in use.
+    fn try_serve(realm: &KtixRealm, listen: &str, extra: &[&str], log: &Path) -> Option<KtixKdc> {
         let err = File::create(log).expect("create the KDC log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ktix"))
-            .args(realm.args_for(&["kdc", "serve"], &["--listen", "127.0.0.1:0"]))
+            .args(realm.args_for(&["kdc", "serve"], &["--listen", listen]))
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -238,6 +255,10 @@ impl KtixKdc {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                if text.contains("Address already in use") {
+                    return None;
+                }
                 panic!("ktix kdc serve exited ({status}) before listening:\n{text}");
             }
             if Instant::now() > deadline {
@@ -247,7 +268,7 @@ impl KtixKdc {
             }
             thread::sleep(Duration::from_millis(20));
         };
-        KtixKdc { child, addr, log: log.to_path_buf() }
+        Some(KtixKdc { child, addr, log: log.to_path_buf() })
     }
 
     /// The address it listens on (UDP and TCP).
