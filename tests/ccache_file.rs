@@ -5,13 +5,17 @@
 
 use std::fs;
 use std::io::Read;
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
+
+#[path = "port/mod.rs"]
+mod port;
+use port::free_port;
 
 use ktix::ccache::{CacheEntry, ConfigEntry};
 use ktix::internals::wire::{ticket_flags as tf, Flags};
@@ -812,17 +816,6 @@ impl Drop for MitRealm {
 
 fn program(name: &str) -> PathBuf {
     find(name).unwrap_or_else(|| panic!("MIT's {name} is not installed (apt-get install krb5-kdc krb5-admin-server)"))
-}
-
-/// A loopback port free for both UDP and TCP right now.
-fn free_port() -> u16 {
-    loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 /// The Etype lines and names of MIT's `klist -e`, without the header (which names the file).

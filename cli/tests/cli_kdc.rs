@@ -1,22 +1,12 @@
 //! `ktix kdc serve`: where it listens (--listen, else kdc.conf's addresses) and what it serves.
 
+mod mit;
+
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, UdpSocket};
 use std::process::{Command, Stdio};
 
 fn ktix(args: &[&str], dir: &std::path::Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ktix")).args(args).current_dir(dir).output().unwrap()
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1 right now.
-fn free_port() -> u16 {
-    loop {
-        let t = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = t.local_addr().unwrap().port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 /// Starts the KDC, returns the address line it printed, and stops it.
@@ -40,7 +30,7 @@ fn first_line(args: &[&str], dir: &std::path::Path) -> String {
 fn listens_where_kdc_conf_says_unless_told_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     assert!(ktix(&["db", "init"], dir.path()).status.success());
-    let port = free_port();
+    let port = mit::free_port();
     let conf = dir.path().join("kdc.conf");
     std::fs::write(
         &conf,
@@ -52,7 +42,7 @@ fn listens_where_kdc_conf_says_unless_told_otherwise() {
     let line = first_line(&["kdc", "serve", "--config", conf.to_str().unwrap()], dir.path());
     assert!(line.contains(&format!("listening on 127.0.0.1:{port} (UDP and TCP)")), "{line}");
 
-    let other = free_port();
+    let other = mit::free_port();
     let listen = format!("127.0.0.1:{other}");
     let line = first_line(&["kdc", "serve", "--config", conf.to_str().unwrap(), "--listen", &listen], dir.path());
     assert!(line.contains(&format!("listening on {listen} (UDP and TCP)")), "{line}");

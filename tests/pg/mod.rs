@@ -9,10 +9,15 @@
 //! `#[path = "…/tests/pg/mod.rs"] mod pg;`.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+// The CLI's postgres_realm test loads this file beside cli/tests/mit, which loads it too.
+#[allow(clippy::duplicate_mod)]
+#[path = "../port/mod.rs"]
+mod port;
+use port::free_port;
 
 /// Where Debian puts the server programs (the newest version there wins).
 fn bin_dir() -> PathBuf {
@@ -40,10 +45,6 @@ pub struct Cluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("address").port()
 }
 
 impl Cluster {

@@ -17,11 +17,15 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+#[path = "../../../tests/port/mod.rs"]
+mod port;
+pub use port::free_port;
 
 /// The realm every harness piece uses (also `mit-realm.sh`'s).
 pub const REALM: &str = "KTIX.TEST";
@@ -658,32 +662,6 @@ fn wait_for_tcp(port: u16, log: &Path) {
         );
         thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// A port free for both TCP and UDP on 127.0.0.1, for a server that binds it a while later.
-/// Chosen below the kernel's ephemeral range (where the system picks ports for clients and for
-/// port 0), so nobody else is handed it meanwhile by accident.
-pub fn free_port() -> u16 {
-    let low_ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|w| w.parse::<u16>().ok()))
-        .unwrap_or(32768);
-    let (lo, hi) = if low_ephemeral > 12000 { (10000u32, u32::from(low_ephemeral)) } else { (40000, 65000) };
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let mut x = nanos ^ std::process::id().wrapping_mul(2_654_435_761);
-    for _ in 0..1000 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        let port = (lo + (x >> 8) % (hi - lo)) as u16;
-        if port == 18888 || port == 8888 {
-            continue; // the defaults of mit-realm.sh and ktix: someone may start one there
-        }
-        let tcp = TcpListener::bind(("127.0.0.1", port));
-        let udp = UdpSocket::bind(("127.0.0.1", port));
-        if tcp.is_ok() && udp.is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port found");
 }
 
 // ----- krb5.conf and MIT commands ---------------------------------------------------------------
