@@ -4,7 +4,8 @@
 //! (`authenticator`, `enc_ticket_part`, `enc_kdc_rep_part`), the decrypted plaintexts of the
 //! captures. Those are found by trying every known key (alice's password keys, the captures'
 //! krbtgt and service keytabs, then every session key and subkey found on the way) with the key
-//! usages of the parts they can be, until nothing more opens.
+//! usages of the parts they can be, until nothing more opens. The `kpasswd` target's requests
+//! are made here, by the library's client in the target's realm (`common/kpasswd_realm.rs`).
 //!
 //! Run from `fuzz/`: `cargo +nightly run --example seed` (idempotent; prints what it wrote).
 
@@ -17,6 +18,9 @@ use ktix::internals::wire::{
     TgsReq,
 };
 use ktix::{Enctype, Key, Keytab};
+
+#[path = "../common/kpasswd_realm.rs"]
+mod kpasswd_realm;
 
 const ALICE_PW: &[u8] = b"alice-pw";
 const ALICE_SALT: &[u8] = b"KTIX.TESTalice";
@@ -271,6 +275,60 @@ fn gss_seeds(root: &Path, counts: &mut BTreeMap<String, usize>) {
     }
 }
 
+/// Change-password requests (RFC 3244) for the `kpasswd` target: for each enctype, an INITIAL
+/// ticket for `kadmin/changepw` from alice's password, an AP-REQ with a subkey and a sequence
+/// number, and the new password in a KRB-PRIV, framed as version 1 (change) and as 0xff80
+/// (set-password, which the server refuses). Each change request must succeed in a fresh
+/// instance of the realm, as the target will meet it.
+fn kpasswd_seeds(counts: &mut BTreeMap<String, usize>) {
+    use std::sync::Arc;
+
+    use kpasswd_realm::{ALICE, ALICE_PW, REALM};
+    use ktix::ccache::CCache;
+    use ktix::client::{Client, ClientConfig, InProcess};
+    use ktix::internals::proto::{self, kpasswd as kp, AuthChecksum, NewApReq};
+    use ktix::kdc::changepw_principal;
+    use ktix::time::FixedClock;
+
+    let now = kpasswd_realm::now();
+    let clock = Arc::new(FixedClock::new(now));
+    let kdc = Arc::new(kpasswd_realm::kdc());
+    for enctype in Enctype::ALL {
+        let mut config = ClientConfig::new(REALM);
+        config.enctypes = vec![enctype];
+        let transport = Arc::new(InProcess::new(kdc.clone(), clock.clone()));
+        let client = Client::with_clock(config, transport, CCache::memory(), clock.clone());
+        let cred = client
+            .initial_ticket_with_password(ALICE, ALICE_PW, &changepw_principal(REALM))
+            .unwrap_or_else(|e| panic!("a ticket of {enctype:?}: {e}"));
+        let subkey = Key::random(enctype).expect("subkey");
+        let seq = 0x1234_5678;
+        let (ap_req, _) = proto::build_ap_req(&NewApReq {
+            ticket: &cred.ticket,
+            session_key: &cred.key,
+            client: &cred.client,
+            usage: usage::AP_REQ_AUTH,
+            now,
+            checksum: AuthChecksum::None,
+            subkey: Some(&subkey),
+            seq_number: Some(seq),
+            mutual: false,
+        })
+        .expect("AP-REQ");
+        let sender = std::net::SocketAddr::from(([127, 0, 0, 1], 50000));
+        let krb_priv = kp::build_krb_priv(&subkey, b"a new password", now, Some(seq), sender).expect("KRB-PRIV");
+        for version in [kp::VERSION_CHANGE, kp::VERSION_SET] {
+            let request = kp::frame(version, &ap_req, &krb_priv).expect("frame");
+            if version == kp::VERSION_CHANGE {
+                let fresh = kpasswd_realm::kdc();
+                let outcome = fresh.kpasswd(&request, now, kpasswd_realm::local(), None);
+                assert_eq!(outcome.facts.code, ktix::ErrorCode::KDC_ERR_NONE, "{:?}", outcome.facts.detail);
+            }
+            put("kpasswd", &format!("{}-{version:04x}", enctype.id()), &request, counts);
+        }
+    }
+}
+
 fn main() {
     let root = fixtures();
     let mut counts = BTreeMap::new();
@@ -345,6 +403,7 @@ fn main() {
         }
     }
     gss_seeds(&root, &mut counts);
+    kpasswd_seeds(&mut counts);
 
     let shut = opened.iter().filter(|o| !**o).count();
     for (target, n) in &counts {
