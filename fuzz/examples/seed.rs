@@ -4,7 +4,8 @@
 //! (`authenticator`, `enc_ticket_part`, `enc_kdc_rep_part`), the decrypted plaintexts of the
 //! captures. Those are found by trying every known key (alice's password keys, the captures'
 //! krbtgt and service keytabs, then every session key and subkey found on the way) with the key
-//! usages of the parts they can be, until nothing more opens. The `kpasswd` target's requests
+//! usages of the parts they can be, until nothing more opens; `client_as_rep` gets the captured
+//! AS-REPs and KRB-ERRORs and the AS-REPs' plaintexts. The `kpasswd` target's requests
 //! are made here, by the library's client in the target's realm (`common/kpasswd_realm.rs`).
 //!
 //! Run from `fuzz/`: `cargo +nightly run --example seed` (idempotent; prints what it wrote).
@@ -343,6 +344,10 @@ fn main() {
         for t in targets_of(&bytes) {
             put(t, &name_of(p), &bytes, &mut counts);
         }
+        if matches!(wire::message_tag(&bytes), Some(msg_type::AS_REP | msg_type::KRB_ERROR)) {
+            // client_as_rep, byte 0 even: the whole first reply.
+            put("client_as_rep", &name_of(p), &[&[0u8][..], &bytes].concat(), &mut counts);
+        }
         for (i, (ed, usages)) in sealed_parts(&bytes).into_iter().enumerate() {
             sealed.push((format!("{}-{i}", name_of(p)), ed, usages));
         }
@@ -389,6 +394,10 @@ fn main() {
                     if let Ok(plain) = key.decrypt(u, &ed.cipher) {
                         if let Some(t) = plaintext_target(u) {
                             put(t, name, &plain, &mut counts);
+                        }
+                        if u == usage::AS_REP_ENC_PART {
+                            // client_as_rep, byte 0 odd: the final AS-REP's plaintext.
+                            put("client_as_rep", name, &[&[1u8][..], &plain].concat(), &mut counts);
                         }
                         keys.extend(keys_in(u, &plain));
                         opened[i] = true;
