@@ -277,8 +277,8 @@ fn gss_seeds(root: &Path, counts: &mut BTreeMap<String, usize>) {
 }
 
 /// Change-password requests (RFC 3244) for the `kpasswd` target: for each enctype, an INITIAL
-/// ticket for `kadmin/changepw` from alice's password, an AP-REQ with a subkey and a sequence
-/// number, and the new password in a KRB-PRIV, framed as version 1 (change) and as 0xff80
+/// ticket for `kadmin/changepw` from alice's password and the request the client makes with it
+/// (`kpasswd::change_request`), as version 1 (change) and with its parts framed as 0xff80
 /// (set-password, which the server refuses). Each change request must succeed in a fresh
 /// instance of the realm, as the target will meet it.
 fn kpasswd_seeds(counts: &mut BTreeMap<String, usize>) {
@@ -287,7 +287,7 @@ fn kpasswd_seeds(counts: &mut BTreeMap<String, usize>) {
     use kpasswd_realm::{ALICE, ALICE_PW, REALM};
     use ktix::ccache::CCache;
     use ktix::client::{Client, ClientConfig, InProcess};
-    use ktix::internals::proto::{self, kpasswd as kp, AuthChecksum, NewApReq};
+    use ktix::internals::proto::kpasswd as kp;
     use ktix::kdc::changepw_principal;
     use ktix::time::FixedClock;
 
@@ -303,30 +303,17 @@ fn kpasswd_seeds(counts: &mut BTreeMap<String, usize>) {
             .initial_ticket_with_password(ALICE, ALICE_PW, &changepw_principal(REALM))
             .unwrap_or_else(|e| panic!("a ticket of {enctype:?}: {e}"));
         let subkey = Key::random(enctype).expect("subkey");
-        let seq = 0x1234_5678;
-        let (ap_req, _) = proto::build_ap_req(&NewApReq {
-            ticket: &cred.ticket,
-            session_key: &cred.key,
-            client: &cred.client,
-            usage: usage::AP_REQ_AUTH,
-            now,
-            checksum: AuthChecksum::None,
-            subkey: Some(&subkey),
-            seq_number: Some(seq),
-            mutual: false,
-        })
-        .expect("AP-REQ");
         let sender = std::net::SocketAddr::from(([127, 0, 0, 1], 50000));
-        let krb_priv = kp::build_krb_priv(&subkey, b"a new password", now, Some(seq), sender).expect("KRB-PRIV");
-        for version in [kp::VERSION_CHANGE, kp::VERSION_SET] {
-            let request = kp::frame(version, &ap_req, &krb_priv).expect("frame");
-            if version == kp::VERSION_CHANGE {
-                let fresh = kpasswd_realm::kdc();
-                let outcome = fresh.kpasswd(&request, now, kpasswd_realm::local(), None);
-                assert_eq!(outcome.facts.code, ktix::ErrorCode::KDC_ERR_NONE, "{:?}", outcome.facts.detail);
-            }
-            put("kpasswd", &format!("{}-{version:04x}", enctype.id()), &request, counts);
-        }
+        let (change, _) =
+            kp::change_request(&cred, &subkey, 0x1234_5678, now, sender, b"a new password").expect("request");
+        let fresh = kpasswd_realm::kdc();
+        let outcome = fresh.kpasswd(&change, now, kpasswd_realm::local(), None);
+        assert_eq!(outcome.facts.code, ktix::ErrorCode::KDC_ERR_NONE, "{:?}", outcome.facts.detail);
+        put("kpasswd", &format!("{}-0001", enctype.id()), &change, counts);
+        // The same parts as a set-password request (version 0xff80), which the server refuses.
+        let parts = kp::parse_request(&change).expect("a request");
+        let set = kp::frame(kp::VERSION_SET, parts.ap_req, parts.krb_priv).expect("frame");
+        put("kpasswd", &format!("{}-ff80", enctype.id()), &set, counts);
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::crypto::{usage, Key};
 use crate::error::Result;
 use crate::principal::Principal;
-use crate::proto::{self, AuthChecksum, NewApReq};
+use crate::proto::{self, NewApReq};
 use crate::time::Time;
 
 use super::Client;
@@ -84,15 +84,9 @@ impl Client {
         let subkey = Key::random(cred.key.enctype())?;
         let seq_number = Self::nonce()?;
         let (ap_req, ctime) = proto::build_ap_req(&NewApReq {
-            ticket: &cred.ticket,
-            session_key: &cred.key,
-            client: &cred.client,
-            usage: usage::AP_REQ_AUTH,
-            now,
-            checksum: AuthChecksum::None,
-            subkey: Some(&subkey),
             seq_number: Some(seq_number),
             mutual,
+            ..NewApReq::with_credential(&cred, usage::AP_REQ_AUTH, now, &subkey)
         })?;
         let ctx = ApContext {
             server: cred.server,

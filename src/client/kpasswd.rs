@@ -3,11 +3,11 @@
 
 use std::net::{SocketAddr, UdpSocket};
 
-use crate::crypto::{usage, Key};
+use crate::crypto::Key;
 use crate::error::{Error, ErrorCode, Result};
 use crate::kdc::changepw_principal;
+use crate::proto;
 use crate::proto::kpasswd::{self as kp, result_code as rc};
-use crate::proto::{self, AuthChecksum, NewApReq};
 use crate::wire::{self, msg_type, KrbError};
 
 use super::network::resolve;
@@ -24,21 +24,8 @@ impl Client {
         let cred = self.initial_ticket_with_password(user, old, &changepw_principal(me.realm()))?;
         let subkey = Key::random(cred.key.enctype())?;
         let seq = Self::nonce()? & 0x3fff_ffff;
-        let now = self.now();
-        let (ap_req, ctime) = proto::build_ap_req(&NewApReq {
-            ticket: &cred.ticket,
-            session_key: &cred.key,
-            client: &me,
-            usage: usage::AP_REQ_AUTH,
-            now,
-            checksum: AuthChecksum::None,
-            subkey: Some(&subkey),
-            seq_number: Some(seq),
-            mutual: false,
-        })?;
         let sender = local_address(kpasswd)?;
-        let krb_priv = kp::build_krb_priv(&subkey, new.as_bytes(), now, Some(seq), sender)?;
-        let request = kp::frame(kp::VERSION_CHANGE, &ap_req, &krb_priv)?;
+        let (request, ctime) = kp::change_request(&cred, &subkey, seq, self.now(), sender, new.as_bytes())?;
         let reply = kpasswd.send(&request)?;
         let (code, text) = read_reply(&reply, &cred.key, &subkey, ctime)?;
         match code {

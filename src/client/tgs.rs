@@ -138,15 +138,8 @@ impl Client {
         let body_bytes = wire::encode(&body)?;
         let subkey = Key::random(tgt.key.enctype())?;
         let (ap_req, _) = proto::build_ap_req(&NewApReq {
-            ticket: &tgt.ticket,
-            session_key: &tgt.key,
-            client: &tgt.client,
-            usage: usage::TGS_REQ_AUTH,
-            now,
             checksum: AuthChecksum::Keyed { usage: usage::TGS_REQ_AUTH_CKSUM, over: &body_bytes },
-            subkey: Some(&subkey),
-            seq_number: None,
-            mutual: false,
+            ..NewApReq::with_credential(tgt, usage::TGS_REQ_AUTH, now, &subkey)
         })?;
         let req = TgsReq(KdcReq {
             pvno: wire::int(wire::PVNO),

@@ -8,6 +8,7 @@
 //! that opens the ticket comes from, the key usages, whether a keyed checksum is required, and
 //! whether replays are remembered — never a second copy of the checks.
 
+use crate::ccache::Credential;
 use crate::crypto::{checksum_type, usage, Enctype, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::principal::Principal;
@@ -65,6 +66,25 @@ pub struct NewApReq<'a> {
     pub seq_number: Option<u32>,
     /// MUTUAL-REQUIRED: the server must answer with an AP-REP.
     pub mutual: bool,
+}
+
+impl<'a> NewApReq<'a> {
+    /// An AP-REQ with `cred`'s ticket, session key and client, its authenticator sealed for
+    /// `usage` at `now` with `subkey`: no checksum, no sequence number, no mutual authentication
+    /// (the fields are set after it for those).
+    pub fn with_credential(cred: &'a Credential, usage: u32, now: Time, subkey: &'a Key) -> NewApReq<'a> {
+        NewApReq {
+            ticket: &cred.ticket,
+            session_key: &cred.key,
+            client: &cred.client,
+            usage,
+            now,
+            checksum: AuthChecksum::None,
+            subkey: Some(subkey),
+            seq_number: None,
+            mutual: false,
+        }
+    }
 }
 
 /// Builds an AP-REQ: the ticket and an authenticator sealed in its session key. Returns the

@@ -8,12 +8,13 @@
 
 use std::net::SocketAddr;
 
+use crate::ccache::Credential;
 use crate::crypto::{usage, Key};
 use crate::error::{Error, ErrorCode, Result};
 use crate::time::Time;
 use crate::wire::{self, msg_type, EncKrbPrivPart, HostAddress, KrbPriv};
 
-use super::{open, seal};
+use super::{open, seal, NewApReq};
 
 /// The protocol version of RFC 3244 change-password requests and of every reply.
 pub const VERSION_CHANGE: u16 = 0x0001;
@@ -180,6 +181,26 @@ pub fn build_krb_priv(
     let enc_part = seal(key, usage::KRB_PRIV_ENC_PART, &part, None)?;
     let msg = KrbPriv { pvno: wire::int(wire::PVNO), msg_type: wire::int(msg_type::KRB_PRIV.into()), enc_part };
     wire::encode(&msg)
+}
+
+/// A change-password request (version 1) with `cred`, a ticket for `kadmin/changepw`: an AP-REQ
+/// with `subkey` and the sequence number `seq` (no checksum, no mutual-required flag, as MIT's
+/// client sends), then `new_password` in a KRB-PRIV sealed in the subkey from `sender`. Returns
+/// the framed request and the authenticator's time, which the reply's AP-REP must echo.
+pub fn change_request(
+    cred: &Credential,
+    subkey: &Key,
+    seq: u32,
+    now: Time,
+    sender: SocketAddr,
+    new_password: &[u8],
+) -> Result<(Vec<u8>, Time)> {
+    let (ap_req, ctime) = super::build_ap_req(&NewApReq {
+        seq_number: Some(seq),
+        ..NewApReq::with_credential(cred, usage::AP_REQ_AUTH, now, subkey)
+    })?;
+    let krb_priv = build_krb_priv(subkey, new_password, now, Some(seq), sender)?;
+    Ok((frame(VERSION_CHANGE, &ap_req, &krb_priv)?, ctime))
 }
 
 /// Opens a KRB-PRIV sealed in `key` (usage 13) and returns its encrypted part. A sequence

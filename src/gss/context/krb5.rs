@@ -164,15 +164,10 @@ impl Krb5Initiator {
             GssChecksum { bindings_hash: bindings::hash_of(self.bindings.as_ref())?, flags, delegation }.encode()?;
         let mutual = flags.contains(ContextFlags::MUTUAL);
         let (ap_req, ctime) = proto::build_ap_req(&NewApReq {
-            ticket: &cred.ticket,
-            session_key: &cred.key,
-            client: &cred.client,
-            usage: usage::AP_REQ_AUTH,
-            now: self.client.now(),
             checksum: AuthChecksum::Raw { ctype: checksum_type::GSSAPI, bytes: &cksum },
-            subkey: Some(&subkey),
             seq_number: Some(seq),
             mutual,
+            ..NewApReq::with_credential(&cred, usage::AP_REQ_AUTH, self.client.now(), &subkey)
         })?;
         if mutual {
             self.pending =
