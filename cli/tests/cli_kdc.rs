@@ -1,6 +1,7 @@
 //! `ktix kdc serve`: where it listens (--listen, else kdc.conf's addresses) and what it serves.
 
-mod mit;
+#[path = "../../tests/port/mod.rs"]
+mod port;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -30,7 +31,7 @@ fn first_line(args: &[&str], dir: &std::path::Path) -> String {
 fn listens_where_kdc_conf_says_unless_told_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     assert!(ktix(&["db", "init"], dir.path()).status.success());
-    let port = mit::free_port();
+    let port = port::free_port();
     let conf = dir.path().join("kdc.conf");
     std::fs::write(
         &conf,
@@ -42,7 +43,7 @@ fn listens_where_kdc_conf_says_unless_told_otherwise() {
     let line = first_line(&["kdc", "serve", "--config", conf.to_str().unwrap()], dir.path());
     assert!(line.contains(&format!("listening on 127.0.0.1:{port} (UDP and TCP)")), "{line}");
 
-    let other = mit::free_port();
+    let other = port::free_port();
     let listen = format!("127.0.0.1:{other}");
     let line = first_line(&["kdc", "serve", "--config", conf.to_str().unwrap(), "--listen", &listen], dir.path());
     assert!(line.contains(&format!("listening on {listen} (UDP and TCP)")), "{line}");
