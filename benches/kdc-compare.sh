@@ -145,6 +145,15 @@ cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }
 # Microseconds per exchange of D ticks over N exchanges.
 per_exchange() { awk -v d="$1" -v hz="$clk_tck" -v n="$2" 'BEGIN { printf "%.0f", n ? d / hz / n * 1e6 : 0 }'; }
 
+# Appends one round of cell key $1 to the arrays: $2 per second, and the CPU per exchange (total,
+# user, system) of $4 user and $5 system ticks over $3 exchanges.
+record() {
+    rate[$1]+=" $2"
+    cpu[$1]+=" $(per_exchange $(($4 + $5)) "$3")"
+    user[$1]+=" $(per_exchange "$4" "$3")"
+    sys[$1]+=" $(per_exchange "$5" "$3")"
+}
+
 # The floor: benches/udp_echo.c (every datagram answered with itself, 2 threads on one socket, as
 # ktix's workers) under the same kdc-load: what the kernel costs any UDP server here per request
 # (an estimate: the client rejects the echoed replies, so it sends at another pace than against
@@ -168,10 +177,7 @@ floor_cell() {
     answered=$(sed -n 's/^answered //p' "$work/echo.out")
     answered=${answered:-0} # no count: the responder did not stop cleanly
     local key=$mode/$threads/floor
-    rate[$key]+=" $((answered / secs))"
-    cpu[$key]+=" $(per_exchange $((u1 - u0 + s1 - s0)) "$answered")"
-    user[$key]+=" $(per_exchange $((u1 - u0)) "$answered")"
-    sys[$key]+=" $(per_exchange $((s1 - s0)) "$answered")"
+    record "$key" $((answered / secs)) "$answered" $((u1 - u0)) $((s1 - s0))
     log "round $round, floor: $answered datagrams answered; CPU $((u1 - u0 + s1 - s0)) ticks" \
         "= ${cpu[$key]##* } us/datagram (user ${user[$key]##* }, system ${sys[$key]##* })"
 }
@@ -203,14 +209,10 @@ for ((round = 1; round <= rounds; round++)); do
                 failed=$(sed -n 's/.* ok, \([0-9]*\) failed.*/\1/p' <<<"$out")
                 per_s=$(sed -n 's/.* failed, \([0-9]*\) per second.*/\1/p' <<<"$out")
                 key=$mode/$threads/$k
-                c=$(per_exchange $((u1 - u0 + s1 - s0)) "$ok")
-                rate[$key]+=" $per_s"
+                record "$key" "$per_s" "$ok" $((u1 - u0)) $((s1 - s0))
                 fails[$key]=$((${fails[$key]:-0} + failed))
                 lines[$key]=$((lines_after - lines_before))
-                cpu[$key]+=" $c"
-                user[$key]+=" $(per_exchange $((u1 - u0)) "$ok")"
-                sys[$key]+=" $(per_exchange $((s1 - s0)) "$ok")"
-                log "round $round, $k: $out; KDC CPU $((u1 - u0 + s1 - s0)) ticks = $c us/exchange" \
+                log "round $round, $k: $out; KDC CPU $((u1 - u0 + s1 - s0)) ticks = ${cpu[$key]##* } us/exchange" \
                     "(user ${user[$key]##* }, system ${sys[$key]##* }); ${lines[$key]} log lines"
             done
             [[ -n ${NO_FLOOR:-} ]] || floor_cell "$mode" "$threads"
