@@ -6,7 +6,7 @@
 //! krbtgt and service keytabs, then every session key and subkey found on the way) with the key
 //! usages of the parts they can be, until nothing more opens; `client_as_rep` gets the captured
 //! AS-REPs and KRB-ERRORs and the AS-REPs' plaintexts. The `kpasswd` target's requests
-//! are made here, by the library's client in the target's realm (`common/kpasswd_realm.rs`).
+//! are made here, by the library's client in the target's realm (`common/realm.rs`).
 //!
 //! Run from `fuzz/`: `cargo +nightly run --example seed` (idempotent; prints what it wrote).
 
@@ -20,8 +20,8 @@ use ktix::internals::wire::{
 };
 use ktix::{Enctype, Key, Keytab};
 
-#[path = "../common/kpasswd_realm.rs"]
-mod kpasswd_realm;
+#[path = "../common/realm.rs"]
+mod realm;
 
 const ALICE_PW: &[u8] = b"alice-pw";
 const ALICE_SALT: &[u8] = b"KTIX.TESTalice";
@@ -284,16 +284,16 @@ fn gss_seeds(root: &Path, counts: &mut BTreeMap<String, usize>) {
 fn kpasswd_seeds(counts: &mut BTreeMap<String, usize>) {
     use std::sync::Arc;
 
-    use kpasswd_realm::{ALICE, ALICE_PW, REALM};
     use ktix::ccache::CCache;
     use ktix::client::{Client, ClientConfig, InProcess};
     use ktix::internals::proto::kpasswd as kp;
     use ktix::kdc::changepw_principal;
     use ktix::time::FixedClock;
+    use realm::{ALICE, ALICE_PW, REALM};
 
-    let now = kpasswd_realm::now();
+    let now = realm::now();
     let clock = Arc::new(FixedClock::new(now));
-    let kdc = Arc::new(kpasswd_realm::kdc());
+    let kdc = Arc::new(realm::kdc());
     for enctype in Enctype::ALL {
         let mut config = ClientConfig::new(REALM);
         config.enctypes = vec![enctype];
@@ -306,8 +306,8 @@ fn kpasswd_seeds(counts: &mut BTreeMap<String, usize>) {
         let sender = std::net::SocketAddr::from(([127, 0, 0, 1], 50000));
         let (change, _) =
             kp::change_request(&cred, &subkey, 0x1234_5678, now, sender, b"a new password").expect("request");
-        let fresh = kpasswd_realm::kdc();
-        let outcome = fresh.kpasswd(&change, now, kpasswd_realm::local(), None);
+        let fresh = realm::kdc();
+        let outcome = fresh.kpasswd(&change, now, realm::local(), None);
         assert_eq!(outcome.facts.code, ktix::ErrorCode::KDC_ERR_NONE, "{:?}", outcome.facts.detail);
         put("kpasswd", &format!("{}-0001", enctype.id()), &change, counts);
         // The same parts as a set-password request (version 0xff80), which the server refuses.

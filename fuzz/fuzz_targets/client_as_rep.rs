@@ -1,8 +1,8 @@
 //! Fuzz target: the client's side of the AS exchange (`Client::login_with_keytab`, then
 //! `Client::tgt` and `Client::service_ticket`) against a hostile KDC, or whoever can answer its
-//! datagrams, in a realm of the library's own KDC in-process at a fixed time. The keys come from
-//! a keytab: a password's string-to-key would cost each input its PBKDF2 rounds. Byte 0 picks
-//! what the rest is:
+//! datagrams, in the realm of `common/realm.rs` served by the library's KDC in-process. The
+//! keys come from a keytab: a password's string-to-key would cost each input its PBKDF2 rounds.
+//! Byte 0 picks what the rest is:
 //!
 //! - even: the whole reply to the first AS-REQ (a KRB-ERROR asking for pre-authentication with
 //!   its ETYPE-INFO2, an AS-REP, anything); the realm's KDC answers whatever follows;
@@ -21,42 +21,32 @@ use ktix::client::{Client, ClientConfig, InProcess, Transport};
 use ktix::crypto::usage;
 use ktix::internals::proto;
 use ktix::internals::wire::{self, msg_type, AsRep, AsReq, EncAsRepPart, EncTgsRepPart};
-use ktix::kdc::{MemoryStore, PrincipalEntry};
 use ktix::time::FixedClock;
-use ktix::{Enctype, Kdc, Key, Keytab, Principal, RealmPolicy, Time};
+use ktix::{Kdc, Key, Keytab, Principal};
 use libfuzzer_sys::fuzz_target;
 
-const REALM: &str = "KTIX.TEST";
-const ALICE_PW: &str = "alice-pw";
+#[path = "../common/realm.rs"]
+mod realm;
 
-struct Realm {
+/// The realm's KDC, its clock, and alice's keys (one per enctype) as a list and as a keytab.
+struct State {
     kdc: Arc<Kdc>,
     clock: Arc<FixedClock>,
-    /// Alice's keys, one per enctype (default salt), as a list and as a keytab.
     alice: Vec<Key>,
     keytab: Keytab,
 }
 
-fn realm() -> &'static Realm {
-    static REALM_: OnceLock<Realm> = OnceLock::new();
-    REALM_.get_or_init(|| {
-        let policy = RealmPolicy { enctypes: Enctype::ALL.to_vec(), ..RealmPolicy::default() };
-        let kdc = Kdc::with_store(REALM, Arc::new(MemoryStore::new()), policy).expect("kdc");
-        let alice = kdc.principal("alice").expect("name");
-        let mut entry = PrincipalEntry::new(alice.clone());
-        entry.set_password(ALICE_PW.as_bytes(), &Enctype::ALL, 1).expect("keys");
-        kdc.put_principal(entry).expect("alice");
-        kdc.add_principal("host/server.ktix.test", None).expect("service");
-        let keys: Vec<Key> = Enctype::ALL
-            .iter()
-            .map(|&e| Key::from_password(e, ALICE_PW.as_bytes(), &alice.default_salt(), None).expect("key"))
-            .collect();
-        let now = Time::from_civil(2027, 1, 15, 12, 0, 0).expect("time");
+fn state() -> &'static State {
+    static STATE: OnceLock<State> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let kdc = realm::kdc();
+        let alice = kdc.principal(realm::ALICE).expect("name");
+        let keys: Vec<Key> = kdc.entry(&alice).expect("alice").keys.iter().map(|k| k.key.clone()).collect();
         let mut keytab = Keytab::new();
         for key in &keys {
-            keytab.add(alice.clone(), 1, key.clone(), now);
+            keytab.add(alice.clone(), 1, key.clone(), realm::now());
         }
-        Realm { kdc: Arc::new(kdc), clock: Arc::new(FixedClock::new(now)), alice: keys, keytab }
+        State { kdc: Arc::new(kdc), clock: Arc::new(FixedClock::new(realm::now())), alice: keys, keytab }
     })
 }
 
@@ -84,7 +74,7 @@ impl Hostile {
             }
             Err(_) => self.input.clone(),
         };
-        let Some(key) = realm().alice.iter().find(|k| k.enctype().id() == rep.enc_part.etype) else { return Ok(reply) };
+        let Some(key) = state().alice.iter().find(|k| k.enctype().id() == rep.enc_part.etype) else { return Ok(reply) };
         rep.enc_part = proto::seal_bytes(key, usage::AS_REP_ENC_PART, &plain, rep.enc_part.kvno)?;
         wire::encode(&AsRep(rep))
     }
@@ -106,18 +96,18 @@ impl Transport for Hostile {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, input)) = data.split_first() else { return };
-    let realm = realm();
+    let state = state();
     let hostile = Hostile {
-        kdc: InProcess::new(realm.kdc.clone(), realm.clock.clone()),
+        kdc: InProcess::new(state.kdc.clone(), state.clock.clone()),
         odd: mode & 1 == 1,
         input: input.to_vec(),
         first: std::sync::atomic::AtomicBool::new(true),
     };
-    let client = Client::with_clock(ClientConfig::new(REALM), Arc::new(hostile), CCache::memory(), realm.clock.clone());
-    let Ok(cred) = client.login_with_keytab("alice", &realm.keytab) else { return };
-    let alice = Principal::parse("alice@KTIX.TEST", None).expect("name");
-    assert_eq!(cred.client, alice, "a login holds alice's ticket");
-    assert_eq!(cred.server, Principal::krbtgt(REALM), "a login holds a ticket-granting ticket");
+    let config = ClientConfig::new(realm::REALM);
+    let client = Client::with_clock(config, Arc::new(hostile), CCache::memory(), state.clock.clone());
+    let Ok(cred) = client.login_with_keytab(realm::ALICE, &state.keytab) else { return };
+    assert_eq!(cred.client, client.principal(realm::ALICE).expect("name"), "a login holds alice's ticket");
+    assert_eq!(cred.server, Principal::krbtgt(realm::REALM), "a login holds a ticket-granting ticket");
     let _ = client.tgt();
-    let _ = client.service_ticket("host/server.ktix.test");
+    let _ = client.service_ticket(realm::SERVICE);
 });
